@@ -1,0 +1,1 @@
+"""Datasets (IDX reader, checksums, offline data folders)."""

@@ -1,0 +1,1 @@
+"""The simulated photonic chip: MZI meshes, optical layers, hardware non-idealities, the Oracle."""

@@ -1,0 +1,241 @@
+"""The Chip and its one door, the Oracle.
+
+``Chip(network, hardware, seed)`` is one fabricated chip: its static errors are drawn once
+from ``seed``; its dynamic noise comes from a generator seeded by the same seed, so the same
+sequence of calls on a chip built the same way returns the same numbers.
+
+Trainers see only the ``Oracle`` protocol: the size of the parameter vector, its named
+slices, and two forward calls, each evaluating Q parameter settings at once:
+
+    outputs(phases[Q, P], x[B, in]) → detected outputs [Q, B, out]
+    loss(phases[Q, P], (x, y))      → loss per setting  [Q]
+
+Every call counts Q queries (one query = one forward of one parameter setting on one batch)
+and Q·B inferences. ``Chip.oracle()`` hands out a view that exposes only that protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .hardware import HardwareModel
+from .layers import ForwardContext, ParamSlice
+from .mzi import insertion_loss_amplitude
+from .network import OpticalNetwork
+
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    # outputs [Q, B, C], integer labels [B] → [Q]
+    "cross_entropy": lambda out, y: F.cross_entropy(out.transpose(1, 2), y.expand(out.shape[0], -1), reduction="none").mean(1),
+    # outputs [Q, B, C], targets [B, C] → [Q]
+    "mse": lambda out, y: (out - y.to(out.dtype)).pow(2).flatten(1).mean(1),
+}
+
+
+@runtime_checkable
+class Oracle(Protocol):
+    """What a BP-free trainer may use: program parameters, read detector outputs."""
+
+    @property
+    def n_params(self) -> int: ...
+
+    def param_slices(self, level: str = "layer") -> list[ParamSlice]: ...
+
+    def initial_params(self, seed: int = 0) -> torch.Tensor: ...
+
+    def outputs(self, phases, x) -> torch.Tensor: ...
+
+    def loss(self, phases, batch) -> torch.Tensor: ...
+
+    @property
+    def queries(self) -> int: ...
+
+
+class Chip:
+    """A simulated photonic chip: an ``OpticalNetwork`` with a ``HardwareModel`` and a seed."""
+
+    def __init__(
+        self,
+        network: OpticalNetwork,
+        hardware: HardwareModel | str = "ideal",
+        seed: int = 0,
+        dtype: torch.dtype = torch.complex64,
+        device: str | torch.device = "cpu",
+        loss: str | Callable = "cross_entropy",
+        max_elements: int = 2 ** 26,
+    ):
+        if isinstance(hardware, str):
+            hardware = HardwareModel.preset(hardware)
+        if dtype not in (torch.complex64, torch.complex128):
+            raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
+        if isinstance(loss, str) and loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; accepted losses are {', '.join(LOSSES)} or a callable")
+        self.network, self.hardware, self.seed = network, hardware, int(seed)
+        self.dtype, self.device = dtype, torch.device(device)
+        self.real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
+        self.loss_fn = LOSSES[loss] if isinstance(loss, str) else loss
+        self.max_elements = int(max_elements)
+
+        static = hardware.draw_static(network.n_params, network.n_mzis, self.seed)
+        as_t = lambda a: None if a is None else torch.as_tensor(a, dtype=self.real_dtype, device=self.device)
+        self._gain, self._bias, self._bs_error = as_t(static.phase_gain), as_t(static.phase_bias), as_t(static.bs_error)
+        self._amplitude = insertion_loss_amplitude(hardware.insertion_loss_db)
+        self._phase_mask = torch.as_tensor(network.phase_mask, device=self.device)
+        self._all_phases = bool(self._phase_mask.all())
+        pairs = network.crosstalk_pairs if hardware.crosstalk else np.zeros((0, 2), dtype=np.int64)
+        self._xt_dst = torch.as_tensor(pairs[:, 0], device=self.device)
+        self._xt_src = torch.as_tensor(pairs[:, 1], device=self.device)
+        self._generator = torch.Generator(device=self.device).manual_seed(self.seed)
+        self._queries = 0
+        self._inferences = 0
+
+    # ---- bookkeeping ---------------------------------------------------------------------
+    @property
+    def n_params(self) -> int:
+        return self.network.n_params
+
+    @property
+    def queries(self) -> int:
+        """Parameter settings evaluated so far (each on one batch)."""
+        return self._queries
+
+    @property
+    def inferences(self) -> int:
+        """Single-input forward passes so far (queries × batch size)."""
+        return self._inferences
+
+    def param_slices(self, level: str = "layer") -> list[ParamSlice]:
+        return self.network.param_slices(level)
+
+    def initial_params(self, seed: int = 0) -> torch.Tensor:
+        """A random starting point: phases uniform in [0, 2π), electronic biases zero."""
+        return torch.as_tensor(self.network.init_params(seed), dtype=self.real_dtype, device=self.device)
+
+    def oracle(self) -> "ChipOracle":
+        """A view of this chip that exposes only the ``Oracle`` protocol."""
+        return ChipOracle(self)
+
+    # ---- validation ----------------------------------------------------------------------
+    def _check_phases(self, phases) -> torch.Tensor:
+        if isinstance(phases, np.ndarray):
+            phases = torch.from_numpy(phases)
+        if not torch.is_tensor(phases):
+            raise ValueError(f"phases must be a torch tensor or numpy array of shape [Q, {self.n_params}], "
+                             f"got {type(phases).__name__}")
+        if not phases.is_floating_point():
+            raise ValueError(f"phases must be real floating point (float32 or float64), got dtype {phases.dtype}")
+        if phases.ndim != 2 or phases.shape[1] != self.n_params:
+            raise ValueError(f"phases must have shape [Q, P] with P = {self.n_params} (Q >= 1 settings), "
+                             f"got shape {tuple(phases.shape)}")
+        if phases.shape[0] < 1:
+            raise ValueError("phases must hold at least one setting (Q >= 1)")
+        phases = phases.to(device=self.device, dtype=self.real_dtype)
+        if not torch.isfinite(phases).all():
+            bad = (~torch.isfinite(phases)).nonzero()[0].tolist()
+            raise ValueError(f"phases must be finite; found NaN/inf, first at [q={bad[0]}, p={bad[1]}]")
+        return phases
+
+    def _check_inputs(self, x) -> torch.Tensor:
+        if isinstance(x, np.ndarray):
+            x = torch.from_numpy(x)
+        if not torch.is_tensor(x) or x.ndim != 2 or x.shape[1] != self.network.in_features:
+            shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
+            raise ValueError(f"inputs must have shape [B, {self.network.in_features}], got {shape}")
+        if x.is_complex() or not torch.isfinite(x).all():
+            raise ValueError("inputs must be finite real amplitudes")
+        return x.to(device=self.device, dtype=self.real_dtype)
+
+    # ---- the physics of programming and reading the chip ---------------------------------
+    def program(self, phases: torch.Tensor) -> torch.Tensor:
+        """Phases light actually sees for commanded ``phases[Q, P]`` (one fresh noise draw)."""
+        hw = self.hardware
+        commanded = hw.quantise_phases(phases)  # what the DACs set; it drives the heaters
+        actual = commanded if self._gain is None else commanded * self._gain
+        if len(self._xt_dst):
+            actual = actual.index_add(1, self._xt_dst, hw.crosstalk * commanded[:, self._xt_src])
+        if self._bias is not None:
+            actual = actual + self._bias
+        if hw.phase_noise_std:
+            actual = actual + hw.phase_noise_std * torch.randn(
+                actual.shape, dtype=actual.dtype, device=actual.device, generator=self._generator)
+        # Electronic parameters (biases) are neither wrapped, quantised nor perturbed.
+        return actual if self._all_phases else torch.where(self._phase_mask, actual, phases)
+
+    def _context(self) -> ForwardContext:
+        return ForwardContext(self.hardware, self._bs_error, self._amplitude, self.dtype, self._generator)
+
+    def _chunk(self, q: int, b: int) -> int:
+        widest = max([self.network.in_features] + [layer.out_features for layer in self.network.layers])
+        return max(1, min(q, self.max_elements // max(1, b * widest * 8)))
+
+    def outputs(self, phases, x) -> torch.Tensor:
+        """Detected outputs ``[Q, B, out]`` of Q settings on the same inputs ``x[B, in]``."""
+        phases, x = self._check_phases(phases), self._check_inputs(x)
+        q, b = phases.shape[0], x.shape[0]
+        step = self._chunk(q, b)
+        with torch.inference_mode():
+            parts = [self.network.forward(self.program(phases[i:i + step]), x, self._context())
+                     for i in range(0, q, step)]
+        self._queries += q
+        self._inferences += q * b
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    def loss(self, phases, batch) -> torch.Tensor:
+        """Loss per setting ``[Q]`` on one batch ``(x, targets)``."""
+        x, y = batch
+        out = self.outputs(phases, x)
+        y = torch.as_tensor(y, device=self.device)
+        with torch.inference_mode():
+            return self.loss_fn(out, y)
+
+    def summary(self) -> dict:
+        return {**self.network.summary(), "hardware": self.hardware.describe(), "seed": self.seed,
+                "dtype": str(self.dtype).replace("torch.", "")}
+
+
+class ChipOracle:
+    """The Oracle a trainer receives: forwards to a chip, exposes nothing else of it."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, chip: Chip):
+        methods = {
+            "n_params": lambda: chip.n_params,
+            "queries": lambda: chip.queries,
+            "inferences": lambda: chip.inferences,
+            "param_slices": chip.param_slices,
+            "initial_params": chip.initial_params,
+            "outputs": chip.outputs,
+            "loss": chip.loss,
+        }
+        object.__setattr__(self, "_call", lambda name, *a, **k: methods[name](*a, **k))
+
+    @property
+    def n_params(self) -> int:
+        return self._call("n_params")
+
+    @property
+    def queries(self) -> int:
+        return self._call("queries")
+
+    @property
+    def inferences(self) -> int:
+        return self._call("inferences")
+
+    def param_slices(self, level: str = "layer") -> list[ParamSlice]:
+        return self._call("param_slices", level)
+
+    def initial_params(self, seed: int = 0) -> torch.Tensor:
+        return self._call("initial_params", seed)
+
+    def outputs(self, phases, x) -> torch.Tensor:
+        return self._call("outputs", phases, x)
+
+    def loss(self, phases, batch) -> torch.Tensor:
+        return self._call("loss", phases, batch)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("the Oracle is read-only")

@@ -1,0 +1,439 @@
+"""Optical layers: dense matrices as blocks of U Σ V† meshes, and tensor-train (TT) layers.
+
+Building block: ``OpticalMatrix``, an out×in matrix cut into k×k blocks; block (r, c) is
+realised as  g · U_rc Σ_rc V_rc†  with two k-mode meshes (``mesh.py``), a column of k MZI
+attenuators (transmission cos θ ∈ [−1, 1]) for Σ/g, and one electronic gain g per matrix.
+The blocks of one output row are combined coherently before detection, so each output port
+has one detector. Parameter layout of a matrix with nb blocks:
+
+    [V† meshes: nb × P_mesh | attenuators: nb × k | U meshes: nb × P_mesh]
+
+``OpticalLinear`` = one matrix + detection + electronic bias. ``TTOpticalLinear`` holds one
+matrix per TT core, core k being the (r_{k−1}·n_k) × (m_k·r_k) unfolding of the core tensor
+G_k[r_{k−1}, n_k, m_k, r_k]; the input is contracted core by core (last core first), each
+contraction being one pass of all input slices through that core's meshes, read by I/Q
+coherent receivers (both quadratures) and rearranged electronically to drive the next core's
+IQ modulators. So an ideal TT layer computes exactly detect(W_TT x) with W_TT the dense
+matrix of its (complex) cores, like a dense layer with that matrix.
+
+A layer's ``forward(params, x, ctx)`` takes the *physical* phases (after the chip applied
+its hardware model) and a ``ForwardContext`` holding the chip's static MZI errors and its
+detection and conversion model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .decompose import matrix_to_svd_phases
+from .hardware import HardwareModel, IDEAL
+from .mesh import mesh_layout, mesh_matrix
+from .mzi import mzi_coefficients
+
+READOUTS = ("coherent", "intensity")
+
+
+@dataclass(frozen=True)
+class ParamSlice:
+    """A named contiguous range of a flat parameter vector."""
+
+    name: str
+    start: int
+    stop: int
+    kind: str  # 'mesh', 'attenuator' (optical phases) or 'bias' (electronic)
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+    @property
+    def slice(self) -> slice:
+        return slice(self.start, self.stop)
+
+    def shifted(self, offset: int, prefix: str) -> "ParamSlice":
+        return ParamSlice(f"{prefix}.{self.name}", self.start + offset, self.stop + offset, self.kind)
+
+
+@dataclass
+class ForwardContext:
+    """What a layer needs from the chip during one forward: static MZI errors and detection."""
+
+    hardware: HardwareModel = IDEAL
+    bs_error: torch.Tensor | None = None  # [n_mzis of this component, 2]
+    amplitude: float = 1.0  # field transmission per MZI (insertion loss)
+    dtype: torch.dtype = torch.complex64
+    generator: torch.Generator | None = None  # dynamic (detector) noise
+
+    def sub(self, start: int, stop: int) -> "ForwardContext":
+        """The same context restricted to MZIs ``start:stop`` of this component."""
+        bs = None if self.bs_error is None else self.bs_error[start:stop]
+        return ForwardContext(self.hardware, bs, self.amplitude, self.dtype, self.generator)
+
+    @property
+    def real_dtype(self) -> torch.dtype:
+        return torch.float64 if self.dtype == torch.complex128 else torch.float32
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Input modulators: amplitudes (real, or complex for IQ modulators) through the input DACs."""
+        bits = self.hardware.input_bits
+        if x.is_complex():
+            return torch.complex(self.hardware.quantise_signal(x.real, bits), self.hardware.quantise_signal(x.imag, bits))
+        return self.hardware.quantise_signal(x.to(self.real_dtype), bits)
+
+    def detect(self, field: torch.Tensor, mode: str) -> torch.Tensor:
+        """Photodetection of output fields, then detector noise and the ADCs.
+
+        ``coherent``: the signed in-phase quadrature Re(field) (homodyne); ``intensity``:
+        |field|²; ``iq``: both quadratures (a coherent I/Q receiver), returned complex — used
+        between TT cores so that the next core can be driven by IQ modulators.
+        """
+        if mode == "iq":
+            return torch.complex(self._read(field.real, "coherent"), self._read(field.imag, "coherent"))
+        return self._read(field.real if mode == "coherent" else field.real ** 2 + field.imag ** 2, mode)
+
+    def _read(self, signal: torch.Tensor, mode: str) -> torch.Tensor:
+        hw = self.hardware
+        if hw.shot_noise_photons is not None:
+            if mode == "coherent":  # homodyne vacuum noise on one quadrature
+                std = torch.full_like(signal, 0.5 / math.sqrt(hw.shot_noise_photons))
+            else:  # Poisson photon counting, Gaussian approximation
+                std = torch.sqrt(signal.clamp_min(0) / hw.shot_noise_photons)
+            signal = signal + std * self._randn(signal)
+        if hw.detector_noise_std:
+            rms = signal.pow(2).mean(-1, keepdim=True).sqrt()
+            signal = signal + hw.detector_noise_std * rms * self._randn(signal)
+        return hw.quantise_signal(signal, hw.output_bits)
+
+    def _randn(self, like: torch.Tensor) -> torch.Tensor:
+        return torch.randn(like.shape, dtype=like.dtype, device=like.device, generator=self.generator)
+
+
+def _check_features(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class OpticalMatrix:
+    """An out×in matrix as k×k blocks of g · U Σ V† meshes (see the module docstring)."""
+
+    def __init__(self, out_features: int, in_features: int, block: int = 8, mesh: str = "clements"):
+        self.out_features = _check_features("out_features", out_features)
+        self.in_features = _check_features("in_features", in_features)
+        self.layout = mesh_layout(mesh, block)  # validates kind and block >= 2
+        self.block = self.layout.n
+        self.mesh = mesh
+        self.rows = math.ceil(self.out_features / self.block)
+        self.cols = math.ceil(self.in_features / self.block)
+        self.n_blocks = self.rows * self.cols
+        # A random-phase init keeps the output variance equal to the input's with this gain:
+        # entries of U Σ V† have E|w|² = E[cos²θ]/k = 1/(2k) and each output sums cols·k inputs.
+        self.gain = math.sqrt(2.0 / self.cols)
+
+    # ---- sizes and layout ----------------------------------------------------------------
+    @property
+    def mesh_params(self) -> int:
+        return self.n_blocks * self.layout.n_phases
+
+    @property
+    def n_params(self) -> int:
+        return 2 * self.mesh_params + self.n_blocks * self.block
+
+    @property
+    def n_mzis(self) -> int:
+        return self.n_blocks * (2 * self.layout.n_mzis + self.block)
+
+    def _groups(self):
+        """(name, kind, param start, param size per item, mzi start, mzis per item) of V, Σ, U."""
+        pm, mm, k, nb = self.layout.n_phases, self.layout.n_mzis, self.block, self.n_blocks
+        return [
+            ("V", "mesh", 0, pm, 0, mm),
+            ("sigma", "attenuator", nb * pm, k, nb * mm, k),
+            ("U", "mesh", nb * pm + nb * k, pm, nb * mm + nb * k, mm),
+        ]
+
+    def param_slices(self, level: str) -> list[ParamSlice]:
+        if level in ("layer", "core"):
+            return [ParamSlice("", 0, self.n_params, "mesh")]
+        out = []
+        for name, kind, start, size, _, _ in self._groups():
+            if level == "group":
+                out.append(ParamSlice(name, start, start + self.n_blocks * size, kind))
+            else:
+                out += [ParamSlice(f"{name}[{b}]", start + b * size, start + (b + 1) * size, kind)
+                        for b in range(self.n_blocks)]
+        return out
+
+    @property
+    def crosstalk_pairs(self) -> np.ndarray:
+        pm, k, nb = self.layout.n_phases, self.block, self.n_blocks
+        mesh_pairs = self.layout.crosstalk_pairs
+        per_mesh = (np.arange(nb) * pm)[:, None, None] + mesh_pairs[None]
+        att = np.stack([np.arange(k - 1), np.arange(1, k)], 1)
+        att = np.concatenate([att, att[:, ::-1]])
+        per_att = nb * pm + (np.arange(nb) * k)[:, None, None] + att[None]
+        u_offset = nb * pm + nb * k
+        return np.concatenate([per_mesh.reshape(-1, 2), per_att.reshape(-1, 2), u_offset + per_mesh.reshape(-1, 2)])
+
+    # ---- physics -------------------------------------------------------------------------
+    def block_matrices(self, params: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
+        """Transfer matrices g · U Σ V† of every block: ``[..., rows, cols, k, k]``."""
+        (_, _, v0, pm, mv0, mm), (_, _, s0, k, ms0, _), (_, _, u0, _, mu0, _) = self._groups()
+        nb = self.n_blocks
+        lead = params.shape[:-1]
+
+        def bs(start, count, per):
+            return None if ctx.bs_error is None else ctx.bs_error[start:start + nb * per].reshape(nb, per, 2)
+
+        v = mesh_matrix(self.layout, params[..., v0:v0 + nb * pm].unflatten(-1, (nb, pm)),
+                        bs(mv0, nb, mm), ctx.amplitude, ctx.dtype)
+        u = mesh_matrix(self.layout, params[..., u0:u0 + nb * pm].unflatten(-1, (nb, pm)),
+                        bs(mu0, nb, mm), ctx.amplitude, ctx.dtype)
+        theta = params[..., s0:s0 + nb * k].unflatten(-1, (nb, k))
+        att_bs = None if ctx.bs_error is None else ctx.bs_error[ms0:ms0 + nb * k].reshape(nb, k, 2)
+        sigma = mzi_coefficients(theta, torch.zeros_like(theta), att_bs, ctx.amplitude, ctx.dtype)[0]
+        w = (self.gain * u) @ (sigma[..., :, None] * v)
+        return w.reshape(*lead, self.rows, self.cols, k, k)
+
+    def matrix(self, params: torch.Tensor, ctx: ForwardContext | None = None) -> torch.Tensor:
+        """The realised ``[..., out, in]`` complex matrix."""
+        ctx = ctx or ForwardContext(dtype=torch.complex128 if params.dtype == torch.float64 else torch.complex64)
+        w = self.block_matrices(params, ctx)
+        full = w.transpose(-3, -2).flatten(-4, -3).flatten(-2, -1)  # [..., rows·k, cols·k]
+        return full[..., : self.out_features, : self.in_features]
+
+    def apply(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
+        """Output fields ``[..., B, out]`` for real input amplitudes ``x[..., B, in]``."""
+        w = self.matrix(params, ctx)
+        return ctx.encode(x).to(ctx.dtype) @ w.transpose(-1, -2)
+
+    def from_matrix(self, w) -> np.ndarray:
+        """Program this matrix to realise ``w`` (out×in): returns phases and sets the gain."""
+        w = np.asarray(w)
+        if w.shape != (self.out_features, self.in_features):
+            raise ValueError(f"expected a {self.out_features}×{self.in_features} matrix, got shape {w.shape}")
+        k = self.block
+        padded = np.zeros((self.rows * k, self.cols * k), dtype=np.result_type(w.dtype, np.float64))
+        padded[: self.out_features, : self.in_features] = w
+        blocks = padded.reshape(self.rows, k, self.cols, k).transpose(0, 2, 1, 3).reshape(-1, k, k)
+        parts = [matrix_to_svd_phases(b, self.mesh) for b in blocks]
+        gain = max(p[3] for p in parts) if np.any(padded) else 1.0
+        out = np.empty(self.n_params)
+        (_, _, v0, pm, _, _), (_, _, s0, _, _, _), (_, _, u0, _, _, _) = self._groups()
+        nb = self.n_blocks
+        out[v0:v0 + nb * pm] = np.concatenate([p[0] for p in parts])
+        # Each block's Σ was scaled by its own top singular value; rescale to the shared gain.
+        amplitudes = np.concatenate([np.cos(p[1]) * p[3] / gain for p in parts])
+        out[s0:s0 + nb * k] = np.arccos(np.clip(amplitudes, -1.0, 1.0))
+        out[u0:u0 + nb * pm] = np.concatenate([p[2] for p in parts])
+        self.gain = float(gain)
+        return out
+
+    def init_params(self, rng: np.random.Generator) -> np.ndarray:
+        return rng.uniform(0.0, 2 * np.pi, self.n_params)
+
+
+class OpticalLayer:
+    """Common interface of optical layers (sizes, slices, crosstalk map, forward)."""
+
+    in_features: int
+    out_features: int
+    bias: bool
+
+    def _matrices(self) -> list[tuple[str, OpticalMatrix]]:
+        raise NotImplementedError
+
+    @property
+    def n_params(self) -> int:
+        return sum(m.n_params for _, m in self._matrices()) + (self.out_features if self.bias else 0)
+
+    @property
+    def n_phases(self) -> int:
+        return sum(m.n_params for _, m in self._matrices())
+
+    @property
+    def n_mzis(self) -> int:
+        return sum(m.n_mzis for _, m in self._matrices())
+
+    def _offsets(self):
+        p = z = 0
+        for name, m in self._matrices():
+            yield name, m, p, z
+            p += m.n_params
+            z += m.n_mzis
+
+    def param_slices(self, level: str) -> list[ParamSlice]:
+        out = []
+        for name, m, p, _ in self._offsets():
+            for s in m.param_slices(level):
+                out.append(ParamSlice(name + (f".{s.name}" if s.name else ""), s.start + p, s.stop + p, s.kind))
+        if self.bias:
+            out.append(ParamSlice("bias", self.n_phases, self.n_params, "bias"))
+        return out
+
+    @property
+    def phase_mask(self) -> np.ndarray:
+        mask = np.zeros(self.n_params, dtype=bool)
+        mask[: self.n_phases] = True
+        return mask
+
+    @property
+    def crosstalk_pairs(self) -> np.ndarray:
+        return np.concatenate([m.crosstalk_pairs + p for _, m, p, _ in self._offsets()])
+
+    def _add_bias(self, y: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        return y + params[..., None, self.n_phases:].to(y.dtype) if self.bias else y
+
+    def init_params(self, rng: np.random.Generator) -> np.ndarray:
+        parts = [m.init_params(rng) for _, m in self._matrices()]
+        return np.concatenate(parts + ([np.zeros(self.out_features)] if self.bias else []))
+
+    def summary(self) -> dict:
+        return {"type": type(self).__name__, "in": self.in_features, "out": self.out_features,
+                "mzis": self.n_mzis, "phases": self.n_phases,
+                "electronic_params": self.n_params - self.n_phases}
+
+
+class OpticalLinear(OpticalLayer):
+    """A dense layer y = W x + b, W realised as k×k blocks of g · U Σ V† meshes."""
+
+    def __init__(self, in_features: int, out_features: int, block: int = 8, mesh: str = "clements", bias: bool = True):
+        self.matrix = OpticalMatrix(out_features, in_features, block, mesh)
+        self.in_features, self.out_features, self.bias = self.matrix.in_features, self.matrix.out_features, bool(bias)
+
+    def _matrices(self):
+        return [("matrix", self.matrix)]
+
+    def forward(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, readout: str) -> torch.Tensor:
+        y = ctx.detect(self.matrix.apply(params[..., : self.n_phases], x, ctx), readout)
+        return self._add_bias(y, params)
+
+    def weight_matrix(self, params: torch.Tensor) -> torch.Tensor:
+        """The ideal (noise-free) complex weight matrix these phases encode."""
+        return self.matrix.matrix(params[..., : self.n_phases])
+
+    def from_weights(self, weight, bias=None) -> np.ndarray:
+        phases = self.matrix.from_matrix(weight)
+        return np.concatenate([phases] + ([_bias_vector(bias, self.out_features)] if self.bias else []))
+
+    def summary(self) -> dict:
+        return {**super().summary(), "block": self.matrix.block, "blocks": self.matrix.n_blocks,
+                "mesh": self.matrix.mesh, "weights": self.in_features * self.out_features}
+
+
+def _bias_vector(bias, n: int) -> np.ndarray:
+    if bias is None:
+        return np.zeros(n)
+    bias = np.asarray(bias, dtype=np.float64)
+    if bias.shape != (n,):
+        raise ValueError(f"expected a bias of shape ({n},), got {bias.shape}")
+    return bias
+
+
+def tt_contract(x: torch.Tensor, in_shape, out_shape, ranks, apply_core) -> torch.Tensor:
+    """Contract ``x[..., B, Π m]`` with a TT matrix, last core first.
+
+    ``apply_core(k, v)`` maps the slices ``v[..., S, m_k·r_k]`` to ``[..., S, r_{k−1}·n_k]``
+    (it may prepend leading axes, e.g. the query axis). Returns ``[..., B, Π n]``.
+    """
+    d = len(in_shape)
+    state = x.unflatten(-1, (math.prod(in_shape[:-1]), in_shape[-1], 1, 1))  # [..., J, m, r, I]
+    for k in reversed(range(d)):
+        jl, ir = state.shape[-4], state.shape[-1]
+        v = state.movedim(-1, -3).flatten(-4, -3).flatten(-2, -1)  # [..., J·I, m·r]
+        out = apply_core(k, v).unflatten(-1, (ranks[k], out_shape[k])).unflatten(-3, (jl, ir))
+        state = out.movedim(-3, -1).flatten(-2, -1)  # [..., J, r_{k-1}, n_k·I]
+        if k > 0:
+            state = state.unflatten(-3, (math.prod(in_shape[: k - 1]), in_shape[k - 1]))
+    return state.flatten(-3, -1)
+
+
+def tt_dense(cores: list[torch.Tensor]) -> torch.Tensor:
+    """The dense (Π n) × (Π m) matrix of TT cores ``G_k[r_{k−1}, n_k, m_k, r_k]``."""
+    w = cores[0][0]  # [n1, m1, r1]
+    for g in cores[1:]:
+        w = torch.einsum("ija,aklb->ikjlb", w, g)
+        w = w.reshape(w.shape[0] * w.shape[1], w.shape[2] * w.shape[3], w.shape[4])
+    return w[..., 0]
+
+
+class TTOpticalLinear(OpticalLayer):
+    """A tensor-train layer: in-shape (m₁..m_d) → out-shape (n₁..n_d), ranks (1, r₁, .., r_{d−1}, 1)."""
+
+    def __init__(self, in_shape, out_shape, ranks, block: int = 8, mesh: str = "clements", bias: bool = True):
+        in_shape, out_shape = tuple(in_shape), tuple(out_shape)
+        if len(in_shape) != len(out_shape) or len(in_shape) < 2:
+            raise ValueError(f"TT in-shape and out-shape need the same number (>= 2) of factors, "
+                             f"got {in_shape} and {out_shape}")
+        for name, shape in (("in_shape", in_shape), ("out_shape", out_shape)):
+            for f in shape:
+                _check_features(f"every factor of {name}", f)
+        d = len(in_shape)
+        if isinstance(ranks, (int, np.integer)):
+            ranks = (1,) + (int(ranks),) * (d - 1) + (1,)
+        ranks = tuple(ranks)
+        if len(ranks) != d + 1 or ranks[0] != 1 or ranks[-1] != 1:
+            raise ValueError(f"TT ranks must be an int or a sequence (1, r₁, .., r_{{d−1}}, 1) of length {d + 1}, got {ranks}")
+        for r in ranks:
+            _check_features("every TT rank", r)
+        self.in_shape, self.out_shape, self.ranks = in_shape, out_shape, ranks
+        self.in_features, self.out_features, self.bias = math.prod(in_shape), math.prod(out_shape), bool(bias)
+        self.cores = [OpticalMatrix(ranks[k] * out_shape[k], in_shape[k] * ranks[k + 1], block, mesh) for k in range(d)]
+
+    def check_sizes(self, in_features: int, out_features: int) -> "TTOpticalLinear":
+        """Raise ``ValueError`` unless the TT shapes multiply out to the given layer size."""
+        if (self.in_features, self.out_features) != (in_features, out_features):
+            raise ValueError(f"TT shapes {self.in_shape}→{self.out_shape} give a {self.in_features}→{self.out_features} "
+                             f"layer, but the layer must be {in_features}→{out_features}")
+        return self
+
+    def _matrices(self):
+        return [(f"core{k}", m) for k, m in enumerate(self.cores)]
+
+    def forward(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, readout: str) -> torch.Tensor:
+        offsets = list(self._offsets())
+        last = 0  # cores are applied last first, so core 0 produces the layer output
+
+        def apply_core(k, v):
+            _, m, p, z = offsets[k]
+            field = m.apply(params[..., None, p:p + m.n_params], v, ctx.sub(z, z + m.n_mzis))
+            return ctx.detect(field, readout if k == last else "iq")
+
+        y = tt_contract(x, self.in_shape, self.out_shape, self.ranks, apply_core)
+        return self._add_bias(y, params)
+
+    def core_tensors(self, params: torch.Tensor) -> list[torch.Tensor]:
+        """The ideal complex TT cores G_k[..., r_{k−1}, n_k, m_k, r_k] these phases encode."""
+        out = []
+        for k, (_, m, p, _) in enumerate(self._offsets()):
+            mat = m.matrix(params[..., p:p + m.n_params])
+            out.append(mat.unflatten(-1, (self.in_shape[k], self.ranks[k + 1])).unflatten(-3, (self.ranks[k], self.out_shape[k])))
+        return out
+
+    def weight_matrix(self, params: torch.Tensor) -> torch.Tensor:
+        """The ideal dense matrix of the TT these phases encode."""
+        return tt_dense(self.core_tensors(params))
+
+    def from_weights(self, cores, bias=None) -> np.ndarray:
+        if len(cores) != len(self.cores):
+            raise ValueError(f"expected {len(self.cores)} TT cores, got {len(cores)}")
+        parts = []
+        for k, (g, m) in enumerate(zip(cores, self.cores)):
+            g = np.asarray(g)
+            want = (self.ranks[k], self.out_shape[k], self.in_shape[k], self.ranks[k + 1])
+            if g.shape != want:
+                raise ValueError(f"TT core {k} must have shape (r_k-1, n_k, m_k, r_k) = {want}, got {g.shape}")
+            parts.append(m.from_matrix(g.reshape(m.out_features, m.in_features)))
+        if self.bias:
+            parts.append(_bias_vector(bias, self.out_features))
+        return np.concatenate(parts)
+
+    def summary(self) -> dict:
+        return {**super().summary(), "in_shape": list(self.in_shape), "out_shape": list(self.out_shape),
+                "ranks": list(self.ranks), "block": self.cores[0].block, "mesh": self.cores[0].mesh,
+                "weights": sum(m.in_features * m.out_features for m in self.cores),
+                "core_shapes": [[m.out_features, m.in_features] for m in self.cores]}

@@ -1,0 +1,282 @@
+"""MZI meshes: Clements (rectangular) and Reck (triangular) layouts, batched over phase settings.
+
+A mesh on N modes holds N(N−1)/2 MZIs (see ``mzi.py`` for the MZI convention) followed by an
+output phase screen of N phase shifters. Its parameter vector has ``N(N−1) + N`` phases:
+
+    [θ of every MZI | φ of every MZI | output screen]
+
+with MZIs numbered column by column in the order light meets them. Every column of either
+layout acts on consecutive mode pairs (start, start+1), (start+2, start+3), ...; that regular
+shape lets one column be applied to a whole batch with a few strided tensor ops, so the only
+Python loop is over the mesh's columns (N for Clements, 2N−3 for Reck), never over phase
+settings or samples.
+
+``mesh_matrix(layout, phases[..., P]) → U[..., N, N]`` builds the transfer matrices of any
+batch of phase settings (the leading axes are typically queries Q and mesh blocks), and
+``mesh_apply`` propagates a batch of fields through the same meshes.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .mzi import mzi_coefficients, mzi_givens
+
+MESH_KINDS = ("clements", "reck")
+
+
+@dataclass(frozen=True)
+class MeshColumn:
+    """One column of a mesh: ``count`` MZIs on mode pairs (start + 2i, start + 2i + 1)."""
+
+    start: int  # top mode of the first MZI of the column
+    count: int  # number of MZIs in the column
+    offset: int  # index of the column's first MZI in the mesh's MZI numbering
+
+
+@dataclass(frozen=True)
+class MeshLayout:
+    """Topology of one N-mode mesh: which MZI sits where, and where its phases live."""
+
+    kind: str
+    n: int
+    columns: tuple[MeshColumn, ...]
+
+    @property
+    def n_mzis(self) -> int:
+        return self.n * (self.n - 1) // 2
+
+    @property
+    def n_phases(self) -> int:
+        return 2 * self.n_mzis + self.n
+
+    @property
+    def theta_slice(self) -> slice:
+        return slice(0, self.n_mzis)
+
+    @property
+    def phi_slice(self) -> slice:
+        return slice(self.n_mzis, 2 * self.n_mzis)
+
+    @property
+    def screen_slice(self) -> slice:
+        return slice(2 * self.n_mzis, self.n_phases)
+
+    @functools.cached_property
+    def mzi_top_modes(self) -> np.ndarray:
+        """Top mode of every MZI, in the mesh's MZI numbering."""
+        return np.concatenate([c.start + 2 * np.arange(c.count) for c in self.columns])
+
+    @functools.cached_property
+    def mzi_columns(self) -> np.ndarray:
+        """Column index of every MZI, in the mesh's MZI numbering."""
+        return np.concatenate([np.full(c.count, i) for i, c in enumerate(self.columns)])
+
+    @functools.cached_property
+    def crosstalk_pairs(self) -> np.ndarray:
+        """Pairs (i, j) of phase-shifter indices that are thermal neighbours, both directions.
+
+        Layout model: in one column the MZIs sit two waveguides apart and their internal (θ)
+        heaters are neighbours, as are their external (φ) heaters; the output screen's heaters
+        sit one waveguide apart. Heaters of different columns are far apart along the
+        propagation direction and are not coupled.
+        """
+        pairs = []
+        for col in self.columns:
+            idx = col.offset + np.arange(col.count - 1)
+            for base in (0, self.n_mzis):  # θ heaters, then φ heaters
+                pairs.append(np.stack([base + idx, base + idx + 1], 1))
+        screen = 2 * self.n_mzis + np.arange(self.n - 1)
+        pairs.append(np.stack([screen, screen + 1], 1))
+        pairs = np.concatenate(pairs).astype(np.int64)
+        return np.concatenate([pairs, pairs[:, ::-1]])
+
+    def slots_for_sequence(self, top_modes: list[int] | np.ndarray) -> np.ndarray:
+        """Map MZIs listed in the order light meets them to this layout's MZI numbering.
+
+        ``top_modes[k]`` is the upper mode of the k-th MZI (0-based). Each MZI is scheduled
+        as early as its two modes allow (ASAP); a sequence that does not fill this layout's
+        slots exactly raises ``ValueError``.
+        """
+        top_modes = np.asarray(top_modes, dtype=np.int64)
+        if top_modes.shape != (self.n_mzis,):
+            raise ValueError(
+                f"a {self.kind} mesh on {self.n} modes has {self.n_mzis} MZIs, "
+                f"got a sequence of {top_modes.size}"
+            )
+        slot_of = {(int(c), int(m)): k for k, (c, m) in enumerate(zip(self.mzi_columns, self.mzi_top_modes))}
+        depth = np.zeros(self.n, dtype=np.int64)
+        slots = np.empty(self.n_mzis, dtype=np.int64)
+        for k, m in enumerate(top_modes):
+            if not 0 <= m < self.n - 1:
+                raise ValueError(f"MZI {k} has top mode {m}; accepted range is 0..{self.n - 2}")
+            column = max(depth[m], depth[m + 1])
+            depth[m] = depth[m + 1] = column + 1
+            try:
+                slots[k] = slot_of[(int(column), int(m))]
+            except KeyError:
+                raise ValueError(
+                    f"MZI {k} on modes ({m}, {m + 1}) lands in column {column}, "
+                    f"which has no such slot in a {self.kind} mesh of {self.n} modes"
+                ) from None
+        if len(set(slots.tolist())) != self.n_mzis:
+            raise ValueError("the sequence places two MZIs in the same slot")
+        return slots
+
+
+def _check_n(n: int) -> int:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
+        raise ValueError(f"a mesh needs an integer number of modes N >= 2, got N={n!r}")
+    return int(n)
+
+
+def _columns_from_sequence(n: int, top_modes: list[int]) -> tuple[MeshColumn, ...]:
+    """ASAP-schedule a light-order MZI sequence into columns of stride-2 mode pairs."""
+    depth = [0] * n
+    per_column: dict[int, list[int]] = {}
+    for m in top_modes:
+        column = max(depth[m], depth[m + 1])
+        depth[m] = depth[m + 1] = column + 1
+        per_column.setdefault(column, []).append(m)
+    columns, offset = [], 0
+    for c in sorted(per_column):
+        tops = sorted(per_column[c])
+        if tops != list(range(tops[0], tops[0] + 2 * len(tops), 2)):
+            raise AssertionError(f"column {c} is not a run of stride-2 mode pairs: {tops}")
+        columns.append(MeshColumn(start=tops[0], count=len(tops), offset=offset))
+        offset += len(tops)
+    return tuple(columns)
+
+
+def reck_sequence(n: int) -> list[int]:
+    """Top modes of the Reck triangle's MZIs in the order light meets them (Reck et al. 1994)."""
+    return [n - 2 - j for i in range(n - 1) for j in range(n - 1 - i)]
+
+
+@functools.lru_cache(maxsize=None)
+def mesh_layout(kind: str, n: int) -> MeshLayout:
+    """The layout of a ``kind`` ('clements' or 'reck') mesh on ``n`` modes (cached)."""
+    n = _check_n(n)
+    if kind == "clements":
+        columns, offset = [], 0
+        for c in range(n):
+            start = c % 2
+            count = (n - start) // 2
+            if count:
+                columns.append(MeshColumn(start=start, count=count, offset=offset))
+                offset += count
+        return MeshLayout("clements", n, tuple(columns))
+    if kind == "reck":
+        return MeshLayout("reck", n, _columns_from_sequence(n, reck_sequence(n)))
+    raise ValueError(f"unknown mesh kind {kind!r}; accepted kinds are {', '.join(MESH_KINDS)}")
+
+
+def _propagate(layout: MeshLayout, phases, bs_error, amplitude, dtype, state: torch.Tensor) -> torch.Tensor:
+    """Send ``state[..., N, K]`` (K columns of fields, or the identity) through every MZI column.
+
+    Leading axes of ``phases`` (and ``bs_error``) broadcast against the state's. Without
+    autograd the state is updated in place, and coupler-error-free MZIs are applied in their
+    factored form (a phase, then a real rotation; see ``mzi_givens``), which is several
+    times cheaper; with autograd every step is out of place.
+    """
+    theta, phi = phases[..., layout.theta_slice], phases[..., layout.phi_slice]
+    differentiable = torch.is_grad_enabled() and any(
+        torch.is_tensor(t) and t.requires_grad for t in (phases, bs_error, amplitude, state))
+    if bs_error is None and not differentiable:
+        return _propagate_givens(layout, mzi_givens(theta, phi, amplitude, dtype), state)
+    t00, t01, t10, t11 = mzi_coefficients(theta, phi, bs_error, amplitude, dtype)
+    lead = torch.broadcast_shapes(t00.shape[:-1], state.shape[:-2])
+    state = state.expand(*lead, *state.shape[-2:])
+    if not differentiable:
+        state = state.clone(memory_format=torch.contiguous_format)
+    for col in layout.columns:
+        lo, hi = col.start, col.start + 2 * col.count
+        sel = slice(col.offset, col.offset + col.count)
+        rows = state[..., lo:hi, :].unflatten(-2, (col.count, 2))
+        top, bot = rows[..., 0, :], rows[..., 1, :]
+        a, b, c, d = (t[..., sel, None] for t in (t00, t01, t10, t11))
+        if differentiable:
+            mixed = torch.stack([a * top + b * bot, c * top + d * bot], -2).flatten(-3, -2)
+            state = torch.cat([state[..., :lo, :], mixed, state[..., hi:, :]], -2)
+        else:
+            new_bot = c * top + d * bot
+            top.copy_(a * top + b * bot)
+            bot.copy_(new_bot)
+    return state
+
+
+def _propagate_givens(layout: MeshLayout, givens, state: torch.Tensor) -> torch.Tensor:
+    """In-place column sweep with MZIs in factored form: top ← e^{iφ}·top, then a real rotation."""
+    ext, cos, sin = givens
+    lead = torch.broadcast_shapes(ext.shape[:-1], state.shape[:-2])
+    state = state.expand(*lead, *state.shape[-2:]).clone(memory_format=torch.contiguous_format)
+    for col in layout.columns:
+        lo, hi = col.start, col.start + 2 * col.count
+        sel = slice(col.offset, col.offset + col.count)
+        rows = state[..., lo:hi, :].unflatten(-2, (col.count, 2))
+        top, bot = rows[..., 0, :], rows[..., 1, :]
+        p = torch.view_as_real(top * ext[..., sel, None])  # [..., count, K, 2]
+        b = torch.view_as_real(bot)
+        c, s = cos[..., sel, None, None], sin[..., sel, None, None]
+        new_bot = s * p + c * b
+        torch.view_as_real(top).copy_(c * p - s * b)
+        b.copy_(new_bot)
+    return state
+
+
+def _check_phases(layout: MeshLayout, phases: torch.Tensor) -> None:
+    if not torch.is_tensor(phases) or not phases.is_floating_point():
+        raise ValueError(f"mesh phases must be a real floating-point torch tensor, got {type(phases).__name__}"
+                         + (f" of dtype {phases.dtype}" if torch.is_tensor(phases) else ""))
+    if phases.shape[-1:] != (layout.n_phases,):
+        raise ValueError(
+            f"a {layout.kind} mesh on {layout.n} modes takes {layout.n_phases} phases in the last axis, "
+            f"got shape {tuple(phases.shape)}"
+        )
+
+
+def mesh_matrix(
+    layout: MeshLayout,
+    phases: torch.Tensor,
+    bs_error: torch.Tensor | None = None,
+    amplitude: float | torch.Tensor = 1.0,
+    dtype: torch.dtype = torch.complex64,
+) -> torch.Tensor:
+    """Transfer matrices ``U[..., N, N]`` for a batch of phase settings ``phases[..., P]``.
+
+    ``bs_error`` (static coupler errors, ``[..., n_mzis, 2]``) and ``amplitude`` (insertion
+    loss per MZI) broadcast against the leading axes of ``phases``.
+    """
+    _check_phases(layout, phases)
+    u = _propagate(layout, phases, bs_error, amplitude, dtype, torch.eye(layout.n, dtype=dtype, device=phases.device))
+    screen = torch.polar(torch.ones_like(phases[..., layout.screen_slice]), phases[..., layout.screen_slice])
+    return screen.to(dtype)[..., :, None] * u
+
+
+def mesh_apply(
+    layout: MeshLayout,
+    phases: torch.Tensor,
+    fields: torch.Tensor,
+    bs_error: torch.Tensor | None = None,
+    amplitude: float | torch.Tensor = 1.0,
+    dtype: torch.dtype = torch.complex64,
+) -> torch.Tensor:
+    """Propagate ``fields[..., B, N]`` through meshes programmed with ``phases[..., P]``.
+
+    Returns ``[..., B, N]`` (leading axes broadcast). When there are fewer fields than modes
+    the fields are sent column by column (cost ~ B·N² per phase setting); otherwise the
+    transfer matrix is built once and applied with one batched matmul (cost ~ N³ + B·N²).
+    """
+    _check_phases(layout, phases)
+    if fields.shape[-1] != layout.n:
+        raise ValueError(f"fields must have {layout.n} modes in the last axis, got shape {tuple(fields.shape)}")
+    fields = fields.to(dtype)
+    if fields.shape[-2] >= layout.n:
+        return fields @ mesh_matrix(layout, phases, bs_error, amplitude, dtype).transpose(-1, -2)
+    out = _propagate(layout, phases, bs_error, amplitude, dtype, fields.transpose(-1, -2))
+    screen = torch.polar(torch.ones_like(phases[..., layout.screen_slice]), phases[..., layout.screen_slice])
+    return (screen.to(dtype)[..., :, None] * out).transpose(-1, -2)

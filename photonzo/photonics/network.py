@@ -1,0 +1,226 @@
+"""OpticalNetwork: optical layers with electronic activations between them, plus named models.
+
+The network's trainable state is one flat vector: every layer's phases (mesh phases and
+attenuator phases) and its electronic biases, layer after layer. ``param_slices(level)``
+names contiguous pieces of it at four levels: ``layer``, ``core`` (a TT core, a dense layer's
+matrix, or a bias), ``group`` (the V† meshes, Σ attenuators or U meshes of one core) and
+``mesh`` (one mesh, one block's attenuator column, one bias vector).
+
+Readout: every layer's outputs are detected — coherently (signed field, homodyne) or as
+intensity (|field|²) — chosen once per network; TT cores are always detected coherently
+between cores. The electronic activation follows detection.
+
+``digital_forward(weights, x)`` is the same network in the weight domain (torch autograd
+works through it); ``weights(phases)`` reads the ideal weights a phase vector encodes and
+``from_weights(weights)`` programs phases (and the electronic gains) for given weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .layers import READOUTS, ForwardContext, OpticalLayer, OpticalLinear, ParamSlice, TTOpticalLinear, tt_contract
+
+ACTIVATIONS = {
+    "relu": torch.relu,
+    "sin": torch.sin,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "identity": lambda x: x,
+}
+LEVELS = ("layer", "core", "group", "mesh")
+
+
+class OpticalNetwork:
+    """Optical layers with electronic activations between them."""
+
+    def __init__(self, layers: list[OpticalLayer], activations: list[str], readout: str = "coherent", name: str = "network"):
+        if not layers:
+            raise ValueError("a network needs at least one layer")
+        if len(activations) != len(layers) - 1:
+            raise ValueError(f"{len(layers)} layers need {len(layers) - 1} activations between them, got {len(activations)}")
+        for a in activations:
+            if a not in ACTIVATIONS:
+                raise ValueError(f"unknown activation {a!r}; accepted activations are {', '.join(ACTIVATIONS)}")
+        if readout not in READOUTS:
+            raise ValueError(f"unknown readout {readout!r}; accepted readouts are {', '.join(READOUTS)}")
+        for i, (a, b) in enumerate(zip(layers, layers[1:])):
+            if a.out_features != b.in_features:
+                raise ValueError(f"layer {i} outputs {a.out_features} features but layer {i + 1} takes {b.in_features}")
+        self.layers, self.activations, self.readout, self.name = list(layers), list(activations), readout, name
+
+    # ---- sizes and the flat parameter vector ---------------------------------------------
+    @property
+    def in_features(self) -> int:
+        return self.layers[0].in_features
+
+    @property
+    def out_features(self) -> int:
+        return self.layers[-1].out_features
+
+    @property
+    def n_params(self) -> int:
+        return sum(layer.n_params for layer in self.layers)
+
+    @property
+    def n_mzis(self) -> int:
+        return sum(layer.n_mzis for layer in self.layers)
+
+    def _offsets(self):
+        p = z = 0
+        for layer in self.layers:
+            yield layer, p, z
+            p += layer.n_params
+            z += layer.n_mzis
+
+    def param_slices(self, level: str = "layer") -> list[ParamSlice]:
+        """Named contiguous slices of the flat parameter vector at ``level`` (see module docstring)."""
+        if level not in LEVELS:
+            raise ValueError(f"unknown slice level {level!r}; accepted levels are {', '.join(LEVELS)}")
+        out = []
+        for i, (layer, p, _) in enumerate(self._offsets()):
+            if level == "layer":
+                out.append(ParamSlice(f"layer{i}", p, p + layer.n_params, "layer"))
+            else:
+                out += [s.shifted(p, f"layer{i}") for s in layer.param_slices(level)]
+        return out
+
+    @property
+    def phase_mask(self) -> np.ndarray:
+        """True where the flat vector holds an optical phase, False for electronic parameters."""
+        return np.concatenate([layer.phase_mask for layer in self.layers])
+
+    @property
+    def crosstalk_pairs(self) -> np.ndarray:
+        """Index pairs (i, j) of neighbouring phase shifters in the flat vector, both directions."""
+        return np.concatenate([layer.crosstalk_pairs + p for layer, p, _ in self._offsets()])
+
+    def init_params(self, seed: int = 0) -> np.ndarray:
+        """Random phases in [0, 2π) and zero biases."""
+        rng = np.random.default_rng(seed)
+        return np.concatenate([layer.init_params(rng) for layer in self.layers])
+
+    # ---- optical forward -----------------------------------------------------------------
+    def forward(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
+        """Detected outputs ``[Q, B, out]`` for physical parameters ``[Q, P]`` and inputs ``[B, in]``."""
+        for i, (layer, p, z) in enumerate(self._offsets()):
+            x = layer.forward(params[..., p:p + layer.n_params], x, ctx.sub(z, z + layer.n_mzis), self.readout)
+            if i < len(self.activations):
+                x = ACTIVATIONS[self.activations[i]](x)
+        return x
+
+    # ---- weight domain -------------------------------------------------------------------
+    def weights(self, params) -> list[dict]:
+        """The ideal digital weights encoded by a phase vector ``[P]`` (complex matrices / cores)."""
+        params = torch.as_tensor(np.asarray(params), dtype=torch.float64)
+        out = []
+        for layer, p, _ in self._offsets():
+            lp = params[p:p + layer.n_params]
+            entry = {"bias": lp[layer.n_phases:].clone() if layer.bias else None}
+            if isinstance(layer, TTOpticalLinear):
+                entry["cores"] = layer.core_tensors(lp)
+            else:
+                entry["weight"] = layer.weight_matrix(lp)
+            out.append(entry)
+        return out
+
+    def from_weights(self, weights: list[dict]) -> np.ndarray:
+        """Phases realising digital ``weights`` (one dict per layer: ``weight`` or ``cores``, and
+        ``bias``); also programs each matrix's electronic gain. Returns the flat vector."""
+        if len(weights) != len(self.layers):
+            raise ValueError(f"expected weights for {len(self.layers)} layers, got {len(weights)}")
+        parts = []
+        for i, (layer, w) in enumerate(zip(self.layers, weights)):
+            key = "cores" if isinstance(layer, TTOpticalLinear) else "weight"
+            if key not in w:
+                raise ValueError(f"layer {i} ({type(layer).__name__}) needs a {key!r} entry")
+            value = [_numpy(c) for c in w[key]] if key == "cores" else _numpy(w[key])
+            parts.append(layer.from_weights(value, None if w.get("bias") is None else _numpy(w["bias"])))
+        return np.concatenate(parts)
+
+    def digital_forward(self, weights: list[dict], x: torch.Tensor) -> torch.Tensor:
+        """The network in the weight domain (ideal, differentiable): ``[B, out]``.
+
+        Detection is mirrored exactly: I/Q between TT cores, the network's readout at each
+        layer's output.
+        """
+        for i, (layer, w) in enumerate(zip(self.layers, weights)):
+            if isinstance(layer, TTOpticalLinear):
+                mats = [g.reshape(m.out_features, m.in_features) for g, m in zip(w["cores"], layer.cores)]
+                y = tt_contract(x, layer.in_shape, layer.out_shape, layer.ranks,
+                                lambda k, v: _ideal_detect(v.to(mats[k].dtype) @ mats[k].transpose(-1, -2),
+                                                           self.readout if k == 0 else "iq"))
+            else:
+                y = _ideal_detect(x.to(w["weight"].dtype) @ w["weight"].transpose(-1, -2), self.readout)
+            if w.get("bias") is not None:
+                y = y + w["bias"].to(y.dtype)
+            x = ACTIVATIONS[self.activations[i]](y) if i < len(self.activations) else y
+        return x
+
+    def summary(self) -> dict:
+        layers = []
+        for i, layer in enumerate(self.layers):
+            entry = {"name": f"layer{i}", **layer.summary()}
+            if i < len(self.activations):
+                entry["activation"] = self.activations[i]
+            layers.append(entry)
+        return {"name": self.name, "readout": self.readout, "in": self.in_features, "out": self.out_features,
+                "mzis": self.n_mzis, "phases": int(self.phase_mask.sum()), "params": self.n_params,
+                "weights": sum(entry["weights"] for entry in layers), "layers": layers}
+
+
+def _ideal_detect(y: torch.Tensor, mode: str) -> torch.Tensor:
+    if mode == "iq":
+        return y
+    if mode == "coherent":
+        return y.real if y.is_complex() else y
+    return y.real ** 2 + y.imag ** 2 if y.is_complex() else y ** 2
+
+
+def _numpy(t):
+    return t.detach().cpu().numpy() if torch.is_tensor(t) else np.asarray(t)
+
+
+# ---- named models --------------------------------------------------------------------------
+
+def _tt(in_shape, out_shape, rank, **kw):
+    return TTOpticalLinear(in_shape, out_shape, rank, **kw)
+
+
+MODELS = {
+    # The tensorized MNIST MLP of the TONN reference code: 784 → 1024 → 10, ReLU.
+    "mnist-tt": dict(layers=[("tt", (7, 4, 4, 7), (8, 4, 4, 8), 6), ("tt", (8, 4, 4, 8), (1, 5, 2, 1), 6)],
+                     activations=["relu"], doc="784→1024→10 TT MLP (rank 6), the TONN reference MNIST model"),
+    "mnist-dense": dict(layers=[("dense", 784, 1024), ("dense", 1024, 10)], activations=["relu"],
+                        doc="784→1024→10 dense optical MLP, the dense counterpart of mnist-tt"),
+    # The reference TT-PINN for the 20-dim HJB equation: 21 → 512 → 512 → 1, sine activations.
+    "hjb-tt": dict(layers=[("tt", (1, 1, 3, 7), (8, 4, 4, 4), 2), ("tt", (4, 4, 4, 8), (8, 4, 4, 4), 2), ("dense", 512, 1)],
+                   activations=["sin", "sin"], doc="21→512→512→1 TT-PINN (rank 2, sine) for HJB-20"),
+    "hjb-dense": dict(layers=[("dense", 21, 512), ("dense", 512, 512), ("dense", 512, 1)], activations=["sin", "sin"],
+                      doc="21→512→512→1 dense optical PINN, the dense counterpart of hjb-tt"),
+    # Small models for the 8×8 digits that work offline and in seconds.
+    "digits-tt": dict(layers=[("tt", (4, 4, 4), (4, 4, 4), 4), ("dense", 64, 10)], activations=["relu"],
+                      doc="64→64→10, first layer TT (rank 4), for the 8×8 digits"),
+    "digits-dense": dict(layers=[("dense", 64, 64), ("dense", 64, 10)], activations=["relu"],
+                         doc="64→64→10 dense optical MLP for the 8×8 digits"),
+}
+
+
+def build_network(name: str, block: int = 8, mesh: str = "clements", readout: str = "coherent") -> OpticalNetwork:
+    """One of the named models in ``MODELS``."""
+    try:
+        spec = MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; accepted models are {', '.join(MODELS)}") from None
+    layers = []
+    for kind, *args in spec["layers"]:
+        layers.append(_tt(*args, block=block, mesh=mesh) if kind == "tt" else OpticalLinear(*args, block=block, mesh=mesh))
+    return OpticalNetwork(layers, spec["activations"], readout=readout, name=name)
+
+
+def dense_equivalent_mzis(network: OpticalNetwork) -> int:
+    """MZIs of one N×N-style SVD realisation per layer: meshes of out and in modes plus min(out, in) attenuators."""
+    return sum(o * (o - 1) // 2 + i * (i - 1) // 2 + min(o, i) for o, i in
+               ((layer.out_features, layer.in_features) for layer in network.layers))
+

@@ -1,0 +1,1 @@
+"""Physics-informed networks trained on the simulated chip (sparse-grid Stein derivatives)."""

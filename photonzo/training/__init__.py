@@ -1,0 +1,1 @@
+"""Zeroth-order and layer-local (BP-free) trainers that use the chip's Oracle only."""

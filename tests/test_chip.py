@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+import torch
+
+from photonzo.photonics.chip import Chip, ChipOracle, Oracle
+from photonzo.photonics.network import build_network
+
+
+@pytest.fixture
+def chip():
+    return Chip(build_network("digits-tt", block=4), "typical", seed=0)
+
+
+def test_outputs_shape_and_query_count(chip, rng):
+    phases = chip.initial_params(0)[None].repeat(3, 1)
+    x = torch.rand(5, 64)
+    out = chip.outputs(phases, x)
+    assert out.shape == (3, 5, 10)
+    assert (chip.queries, chip.inferences) == (3, 15)
+    losses = chip.loss(phases, (x, torch.randint(0, 10, (5,))))
+    assert losses.shape == (3,) and torch.isfinite(losses).all()
+    assert chip.queries == 6
+
+
+def test_a_batch_of_settings_equals_settings_one_by_one(rng):
+    chip = Chip(build_network("digits-tt", block=4), "typical", seed=0, dtype=torch.complex128)
+    phases = torch.tensor(rng.uniform(0, 6.3, (4, chip.n_params)))
+    x = torch.tensor(rng.random((6, 64)))
+    batched = chip.outputs(phases, x)
+    single = torch.cat([chip.outputs(p[None], x) for p in phases])
+    np.testing.assert_allclose(batched.numpy(), single.numpy(), atol=1e-12)
+    tiny = Chip(chip.network, "typical", seed=0, dtype=torch.complex128, max_elements=1)  # forces chunks of 1
+    np.testing.assert_allclose(tiny.outputs(phases, x).numpy(), batched.numpy(), atol=1e-12)
+
+
+def test_phase_validation(chip):
+    p = chip.n_params
+    x = torch.rand(2, 64)
+    with pytest.raises(ValueError, match=rf"shape \[Q, P\] with P = {p}.*got shape \(1, {p - 1}\)"):
+        chip.outputs(torch.zeros(1, p - 1), x)
+    with pytest.raises(ValueError, match=r"shape \[Q, P\]"):
+        chip.outputs(torch.zeros(p), x)
+    with pytest.raises(ValueError, match="float32 or float64"):
+        chip.outputs(torch.zeros(1, p, dtype=torch.int32), x)
+    bad = torch.zeros(2, p)
+    bad[1, 7] = float("nan")
+    with pytest.raises(ValueError, match=r"NaN/inf, first at \[q=1, p=7\]"):
+        chip.outputs(bad, x)
+    with pytest.raises(ValueError, match=r"inputs must have shape \[B, 64\]"):
+        chip.outputs(torch.zeros(1, p), torch.rand(2, 63))
+    with pytest.raises(ValueError, match="unknown loss"):
+        Chip(chip.network, loss="hinge")
+    with pytest.raises(ValueError, match="unknown hardware preset"):
+        Chip(chip.network, "perfect")
+    assert chip.queries == 0  # rejected calls are not queries
+
+
+def test_oracle_exposes_the_protocol_only(chip):
+    oracle = chip.oracle()
+    assert isinstance(oracle, Oracle) and isinstance(oracle, ChipOracle)
+    assert oracle.n_params == chip.n_params
+    x = torch.rand(2, 64)
+    oracle.outputs(oracle.initial_params(1)[None], x)
+    assert oracle.queries == chip.queries == 1
+    assert [s.name for s in oracle.param_slices("layer")] == ["layer0", "layer1"]
+    for hidden in ("network", "hardware", "program", "_chip", "chip", "__dict__"):
+        assert not hasattr(oracle, hidden)
+    with pytest.raises(AttributeError):
+        oracle.network = chip.network

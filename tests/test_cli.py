@@ -1,0 +1,30 @@
+import json
+import subprocess
+import sys
+
+from photonzo.cli import main
+
+
+def test_info_prints_the_chip_summary(capsys):
+    assert main(["info", "mnist-tt", "--hardware", "typical"]) == 0
+    out = capsys.readouterr().out
+    assert "TTOpticalLinear" in out and "[7,4,4,7]→[8,4,4,8]r=6" in out
+    assert "3520" in out  # MZIs of the TT MNIST chip
+    assert "hardware preset typical: phase_bits=8, gamma_std=0.002, crosstalk=0.005" in out
+
+
+def test_info_json_is_consistent(capsys):
+    assert main(["info", "digits-tt", "--json", "--block", "4", "--mesh", "reck"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["mzis"] == sum(layer["mzis"] for layer in summary["layers"])
+    assert summary["layers"][0]["mesh"] == "reck" and summary["layers"][0]["block"] == 4
+
+
+def test_bad_input_is_a_clear_error(capsys):
+    assert main(["info", "mnist-tt", "--block", "1"]) == 2
+    assert "N >= 2" in capsys.readouterr().err
+
+
+def test_help_from_the_installed_entry_point():
+    done = subprocess.run([sys.executable, "-m", "photonzo.cli", "info", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "--hardware" in done.stdout

@@ -1,0 +1,104 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from photonzo.photonics.chip import Chip
+from photonzo.photonics.hardware import HardwareModel
+from photonzo.photonics.layers import OpticalLinear
+from photonzo.photonics.network import OpticalNetwork
+
+
+def small_chip(hardware, seed=0, bias=True):
+    return Chip(OpticalNetwork([OpticalLinear(8, 8, block=4, bias=bias)], []), hardware, seed=seed, dtype=torch.complex128)
+
+
+@pytest.mark.parametrize("bits", [1, 3, 6, 8])
+def test_quantisation_maps_onto_2_to_the_b_levels(bits, rng):
+    hw = HardwareModel(phase_bits=bits)
+    phases = torch.tensor(rng.uniform(-20, 20, 20000))
+    q = hw.quantise_phases(phases)
+    step = 2 * math.pi / 2 ** bits
+    levels = torch.round(q / step)
+    assert torch.allclose(levels * step, q)  # every value is a level k·2π/2^b
+    assert set(levels.long().tolist()) <= set(range(2 ** bits))
+    assert len(set(levels.long().tolist())) == 2 ** bits  # and all levels get used
+    err = torch.remainder(phases - q + math.pi, 2 * math.pi) - math.pi  # wrapped rounding error
+    assert err.abs().max() <= step / 2 + 1e-12
+
+
+def test_converter_quantiser_levels():
+    x = torch.linspace(-2, 2, 1001)[None]
+    q = HardwareModel.quantise_signal(x, 4)  # 2^(4-1)-1 = 7 levels per sign
+    assert len(torch.unique(q)) == 15
+    assert (q - x).abs().max() <= 2 / 7 / 2 + 1e-6
+
+
+def test_presets_and_validation():
+    typical = HardwareModel.preset("typical")
+    assert (typical.phase_bits, typical.gamma_std, typical.crosstalk) == (8, 0.002, 0.005)
+    assert HardwareModel.preset("ideal").is_ideal and not typical.is_ideal
+    assert HardwareModel.preset("uncalibrated").phase_bias == 1.0
+    with pytest.raises(ValueError, match="unknown hardware preset 'noisy'.*ideal, typical"):
+        HardwareModel.preset("noisy")
+    with pytest.raises(ValueError, match="phase_bits must be an integer number of bits in 1..32"):
+        HardwareModel(phase_bits=0)
+    with pytest.raises(ValueError, match="phase_noise_std must be a finite number >= 0"):
+        HardwareModel(phase_noise_std=-0.1)
+    with pytest.raises(ValueError, match="crosstalk"):
+        HardwareModel(crosstalk=0.7)
+    with pytest.raises(ValueError, match="unknown HardwareModel field"):
+        typical.replace(phase_bitz=4)
+    assert typical.replace(phase_bits=4).phase_bits == 4
+
+
+def test_static_errors_are_fixed_per_seed_and_differ_between_seeds(rng):
+    hw = HardwareModel(gamma_std=0.01, phase_bias=0.2, bs_error_std=0.02)
+    a, b, c = small_chip(hw, seed=1), small_chip(hw, seed=1), small_chip(hw, seed=2)
+    phases = torch.tensor(rng.uniform(0, 6, (2, a.n_params)))
+    x = torch.tensor(rng.standard_normal((5, 8)))
+    out_a = a.outputs(phases, x)
+    assert torch.equal(out_a, a.outputs(phases, x))  # static only: the same chip answers the same
+    assert torch.equal(out_a, b.outputs(phases, x))  # and the same seed builds the same chip
+    assert (out_a - c.outputs(phases, x)).abs().max() > 1e-3  # another seed, another chip
+    ideal = small_chip("ideal").outputs(phases, x)
+    assert (out_a - ideal).abs().max() > 1e-3
+
+
+def test_dynamic_noise_is_fresh_per_query_and_reproducible_by_seed(rng):
+    hw = HardwareModel(phase_noise_std=0.02, detector_noise_std=0.01)
+    a, b = small_chip(hw, seed=5), small_chip(hw, seed=5)
+    phases = torch.tensor(rng.uniform(0, 6, (1, a.n_params))).repeat(3, 1)
+    x = torch.tensor(rng.standard_normal((4, 8)))
+    first = a.outputs(phases, x)
+    assert (first[0] - first[1]).abs().max() > 1e-4  # same setting, different query, different noise
+    assert (first - a.outputs(phases, x)).abs().max() > 1e-4  # and again on the next call
+    assert torch.equal(first, b.outputs(phases, x))  # yet the whole sequence repeats with the seed
+
+
+def test_programming_applies_gain_crosstalk_and_bias_to_phases_only(rng):
+    hw = HardwareModel(gamma_std=0.01, crosstalk=0.01, phase_bias=0.1)
+    chip = small_chip(hw, seed=3)
+    net = chip.network
+    commanded = torch.tensor(rng.uniform(0, 6, (1, chip.n_params)))
+    actual = chip.program(commanded)[0]
+    static = hw.draw_static(chip.n_params, net.n_mzis, 3)
+    q = commanded[0].numpy()
+    expected = static.phase_gain * q + static.phase_bias
+    pairs = net.crosstalk_pairs
+    np.add.at(expected, pairs[:, 0], 0.01 * q[pairs[:, 1]])
+    mask = net.phase_mask
+    np.testing.assert_allclose(actual.numpy()[mask], expected[mask], atol=1e-12)
+    np.testing.assert_array_equal(actual.numpy()[~mask], q[~mask])  # electronic biases untouched
+
+
+def test_shot_noise_scales_with_photon_number(rng):
+    net = OpticalNetwork([OpticalLinear(8, 8, block=4, bias=False)], [], readout="intensity")
+    phases = torch.tensor(rng.uniform(0, 6, (1, net.n_params))).repeat(400, 1)
+    x = torch.ones(1, 8, dtype=torch.float64)
+    spreads = []
+    for photons in (1e2, 1e4):
+        chip = Chip(net, HardwareModel(shot_noise_photons=photons), seed=0, dtype=torch.complex128)
+        spreads.append(chip.outputs(phases, x).std(0).mean().item())
+    assert spreads[0] / spreads[1] == pytest.approx(10, rel=0.2)  # std ∝ 1/√photons

@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+import torch
+
+from photonzo.photonics.chip import Chip
+from photonzo.photonics.layers import OpticalLinear, OpticalMatrix, TTOpticalLinear, tt_dense
+from photonzo.photonics.network import OpticalNetwork, build_network, MODELS
+
+C128 = torch.complex128
+
+
+def ideal_chip(layers, activations=(), readout="coherent"):
+    return Chip(OpticalNetwork(list(layers), list(activations), readout=readout), "ideal", dtype=C128)
+
+
+@pytest.mark.parametrize("shapes", [((2, 3, 4), (3, 2, 2), 2), ((4, 4), (2, 8), 3), ((7, 4, 4, 7), (1, 5, 2, 1), 6)])
+def test_tt_layer_equals_the_dense_tt_matrix_it_encodes(shapes, rng):
+    layer = TTOpticalLinear(*shapes, block=4, bias=False)
+    chip = ideal_chip([layer])
+    phases = torch.tensor(layer.init_params(rng))
+    x = torch.tensor(rng.standard_normal((6, layer.in_features)))
+    # the dense TT matrix, contracted independently from the cores' realised matrices
+    cores = [m.matrix(phases[None, p:p + m.n_params], None)[0] for _, m, p, _ in layer._offsets()]
+    tensors = [c.reshape(layer.ranks[k], layer.out_shape[k], layer.in_shape[k], layer.ranks[k + 1])
+               for k, c in enumerate(cores)]
+    dense = tt_dense(tensors)
+    assert dense.shape == (layer.out_features, layer.in_features)
+    out = chip.outputs(phases[None], x)[0]
+    np.testing.assert_allclose(out.numpy(), (x.to(C128) @ dense.T).real.numpy(), atol=1e-12)
+
+
+def test_tt_from_weights_programs_given_cores(rng):
+    layer = TTOpticalLinear((7, 4, 4, 7), (8, 4, 4, 8), 6, block=8)
+    cores = [rng.standard_normal((layer.ranks[k], layer.out_shape[k], layer.in_shape[k], layer.ranks[k + 1])) for k in range(4)]
+    bias = rng.standard_normal(1024)
+    phases = layer.from_weights(cores, bias)
+    x = torch.tensor(rng.standard_normal((3, 784)))
+    out = ideal_chip([layer]).outputs(torch.tensor(phases)[None], x)[0]
+    expected = x @ tt_dense([torch.tensor(c) for c in cores]).T + torch.tensor(bias)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("mesh", ["clements", "reck"])
+def test_dense_from_weights_and_counts(mesh, rng):
+    layer = OpticalLinear(10, 7, block=4, mesh=mesh)  # 2×3 blocks of 4, padded
+    assert (layer.matrix.rows, layer.matrix.cols) == (2, 3)
+    assert layer.n_mzis == 6 * (2 * 6 + 4)
+    assert layer.n_phases == 6 * (2 * 16 + 4) and layer.n_params == layer.n_phases + 7
+    w, b = rng.standard_normal((7, 10)), rng.standard_normal(7)
+    phases = layer.from_weights(w, b)
+    x = torch.tensor(rng.standard_normal((5, 10)))
+    out = ideal_chip([layer]).outputs(torch.tensor(phases)[None], x)[0]
+    np.testing.assert_allclose(out.numpy(), (x @ torch.tensor(w).T + torch.tensor(b)).numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("readout", ["coherent", "intensity"])
+def test_network_matches_its_digital_mirror(readout, rng):
+    net = build_network("digits-tt", block=4, readout=readout)
+    phases = torch.tensor(net.init_params(3))
+    x = torch.tensor(rng.random((7, 64)))
+    chip = Chip(net, "ideal", dtype=C128)
+    out = chip.outputs(phases[None], x)[0]
+    digital = net.digital_forward(net.weights(phases), x)
+    np.testing.assert_allclose(out.numpy(), digital.numpy(), atol=1e-10)
+    # and mapping those digital weights back onto phases reproduces the network
+    again = net.from_weights(net.weights(phases))
+    np.testing.assert_allclose(chip.outputs(torch.tensor(again)[None], x)[0].numpy(), out.numpy(), atol=1e-9)
+
+
+def test_slices_tile_the_parameter_vector():
+    net = build_network("mnist-tt")
+    for level in ("layer", "core", "group", "mesh"):
+        slices = net.param_slices(level)
+        assert slices[0].start == 0 and slices[-1].stop == net.n_params
+        assert all(a.stop == b.start for a, b in zip(slices, slices[1:]))
+        assert len({s.name for s in slices}) == len(slices)
+    cores = [s.name for s in net.param_slices("core")]
+    assert cores == [f"layer0.core{k}" for k in range(4)] + ["layer0.bias"] + [f"layer1.core{k}" for k in range(4)] + ["layer1.bias"]
+    mask = net.phase_mask
+    for s in net.param_slices("core"):
+        assert mask[s.slice].all() == (s.kind != "bias")
+
+
+def test_reference_model_sizes():
+    tt, dense = build_network("mnist-tt"), build_network("mnist-dense")
+    # the TONN reference: 3,962 weights (cores + biases) instead of 814,090
+    assert tt.summary()["weights"] + 1024 + 10 == 3962
+    assert dense.summary()["weights"] + 1024 + 10 == 814090
+    assert dense.n_mzis / tt.n_mzis > 200
+    assert set(MODELS) >= {"mnist-tt", "mnist-dense", "hjb-tt", "digits-tt"}
+
+
+def test_bad_layer_input():
+    with pytest.raises(ValueError, match=r"TT shapes \(7, 4, 4, 7\)→\(8, 4, 4, 8\) give a 784→1024 layer, but the layer must be 784→512"):
+        TTOpticalLinear((7, 4, 4, 7), (8, 4, 4, 8), 6).check_sizes(784, 512)
+    with pytest.raises(ValueError, match="same number"):
+        TTOpticalLinear((7, 4, 4, 7), (8, 4, 4), 6)
+    with pytest.raises(ValueError, match="ranks"):
+        TTOpticalLinear((4, 4), (4, 4), (2, 2, 2))
+    with pytest.raises(ValueError, match="N >= 2"):
+        OpticalMatrix(4, 4, block=1)
+    with pytest.raises(ValueError, match="unknown mesh kind"):
+        OpticalLinear(4, 4, mesh="grid")
+    with pytest.raises(ValueError, match="outputs 8 features but layer 1 takes 6"):
+        OpticalNetwork([OpticalLinear(4, 8), OpticalLinear(6, 2)], ["relu"])
+    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
+        OpticalNetwork([OpticalLinear(4, 8), OpticalLinear(8, 2)], ["gelu"])
+    with pytest.raises(ValueError, match="unknown model"):
+        build_network("resnet")
+    with pytest.raises(ValueError, match="expected a 3×4 matrix"):
+        OpticalLinear(4, 3).from_weights(np.zeros((4, 3)))

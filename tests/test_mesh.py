@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+import torch
+
+from photonzo.photonics.mesh import mesh_apply, mesh_layout, mesh_matrix
+from conftest import random_phases
+
+C128 = torch.complex128
+
+
+@pytest.mark.parametrize("kind", ["clements", "reck"])
+@pytest.mark.parametrize("n", [2, 3, 5, 8, 16, 33])
+def test_ideal_lossless_mesh_is_unitary(kind, n, rng):
+    layout = mesh_layout(kind, n)
+    u = mesh_matrix(layout, random_phases(layout.n_phases, rng, q=4), dtype=C128)
+    assert u.shape == (4, n, n)
+    err = (u @ u.conj().transpose(-1, -2) - torch.eye(n, dtype=C128)).abs().max().item()
+    assert err < 1e-12
+
+
+@pytest.mark.parametrize("kind,depth", [("clements", lambda n: n), ("reck", lambda n: 2 * n - 3)])
+@pytest.mark.parametrize("n", [2, 3, 4, 7, 8])
+def test_layout_counts(kind, depth, n):
+    layout = mesh_layout(kind, n)
+    assert layout.n_mzis == n * (n - 1) // 2 == sum(c.count for c in layout.columns)
+    assert layout.n_phases == n * (n - 1) + n
+    assert len(layout.columns) == (depth(n) if n > 2 else 1)  # Clements' 2nd column is empty at N = 2
+    for col in layout.columns:  # disjoint pairs inside the mesh
+        assert 0 <= col.start and col.start + 2 * col.count <= n
+
+
+def test_apply_matches_matrix_on_both_paths(rng):
+    layout = mesh_layout("clements", 6)
+    phases = random_phases(layout.n_phases, rng, q=3)
+    u = mesh_matrix(layout, phases, dtype=C128)
+    for batch in (2, 9):  # fewer fields than modes: propagate; more: build and matmul
+        x = torch.tensor(rng.standard_normal((batch, 6)))
+        y = mesh_apply(layout, phases, x, dtype=C128)
+        assert y.shape == (3, batch, 6)
+        np.testing.assert_allclose(y.numpy(), (x.to(C128) @ u.transpose(-1, -2)).numpy(), atol=1e-13)
+
+
+def test_leading_axes_broadcast_with_static_errors(rng):
+    layout = mesh_layout("clements", 4)
+    phases = random_phases(layout.n_phases, rng, q=5)[:, None, :].expand(5, 3, -1)
+    eps = torch.tensor(rng.normal(0, 0.05, (3, layout.n_mzis, 2)))
+    u = mesh_matrix(layout, phases, eps, dtype=C128)
+    assert u.shape == (5, 3, 4, 4)
+    # each (query, block) equals the unbatched build with that block's errors
+    np.testing.assert_allclose(u[2, 1].numpy(), mesh_matrix(layout, phases[2, 1], eps[1], dtype=C128).numpy(), atol=1e-14)
+
+
+def test_energy_is_conserved_without_loss_and_lost_with_it(rng):
+    layout = mesh_layout("reck", 8)
+    phases = random_phases(layout.n_phases, rng, q=2)
+    x = torch.tensor(rng.standard_normal((4, 8)))
+    eps = torch.tensor(rng.normal(0, 0.05, (layout.n_mzis, 2)))
+    y = mesh_apply(layout, phases, x, bs_error=eps, dtype=C128)
+    np.testing.assert_allclose((y.abs() ** 2).sum(-1).numpy(), np.broadcast_to((x ** 2).sum(-1).numpy(), (2, 4)), rtol=1e-12)
+    lossy = mesh_apply(layout, phases, x, amplitude=0.9, dtype=C128)
+    assert ((lossy.abs() ** 2).sum(-1) < (x ** 2).sum(-1) * 0.9 ** 2 + 1e-12).all()
+
+
+def test_crosstalk_pairs_are_column_neighbours():
+    layout = mesh_layout("clements", 6)
+    pairs = layout.crosstalk_pairs
+    assert len(pairs) == len({tuple(p) for p in pairs})
+    assert {tuple(p) for p in pairs} == {(j, i) for i, j in pairs}  # symmetric
+    m = layout.n_mzis
+    for i, j in pairs:
+        if i < 2 * m:  # an MZI heater: same kind (θ or φ), same column, adjacent pair
+            assert (i < m) == (j < m)
+            a, b = i % m, j % m
+            assert layout.mzi_columns[a] == layout.mzi_columns[b]
+            assert abs(layout.mzi_top_modes[a] - layout.mzi_top_modes[b]) == 2
+        else:  # output screen: adjacent waveguides
+            assert j >= 2 * m and abs(i - j) == 1
+
+
+def test_bad_mesh_input():
+    with pytest.raises(ValueError, match="N >= 2"):
+        mesh_layout("clements", 1)
+    with pytest.raises(ValueError, match="unknown mesh kind 'butterfly'.*clements, reck"):
+        mesh_layout("butterfly", 4)
+    layout = mesh_layout("clements", 4)
+    with pytest.raises(ValueError, match="takes 16 phases"):
+        mesh_matrix(layout, torch.zeros(3, 15))
+    with pytest.raises(ValueError, match="real floating-point"):
+        mesh_matrix(layout, torch.zeros(3, 16, dtype=torch.int64))
+    with pytest.raises(ValueError, match="4 modes"):
+        mesh_apply(layout, torch.zeros(16), torch.zeros(2, 5))
+
+
+@pytest.mark.parametrize("with_errors", [False, True])
+def test_autograd_path_equals_inference_path_and_has_true_gradients(with_errors, rng):
+    layout = mesh_layout("clements", 5)
+    phases = random_phases(layout.n_phases, rng, q=2)
+    eps = torch.tensor(rng.normal(0, 0.05, (layout.n_mzis, 2))) if with_errors else None
+    with torch.inference_mode():
+        fast = mesh_matrix(layout, phases, eps, dtype=C128)
+    leaf = phases.clone().requires_grad_(True)
+    slow = mesh_matrix(layout, leaf, eps, dtype=C128)
+    np.testing.assert_allclose(slow.detach().numpy(), fast.numpy(), atol=1e-14)
+    x = torch.tensor(rng.standard_normal((3, 5)))
+    assert torch.autograd.gradcheck(lambda p: mesh_apply(layout, p, x, eps, dtype=C128).abs().pow(2).sum(), (leaf,))
