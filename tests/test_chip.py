@@ -67,3 +67,27 @@ def test_oracle_exposes_the_protocol_only(chip):
         assert not hasattr(oracle, hidden)
     with pytest.raises(AttributeError):
         oracle.network = chip.network
+
+
+def test_loss_targets_are_validated(chip):
+    phases = chip.initial_params(0)[None]
+    x = torch.rand(3, 64)
+    with pytest.raises(ValueError, match=r"class labels must lie in 0..9, got 0..12"):
+        chip.loss(phases, (x, torch.tensor([0, 12, 3])))
+    with pytest.raises(ValueError, match=r"integer class labels of shape \[3\]"):
+        chip.loss(phases, (x, torch.rand(3)))
+    mse = Chip(chip.network, "ideal", loss="mse")
+    with pytest.raises(ValueError, match=r"targets of shape \[3, 10\]"):
+        mse.loss(phases, (x, torch.rand(3, 9)))
+    assert mse.loss(phases, (x, torch.zeros(3, 10))).shape == (1,)
+
+
+def test_runtime_never_imports_photontorch():
+    """photontorch is AGPL and only an optional reference: the runtime must not load it."""
+    import subprocess
+    import sys
+    code = ("import sys, torch; import photonzo.cli, photonzo.photonics.chip as c, photonzo.photonics.network as n; "
+            "ch = c.Chip(n.build_network('digits-tt'), 'typical'); ch.outputs(ch.initial_params()[None], torch.rand(2, 64)); "
+            "assert 'photontorch' not in sys.modules, 'photontorch was imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

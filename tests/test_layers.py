@@ -92,7 +92,7 @@ def test_reference_model_sizes():
 
 def test_bad_layer_input():
     with pytest.raises(ValueError, match=r"TT shapes \(7, 4, 4, 7\)→\(8, 4, 4, 8\) give a 784→1024 layer, but the layer must be 784→512"):
-        TTOpticalLinear((7, 4, 4, 7), (8, 4, 4, 8), 6).check_sizes(784, 512)
+        TTOpticalLinear((7, 4, 4, 7), (8, 4, 4, 8), 6, in_features=784, out_features=512)
     with pytest.raises(ValueError, match="same number"):
         TTOpticalLinear((7, 4, 4, 7), (8, 4, 4), 6)
     with pytest.raises(ValueError, match="ranks"):

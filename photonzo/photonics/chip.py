@@ -27,11 +27,26 @@ from .layers import ForwardContext, ParamSlice
 from .mzi import insertion_loss_amplitude
 from .network import OpticalNetwork
 
+def cross_entropy(out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy per setting: outputs ``[Q, B, C]`` (logits), integer labels ``[B]`` → ``[Q]``."""
+    q, b, c = out.shape
+    if labels.shape != (b,) or labels.is_floating_point() or labels.is_complex():
+        raise ValueError(f"cross_entropy needs integer class labels of shape [{b}], got {labels.dtype} {tuple(labels.shape)}")
+    if b and (labels.min() < 0 or labels.max() >= c):
+        raise ValueError(f"class labels must lie in 0..{c - 1}, got {labels.min().item()}..{labels.max().item()}")
+    return F.cross_entropy(out.transpose(1, 2), labels.long().expand(q, -1), reduction="none").mean(1)
+
+
+def mean_squared_error(out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per setting: outputs ``[Q, B, C]``, targets ``[B, C]`` → ``[Q]``."""
+    if targets.shape != out.shape[1:]:
+        raise ValueError(f"mse needs targets of shape {list(out.shape[1:])}, got {list(targets.shape)}")
+    return (out - targets.to(out.dtype)).pow(2).flatten(1).mean(1)
+
+
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    # outputs [Q, B, C], integer labels [B] → [Q]
-    "cross_entropy": lambda out, y: F.cross_entropy(out.transpose(1, 2), y.expand(out.shape[0], -1), reduction="none").mean(1),
-    # outputs [Q, B, C], targets [B, C] → [Q]
-    "mse": lambda out, y: (out - y.to(out.dtype)).pow(2).flatten(1).mean(1),
+    "cross_entropy": cross_entropy,
+    "mse": mean_squared_error,
 }
 
 
@@ -168,8 +183,13 @@ class Chip:
         return ForwardContext(self.hardware, self._bs_error, self._amplitude, self.dtype, self._generator)
 
     def _chunk(self, q: int, b: int) -> int:
-        widest = max([self.network.in_features] + [layer.out_features for layer in self.network.layers])
-        return max(1, min(q, self.max_elements // max(1, b * widest * 8)))
+        """Settings per forward so that one chunk's tensors stay within ``max_elements``."""
+        net = self.network
+        widest = max([net.in_features] + [layer.out_features for layer in net.layers])
+        # per setting: ~4 complex k×k matrices per block (V†, U, Σ V†, the product) and the activations
+        per_setting = 4 * sum(m.n_blocks * m.block ** 2 for layer in net.layers for _, m in layer._matrices())
+        per_setting += 8 * b * widest
+        return max(1, min(q, self.max_elements // per_setting))
 
     def outputs(self, phases, x) -> torch.Tensor:
         """Detected outputs ``[Q, B, out]`` of Q settings on the same inputs ``x[B, in]``."""

@@ -70,7 +70,9 @@ def _to_phase_vector(layout: MeshLayout, tops, thetas, phis, screen) -> np.ndarr
     phases[layout.theta_slice][slots] = thetas
     phases[layout.phi_slice][slots] = phis
     phases[layout.screen_slice] = screen
-    return np.mod(phases, TWO_PI)
+    wrapped = np.mod(phases, TWO_PI)
+    wrapped[wrapped >= TWO_PI] = 0.0  # mod of a tiny negative number rounds up to 2π
+    return wrapped
 
 
 def clements_phases(u) -> np.ndarray:

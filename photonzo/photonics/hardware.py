@@ -24,11 +24,11 @@ query, from a generator seeded by the same seed, so a run is reproducible end to
 Presets (``HardwareModel.preset(name)``):
   * ``ideal``: nothing on.
   * ``typical``: 8-bit phase DACs, phase-shifter gain error σ_γ = 0.002 and thermal crosstalk
-    κ = 0.005 — the non-ideality settings used for on-chip training studies by Gu et al.,
-    "L2ight: Enabling On-Chip Learning for Optical Neural Networks via Efficient in-situ
-    Subspace Optimization" (NeurIPS 2021) and the tensorized ONN training of Zhao et al.
-    (their released configs); calibrated chip, so no static bias.
-  * ``uncalibrated``: ``typical`` plus the static phase bias U(−1, 1) rad that L2ight assumes
+    κ = 0.005: the "typical chip" settings of the reference papers' released configs for
+    tensorized ONN training (project design notes), in the non-ideality model of L2ight
+    (Gu et al., "L2ight: Enabling On-Chip Learning for Optical Neural Networks via Efficient
+    in-situ Subspace Optimization", NeurIPS 2021). A calibrated chip: no static bias.
+  * ``uncalibrated``: ``typical`` plus the static phase bias U(−1, 1) rad those configs assume
     before calibration.
 """
 

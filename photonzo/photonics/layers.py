@@ -364,7 +364,8 @@ def tt_dense(cores: list[torch.Tensor]) -> torch.Tensor:
 class TTOpticalLinear(OpticalLayer):
     """A tensor-train layer: in-shape (m₁..m_d) → out-shape (n₁..n_d), ranks (1, r₁, .., r_{d−1}, 1)."""
 
-    def __init__(self, in_shape, out_shape, ranks, block: int = 8, mesh: str = "clements", bias: bool = True):
+    def __init__(self, in_shape, out_shape, ranks, block: int = 8, mesh: str = "clements", bias: bool = True,
+                 in_features: int | None = None, out_features: int | None = None):
         in_shape, out_shape = tuple(in_shape), tuple(out_shape)
         if len(in_shape) != len(out_shape) or len(in_shape) < 2:
             raise ValueError(f"TT in-shape and out-shape need the same number (>= 2) of factors, "
@@ -382,14 +383,10 @@ class TTOpticalLinear(OpticalLayer):
             _check_features("every TT rank", r)
         self.in_shape, self.out_shape, self.ranks = in_shape, out_shape, ranks
         self.in_features, self.out_features, self.bias = math.prod(in_shape), math.prod(out_shape), bool(bias)
-        self.cores = [OpticalMatrix(ranks[k] * out_shape[k], in_shape[k] * ranks[k + 1], block, mesh) for k in range(d)]
-
-    def check_sizes(self, in_features: int, out_features: int) -> "TTOpticalLinear":
-        """Raise ``ValueError`` unless the TT shapes multiply out to the given layer size."""
-        if (self.in_features, self.out_features) != (in_features, out_features):
-            raise ValueError(f"TT shapes {self.in_shape}→{self.out_shape} give a {self.in_features}→{self.out_features} "
+        if (in_features, out_features) != (None, None) and (in_features, out_features) != (self.in_features, self.out_features):
+            raise ValueError(f"TT shapes {in_shape}→{out_shape} give a {self.in_features}→{self.out_features} "
                              f"layer, but the layer must be {in_features}→{out_features}")
-        return self
+        self.cores = [OpticalMatrix(ranks[k] * out_shape[k], in_shape[k] * ranks[k + 1], block, mesh) for k in range(d)]
 
     def _matrices(self):
         return [(f"core{k}", m) for k, m in enumerate(self.cores)]

@@ -184,23 +184,20 @@ def _numpy(t):
 
 # ---- named models --------------------------------------------------------------------------
 
-def _tt(in_shape, out_shape, rank, **kw):
-    return TTOpticalLinear(in_shape, out_shape, rank, **kw)
-
-
 MODELS = {
     # The tensorized MNIST MLP of the TONN reference code: 784 → 1024 → 10, ReLU.
-    "mnist-tt": dict(layers=[("tt", (7, 4, 4, 7), (8, 4, 4, 8), 6), ("tt", (8, 4, 4, 8), (1, 5, 2, 1), 6)],
+    "mnist-tt": dict(layers=[("tt", 784, 1024, (7, 4, 4, 7), (8, 4, 4, 8), 6), ("tt", 1024, 10, (8, 4, 4, 8), (1, 5, 2, 1), 6)],
                      activations=["relu"], doc="784→1024→10 TT MLP (rank 6), the TONN reference MNIST model"),
     "mnist-dense": dict(layers=[("dense", 784, 1024), ("dense", 1024, 10)], activations=["relu"],
                         doc="784→1024→10 dense optical MLP, the dense counterpart of mnist-tt"),
     # The reference TT-PINN for the 20-dim HJB equation: 21 → 512 → 512 → 1, sine activations.
-    "hjb-tt": dict(layers=[("tt", (1, 1, 3, 7), (8, 4, 4, 4), 2), ("tt", (4, 4, 4, 8), (8, 4, 4, 4), 2), ("dense", 512, 1)],
+    "hjb-tt": dict(layers=[("tt", 21, 512, (1, 1, 3, 7), (8, 4, 4, 4), 2), ("tt", 512, 512, (4, 4, 4, 8), (8, 4, 4, 4), 2),
+                           ("dense", 512, 1)],
                    activations=["sin", "sin"], doc="21→512→512→1 TT-PINN (rank 2, sine) for HJB-20"),
     "hjb-dense": dict(layers=[("dense", 21, 512), ("dense", 512, 512), ("dense", 512, 1)], activations=["sin", "sin"],
                       doc="21→512→512→1 dense optical PINN, the dense counterpart of hjb-tt"),
     # Small models for the 8×8 digits that work offline and in seconds.
-    "digits-tt": dict(layers=[("tt", (4, 4, 4), (4, 4, 4), 4), ("dense", 64, 10)], activations=["relu"],
+    "digits-tt": dict(layers=[("tt", 64, 64, (4, 4, 4), (4, 4, 4), 4), ("dense", 64, 10)], activations=["relu"],
                       doc="64→64→10, first layer TT (rank 4), for the 8×8 digits"),
     "digits-dense": dict(layers=[("dense", 64, 64), ("dense", 64, 10)], activations=["relu"],
                          doc="64→64→10 dense optical MLP for the 8×8 digits"),
@@ -214,8 +211,11 @@ def build_network(name: str, block: int = 8, mesh: str = "clements", readout: st
     except KeyError:
         raise ValueError(f"unknown model {name!r}; accepted models are {', '.join(MODELS)}") from None
     layers = []
-    for kind, *args in spec["layers"]:
-        layers.append(_tt(*args, block=block, mesh=mesh) if kind == "tt" else OpticalLinear(*args, block=block, mesh=mesh))
+    for kind, n_in, n_out, *tt in spec["layers"]:
+        if kind == "tt":
+            layers.append(TTOpticalLinear(*tt, block=block, mesh=mesh, in_features=n_in, out_features=n_out))
+        else:
+            layers.append(OpticalLinear(n_in, n_out, block=block, mesh=mesh))
     return OpticalNetwork(layers, spec["activations"], readout=readout, name=name)
 
 
