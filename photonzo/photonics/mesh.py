@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .mzi import mzi_coefficients, mzi_givens
+from .mzi import mzi_coefficients, mzi_givens, unit_phasor
 
 MESH_KINDS = ("clements", "reck")
 
@@ -253,8 +253,7 @@ def mesh_matrix(
     """
     _check_phases(layout, phases)
     u = _propagate(layout, phases, bs_error, amplitude, dtype, torch.eye(layout.n, dtype=dtype, device=phases.device))
-    screen = torch.polar(torch.ones_like(phases[..., layout.screen_slice]), phases[..., layout.screen_slice])
-    return screen.to(dtype)[..., :, None] * u
+    return unit_phasor(phases[..., layout.screen_slice], dtype)[..., :, None] * u
 
 
 def mesh_apply(
@@ -278,5 +277,4 @@ def mesh_apply(
     if fields.shape[-2] >= layout.n:
         return fields @ mesh_matrix(layout, phases, bs_error, amplitude, dtype).transpose(-1, -2)
     out = _propagate(layout, phases, bs_error, amplitude, dtype, fields.transpose(-1, -2))
-    screen = torch.polar(torch.ones_like(phases[..., layout.screen_slice]), phases[..., layout.screen_slice])
-    return (screen.to(dtype)[..., :, None] * out).transpose(-1, -2)
+    return (unit_phasor(phases[..., layout.screen_slice], dtype)[..., :, None] * out).transpose(-1, -2)

@@ -42,6 +42,11 @@ def insertion_loss_amplitude(loss_db: float) -> float:
     return 10.0 ** (-loss_db / 20.0)
 
 
+def unit_phasor(phase: torch.Tensor, dtype: torch.dtype = torch.complex64) -> torch.Tensor:
+    """e^{i·phase} as a complex tensor of ``dtype``."""
+    return torch.polar(torch.ones_like(phase), phase).to(dtype)
+
+
 def mzi_coefficients(
     theta: torch.Tensor,
     phi: torch.Tensor,
@@ -63,7 +68,7 @@ def mzi_coefficients(
     real = torch.float64 if dtype == torch.complex128 else torch.float32
     theta = theta.to(real)
     phi = phi.to(real)
-    ext = torch.polar(torch.ones_like(phi), phi)  # e^{iφ}
+    ext = unit_phasor(phi, dtype)
     if bs_error is None:
         c = torch.cos(theta).to(dtype)
         s = torch.sin(theta).to(dtype)
@@ -72,7 +77,7 @@ def mzi_coefficients(
         bs_error = bs_error.to(real)
         c1, s1 = torch.cos(QUARTER_PI + bs_error[..., 0]), torch.sin(QUARTER_PI + bs_error[..., 0])
         c2, s2 = torch.cos(QUARTER_PI + bs_error[..., 1]), torch.sin(QUARTER_PI + bs_error[..., 1])
-        plus = torch.polar(torch.ones_like(theta), theta)  # e^{iθ}
+        plus = unit_phasor(theta, dtype)  # e^{iθ}
         minus = plus.conj()
         # B(ε₂)† diag(e^{iθ}, e^{-iθ}) B(ε₁), expanded by hand (see module docstring).
         a00 = c1 * c2 * plus + s1 * s2 * minus
@@ -96,7 +101,7 @@ def mzi_givens(
     """
     real = torch.float64 if dtype == torch.complex128 else torch.float32
     theta, phi = theta.to(real), phi.to(real)
-    return torch.polar(torch.ones_like(phi), phi).to(dtype), amplitude * torch.cos(theta), amplitude * torch.sin(theta)
+    return unit_phasor(phi, dtype), amplitude * torch.cos(theta), amplitude * torch.sin(theta)
 
 
 def mzi_matrix(
@@ -108,6 +113,5 @@ def mzi_matrix(
 ) -> torch.Tensor:
     """T(θ, φ) as a ``[..., 2, 2]`` complex tensor (see the module docstring for the convention)."""
     t00, t01, t10, t11 = mzi_coefficients(theta, phi, bs_error, amplitude, dtype)
-    t01, t10 = torch.broadcast_tensors(t01, t10)
     t00, t01, t10, t11 = torch.broadcast_tensors(t00, t01, t10, t11)
     return torch.stack([torch.stack([t00, t01], -1), torch.stack([t10, t11], -1)], -2)
