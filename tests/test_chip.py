@@ -91,3 +91,18 @@ def test_runtime_never_imports_photontorch():
             "assert 'photontorch' not in sys.modules, 'photontorch was imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_rejected_loss_calls_cost_no_query_and_results_are_ordinary_tensors(chip):
+    phases = chip.initial_params(0)[None]
+    x = torch.rand(3, 64)
+    with pytest.raises(ValueError, match="class labels"):
+        chip.loss(phases, (x, torch.tensor([0, 12, 3])))
+    with pytest.raises(ValueError, match="B >= 1"):
+        chip.outputs(phases, torch.rand(0, 64))
+    assert chip.queries == 0
+    out = chip.outputs(phases, x)
+    out[0, 0, 0] = 1.0  # editable outside inference mode
+    weight = torch.ones(1, requires_grad=True)
+    (chip.loss(phases, (x, torch.tensor([1, 2, 3]))) * weight).sum().backward()  # usable as autograd constants
+    assert weight.grad is not None

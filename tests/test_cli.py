@@ -9,7 +9,8 @@ def test_info_prints_the_chip_summary(capsys):
     assert main(["info", "mnist-tt", "--hardware", "typical"]) == 0
     out = capsys.readouterr().out
     assert "TTOpticalLinear" in out and "[7,4,4,7]→[8,4,4,8]r=6" in out
-    assert "3520" in out  # MZIs of the TT MNIST chip
+    total = next(line for line in out.splitlines() if line.startswith("total")).split()
+    assert total[1:] == ["2928", "3520", "7480", "1034"]  # weights, MZIs, phases, electronic params
     assert "hardware preset typical: phase_bits=8, gamma_std=0.002, crosstalk=0.005" in out
 
 

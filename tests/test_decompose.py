@@ -44,6 +44,11 @@ def test_second_opinion_interferometer_package(kind, n, rng):
     assert np.abs(np.angle(np.exp(1j * (ours - phases)))).max() < 1e-8
 
 
+def test_single_precision_unitaries_are_accepted(rng):
+    u = haar_unitary(16, rng).astype(np.complex64)
+    assert np.abs(realise("clements", clements_phases(u)) - u).max() < 1e-5
+
+
 @pytest.mark.parametrize("complex_valued", [False, True])
 def test_svd_mapping_round_trip(complex_valued, rng):
     n = 12

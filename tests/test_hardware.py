@@ -102,3 +102,26 @@ def test_shot_noise_scales_with_photon_number(rng):
         chip = Chip(net, HardwareModel(shot_noise_photons=photons), seed=0, dtype=torch.complex128)
         spreads.append(chip.outputs(phases, x).std(0).mean().item())
     assert spreads[0] / spreads[1] == pytest.approx(10, rel=0.2)  # std ∝ 1/√photons
+
+
+@pytest.mark.parametrize("bits", [2, 8, 26, 32])
+def test_converters_keep_zero_vectors_zero_at_any_resolution(bits):
+    x = torch.zeros(3, 5)
+    x[1] = torch.tensor([0.0, 1e-3, -2e-3, 0.0, 5e-4])
+    q = HardwareModel.quantise_signal(x, bits)
+    assert torch.isfinite(q).all() and torch.equal(q[0], x[0])
+    assert (q[1] - x[1]).abs().max() <= 2e-3 / (2 ** (bits - 1) - 1) / 2 * 1.0001
+
+
+def test_one_bit_converter_has_two_levels():
+    q = HardwareModel.quantise_signal(torch.tensor([[0.3, -0.1, 0.0, 0.7]], dtype=torch.float64), 1)
+    assert q.tolist() == [[0.7, -0.7, 0.7, 0.7]]
+
+
+def test_hardware_rejects_values_of_the_wrong_type():
+    with pytest.raises(ValueError, match="shot_noise_photons must be a number > 0"):
+        HardwareModel(shot_noise_photons="10")
+    with pytest.raises(ValueError, match="phase_bias must be a finite number"):
+        HardwareModel(phase_bias=True)
+    with pytest.raises(ValueError, match="output_bits"):
+        HardwareModel(output_bits=2.5)

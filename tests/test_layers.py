@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from photonzo.photonics.chip import Chip
-from photonzo.photonics.layers import OpticalLinear, OpticalMatrix, TTOpticalLinear, tt_dense
+from photonzo.photonics.layers import ForwardContext, OpticalLinear, OpticalMatrix, TTOpticalLinear, tt_dense
 from photonzo.photonics.network import OpticalNetwork, build_network, MODELS
 
 C128 = torch.complex128
@@ -27,6 +27,29 @@ def test_tt_layer_equals_the_dense_tt_matrix_it_encodes(shapes, rng):
     assert dense.shape == (layer.out_features, layer.in_features)
     out = chip.outputs(phases[None], x)[0]
     np.testing.assert_allclose(out.numpy(), (x.to(C128) @ dense.T).real.numpy(), atol=1e-12)
+
+
+def test_tt_dense_against_explicit_index_sums(rng):
+    """W[(i1 i2 i3), (j1 j2 j3)] = Σ_ab G1[0,i1,j1,a] G2[a,i2,j2,b] G3[b,i3,j3,0], row-major indices."""
+    shapes_in, shapes_out, r = (2, 3, 2), (3, 1, 2), (1, 2, 3, 1)
+    cores = [torch.tensor(rng.standard_normal((r[k], shapes_out[k], shapes_in[k], r[k + 1]))) for k in range(3)]
+    explicit = torch.einsum("xiav,vjbw,wkcy->ijkabc", *cores).reshape(6, 12)
+    np.testing.assert_allclose(tt_dense(cores).numpy(), explicit.numpy(), atol=1e-12)
+    batched = tt_dense([torch.stack([c, 2 * c]) for c in cores])  # leading axes pass through
+    np.testing.assert_allclose(batched[1].numpy(), 8 * explicit.numpy(), atol=1e-11)
+    layer = TTOpticalLinear(shapes_in, shapes_out, r, block=4, bias=False)
+    x = torch.tensor(rng.standard_normal((4, 12)))
+    out = layer.forward(torch.tensor(layer.from_weights([c.numpy() for c in cores]))[None], x,
+                        ForwardContext(dtype=C128), "coherent")[0]
+    np.testing.assert_allclose(out.numpy(), (x @ explicit.T).numpy(), atol=1e-10)
+
+
+def test_zero_blocks_do_not_inflate_the_shared_gain(rng):
+    w = np.zeros((8, 8))
+    w[:4, :4] = 0.01 * rng.standard_normal((4, 4))  # three of four 4×4 blocks are zero
+    matrix = OpticalMatrix(8, 8, block=4)
+    matrix.from_matrix(w)
+    assert matrix.gain == pytest.approx(np.linalg.norm(w[:4, :4], 2))
 
 
 def test_tt_from_weights_programs_given_cores(rng):
@@ -97,6 +120,8 @@ def test_bad_layer_input():
         TTOpticalLinear((7, 4, 4, 7), (8, 4, 4), 6)
     with pytest.raises(ValueError, match="ranks"):
         TTOpticalLinear((4, 4), (4, 4), (2, 2, 2))
+    with pytest.raises(ValueError, match="ranks must be an int or a sequence"):
+        TTOpticalLinear((4, 4), (4, 4), 2.0)
     with pytest.raises(ValueError, match="N >= 2"):
         OpticalMatrix(4, 4, block=1)
     with pytest.raises(ValueError, match="unknown mesh kind"):

@@ -85,10 +85,19 @@ def test_bad_mesh_input():
     layout = mesh_layout("clements", 4)
     with pytest.raises(ValueError, match="takes 16 phases"):
         mesh_matrix(layout, torch.zeros(3, 15))
-    with pytest.raises(ValueError, match="real floating-point"):
-        mesh_matrix(layout, torch.zeros(3, 16, dtype=torch.int64))
-    with pytest.raises(ValueError, match="4 modes"):
+    for dtype in (torch.int64, torch.float16):
+        with pytest.raises(ValueError, match="float32 or float64"):
+            mesh_matrix(layout, torch.zeros(3, 16, dtype=dtype))
+    with pytest.raises(ValueError, match="finite"):
+        mesh_matrix(layout, torch.full((16,), float("nan")))
+    with pytest.raises(ValueError, match=r"bs_error must be a tensor \[\.\.\., 6, 2\]"):
+        mesh_matrix(layout, torch.zeros(16), bs_error=torch.zeros(5, 2))
+    with pytest.raises(ValueError, match="complex64 or torch.complex128"):
+        mesh_matrix(layout, torch.zeros(16), dtype=torch.float32)
+    with pytest.raises(ValueError, match="B fields of 4 modes"):
         mesh_apply(layout, torch.zeros(16), torch.zeros(2, 5))
+    with pytest.raises(ValueError, match="B fields of 4 modes"):
+        mesh_apply(layout, torch.zeros(16), torch.zeros(4))
 
 
 @pytest.mark.parametrize("with_errors", [False, True])
@@ -103,3 +112,18 @@ def test_autograd_path_equals_inference_path_and_has_true_gradients(with_errors,
     np.testing.assert_allclose(slow.detach().numpy(), fast.numpy(), atol=1e-14)
     x = torch.tensor(rng.standard_normal((3, 5)))
     assert torch.autograd.gradcheck(lambda p: mesh_apply(layout, p, x, eps, dtype=C128).abs().pow(2).sum(), (leaf,))
+
+
+def test_inputs_are_left_untouched_and_tensor_losses_broadcast(rng):
+    layout = mesh_layout("clements", 4)
+    phases = random_phases(layout.n_phases, rng, q=3)[:, None, :]  # [3, 1, P]
+    fields = torch.tensor(rng.standard_normal((2, 4)), dtype=C128)
+    before = phases.clone(), fields.clone()
+    amplitude = torch.tensor([[0.9], [0.8]], dtype=torch.float64)  # two loss levels: [2, 1] over MZIs
+    for path_fields in (fields, torch.tensor(rng.standard_normal((7, 4)), dtype=C128)):  # both apply paths
+        out = mesh_apply(layout, phases, path_fields, amplitude=amplitude, dtype=C128)
+        assert out.shape == (3, 2, len(path_fields), 4)
+        for k, a in enumerate((0.9, 0.8)):
+            single = mesh_apply(layout, phases[:, 0], path_fields, amplitude=a, dtype=C128)
+            np.testing.assert_allclose(out[:, k].numpy(), single.numpy(), atol=1e-14)
+    assert torch.equal(phases, before[0]) and torch.equal(fields, before[1])

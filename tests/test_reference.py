@@ -18,7 +18,7 @@ def test_mesh_matrix_equals_photontorch_circuit(kind, n, rng):
     layout = mesh_layout(kind, n)
     phases = rng.uniform(0, 2 * np.pi, layout.n_phases)
     ours = mesh_matrix(layout, torch.tensor(phases), dtype=torch.complex128).numpy()
-    assert np.abs(ours - circuit_matrix(layout, phases)).max() < 1e-5
+    assert np.abs(ours - circuit_matrix(layout, phases)).max() < 1e-12  # the issue asks 1e-5; float64 gives ~1e-15
 
 
 @pytest.mark.parametrize("kind", ["clements", "reck"])
@@ -28,7 +28,7 @@ def test_coupler_errors_and_loss_agree_with_photontorch(kind, rng):
     eps = rng.normal(0, 0.05, (layout.n_mzis, 2))
     ours = mesh_matrix(layout, torch.tensor(phases), torch.tensor(eps), insertion_loss_amplitude(0.2),
                        dtype=torch.complex128).numpy()
-    assert np.abs(ours - circuit_matrix(layout, phases, eps, loss_db=0.2)).max() < 1e-5
+    assert np.abs(ours - circuit_matrix(layout, phases, eps, loss_db=0.2)).max() < 1e-12
 
 
 def test_shims_are_scoped_and_photontorch_clements_runs(rng):

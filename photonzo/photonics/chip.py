@@ -27,20 +27,28 @@ from .layers import ForwardContext, ParamSlice
 from .mzi import insertion_loss_amplitude
 from .network import OpticalNetwork
 
+def check_labels(labels: torch.Tensor, batch: int, classes: int) -> None:
+    if labels.shape != (batch,) or labels.is_floating_point() or labels.is_complex():
+        raise ValueError(f"cross_entropy needs integer class labels of shape [{batch}], got {labels.dtype} {tuple(labels.shape)}")
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ValueError(f"class labels must lie in 0..{classes - 1}, got {labels.min().item()}..{labels.max().item()}")
+
+
 def cross_entropy(out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy per setting: outputs ``[Q, B, C]`` (logits), integer labels ``[B]`` → ``[Q]``."""
     q, b, c = out.shape
-    if labels.shape != (b,) or labels.is_floating_point() or labels.is_complex():
-        raise ValueError(f"cross_entropy needs integer class labels of shape [{b}], got {labels.dtype} {tuple(labels.shape)}")
-    if b and (labels.min() < 0 or labels.max() >= c):
-        raise ValueError(f"class labels must lie in 0..{c - 1}, got {labels.min().item()}..{labels.max().item()}")
+    check_labels(labels, b, c)
     return F.cross_entropy(out.transpose(1, 2), labels.long().expand(q, -1), reduction="none").mean(1)
+
+
+def check_targets(targets: torch.Tensor, batch: int, outputs: int) -> None:
+    if targets.shape != (batch, outputs):
+        raise ValueError(f"mse needs targets of shape [{batch}, {outputs}], got {list(targets.shape)}")
 
 
 def mean_squared_error(out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean squared error per setting: outputs ``[Q, B, C]``, targets ``[B, C]`` → ``[Q]``."""
-    if targets.shape != out.shape[1:]:
-        raise ValueError(f"mse needs targets of shape {list(out.shape[1:])}, got {list(targets.shape)}")
+    check_targets(targets, *out.shape[1:])
     return (out - targets.to(out.dtype)).pow(2).flatten(1).mean(1)
 
 
@@ -48,6 +56,8 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "cross_entropy": cross_entropy,
     "mse": mean_squared_error,
 }
+# checked before the forward, so that a call rejected for its targets costs no query
+TARGET_CHECKS = {"cross_entropy": check_labels, "mse": check_targets}
 
 
 @runtime_checkable
@@ -92,6 +102,7 @@ class Chip:
         self.dtype, self.device = dtype, torch.device(device)
         self.real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
         self.loss_fn = LOSSES[loss] if isinstance(loss, str) else loss
+        self._check_targets = TARGET_CHECKS.get(loss) if isinstance(loss, str) else None
         self.max_elements = int(max_elements)
 
         static = hardware.draw_static(network.n_params, network.n_mzis, self.seed)
@@ -156,9 +167,9 @@ class Chip:
     def _check_inputs(self, x) -> torch.Tensor:
         if isinstance(x, np.ndarray):
             x = torch.from_numpy(x)
-        if not torch.is_tensor(x) or x.ndim != 2 or x.shape[1] != self.network.in_features:
+        if not torch.is_tensor(x) or x.ndim != 2 or x.shape[1] != self.network.in_features or x.shape[0] < 1:
             shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
-            raise ValueError(f"inputs must have shape [B, {self.network.in_features}], got {shape}")
+            raise ValueError(f"inputs must have shape [B, {self.network.in_features}] with B >= 1, got {shape}")
         if x.is_complex() or not torch.isfinite(x).all():
             raise ValueError("inputs must be finite real amplitudes")
         return x.to(device=self.device, dtype=self.real_dtype)
@@ -193,23 +204,27 @@ class Chip:
 
     def outputs(self, phases, x) -> torch.Tensor:
         """Detected outputs ``[Q, B, out]`` of Q settings on the same inputs ``x[B, in]``."""
-        phases, x = self._check_phases(phases), self._check_inputs(x)
+        return self._forward(self._check_phases(phases), self._check_inputs(x))
+
+    def _forward(self, phases: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         q, b = phases.shape[0], x.shape[0]
         step = self._chunk(q, b)
         with torch.inference_mode():
             parts = [self.network.forward(self.program(phases[i:i + step]), x, self._context())
                      for i in range(0, q, step)]
+            out = parts[0] if len(parts) == 1 else torch.cat(parts)
         self._queries += q
         self._inferences += q * b
-        return parts[0] if len(parts) == 1 else torch.cat(parts)
+        return out.clone()  # an ordinary tensor: callers may edit it or use it in autograd
 
     def loss(self, phases, batch) -> torch.Tensor:
         """Loss per setting ``[Q]`` on one batch ``(x, targets)``."""
         x, y = batch
-        out = self.outputs(phases, x)
+        phases, x = self._check_phases(phases), self._check_inputs(x)
         y = torch.as_tensor(y, device=self.device)
-        with torch.inference_mode():
-            return self.loss_fn(out, y)
+        if self._check_targets is not None:
+            self._check_targets(y, x.shape[0], self.network.out_features)
+        return self.loss_fn(self._forward(phases, x), y)
 
     def summary(self) -> dict:
         return {**self.network.summary(), "hardware": self.hardware.describe(), "seed": self.seed,

@@ -18,12 +18,14 @@ from .mesh import mesh_layout, MeshLayout
 TWO_PI = 2 * np.pi
 
 
-def _as_unitary(u, atol: float = 1e-8) -> np.ndarray:
+def _as_unitary(u) -> np.ndarray:
     u = np.asarray(u)
     if u.ndim != 2 or u.shape[0] != u.shape[1]:
         raise ValueError(f"expected a square matrix, got shape {u.shape}")
     if u.shape[0] < 2:
         raise ValueError(f"a mesh needs N >= 2 modes, got a {u.shape[0]}x{u.shape[0]} matrix")
+    # the tolerance follows the input's precision: a complex64 unitary is unitary to ~1e-7
+    atol = 1e-8 if u.dtype in (np.float64, np.complex128) else 100 * u.shape[0] * float(np.finfo(np.float32).eps)
     u = u.astype(np.complex128)
     if not np.all(np.isfinite(u)):
         raise ValueError("the matrix has NaN or inf entries")

@@ -44,6 +44,10 @@ import torch
 TWO_PI = 2 * math.pi
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def _bits_ok(name: str, value) -> None:
     if value is None:
         return
@@ -74,12 +78,13 @@ class HardwareModel:
         _bits_ok("output_bits", self.output_bits)
         for f in ("phase_bias", "gamma_std", "phase_noise_std", "bs_error_std", "insertion_loss_db", "detector_noise_std"):
             v = getattr(self, f)
-            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            if not _is_number(v) or not math.isfinite(v) or v < 0:
                 raise ValueError(f"{f} must be a finite number >= 0, got {v!r}")
-        if not isinstance(self.crosstalk, (int, float)) or not 0 <= self.crosstalk < 0.5:
+        if not _is_number(self.crosstalk) or not 0 <= self.crosstalk < 0.5:
             raise ValueError(f"crosstalk must be a number in [0, 0.5), got {self.crosstalk!r}")
-        if self.shot_noise_photons is not None and not (self.shot_noise_photons > 0 and math.isfinite(self.shot_noise_photons)):
-            raise ValueError(f"shot_noise_photons must be > 0 (or None for no shot noise), got {self.shot_noise_photons!r}")
+        photons = self.shot_noise_photons
+        if photons is not None and not (_is_number(photons) and math.isfinite(photons) and photons > 0):
+            raise ValueError(f"shot_noise_photons must be a number > 0 (or None for no shot noise), got {photons!r}")
 
     # ---- presets -------------------------------------------------------------------------
     @staticmethod
@@ -128,14 +133,19 @@ class HardwareModel:
     # ---- converters and detection --------------------------------------------------------
     @staticmethod
     def quantise_signal(x: torch.Tensor, bits: int | None) -> torch.Tensor:
-        """Symmetric uniform quantiser with 2^(b−1)−1 levels per sign, full scale = max |x| per vector."""
+        """Symmetric uniform quantiser, full scale = max |x| per vector (an all-zero vector stays zero).
+
+        b bits give the 2^b − 1 levels k·s, |k| ≤ 2^(b−1) − 1 (zero included); one bit gives the two
+        levels ±max |x|.
+        """
         if bits is None:
             return x
+        full_scale = x.abs().amax(-1, keepdim=True)
         if bits == 1:
-            return torch.sign(x) * x.abs().amax(-1, keepdim=True)
-        levels = 2 ** (bits - 1) - 1
-        scale = x.abs().amax(-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny) / levels
-        return torch.round(x / scale) * scale
+            return torch.where(x >= 0, full_scale, -full_scale)
+        step = full_scale / (2 ** (bits - 1) - 1)
+        step = torch.where(step > 0, step, torch.ones_like(step))  # zero vectors (or underflow): x is 0 anyway
+        return torch.round(x / step) * step
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,9 @@ class OpticalMatrix:
         padded[: self.out_features, : self.in_features] = w
         blocks = padded.reshape(self.rows, k, self.cols, k).transpose(0, 2, 1, 3).reshape(-1, k, k)
         parts = [matrix_to_svd_phases(b, self.mesh) for b in blocks]
-        gain = max(p[3] for p in parts) if np.any(padded) else 1.0
+        # the shared gain is the largest singular value of any non-zero block (a zero block's
+        # nominal gain of 1 must not inflate it: Σ/g would then sit near 0, where DAC steps hurt)
+        gain = max([p[3] for p, b in zip(parts, blocks) if np.any(b)], default=1.0)
         out = np.empty(self.n_params)
         (_, _, v0, pm, _, _), (_, _, s0, _, _, _), (_, _, u0, _, _, _) = self._groups()
         nb = self.n_blocks
@@ -353,11 +355,10 @@ def tt_contract(x: torch.Tensor, in_shape, out_shape, ranks, apply_core) -> torc
 
 
 def tt_dense(cores: list[torch.Tensor]) -> torch.Tensor:
-    """The dense (Π n) × (Π m) matrix of TT cores ``G_k[r_{k−1}, n_k, m_k, r_k]``."""
-    w = cores[0][0]  # [n1, m1, r1]
+    """The dense ``[..., Π n, Π m]`` matrix of TT cores ``G_k[..., r_{k−1}, n_k, m_k, r_k]``."""
+    w = cores[0][..., 0, :, :, :]  # [..., n1, m1, r1]
     for g in cores[1:]:
-        w = torch.einsum("ija,aklb->ikjlb", w, g)
-        w = w.reshape(w.shape[0] * w.shape[1], w.shape[2] * w.shape[3], w.shape[4])
+        w = torch.einsum("...ija,...aklb->...ikjlb", w, g).flatten(-5, -4).flatten(-3, -2)
     return w[..., 0]
 
 
@@ -374,8 +375,10 @@ class TTOpticalLinear(OpticalLayer):
             for f in shape:
                 _check_features(f"every factor of {name}", f)
         d = len(in_shape)
-        if isinstance(ranks, (int, np.integer)):
+        if isinstance(ranks, (int, np.integer)) and not isinstance(ranks, bool):
             ranks = (1,) + (int(ranks),) * (d - 1) + (1,)
+        if not isinstance(ranks, (tuple, list)):
+            raise ValueError(f"TT ranks must be an int or a sequence (1, r₁, .., r_{{d−1}}, 1), got {ranks!r}")
         ranks = tuple(ranks)
         if len(ranks) != d + 1 or ranks[0] != 1 or ranks[-1] != 1:
             raise ValueError(f"TT ranks must be an int or a sequence (1, r₁, .., r_{{d−1}}, 1) of length {d + 1}, got {ranks}")

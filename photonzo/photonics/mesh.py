@@ -212,7 +212,7 @@ def _propagate(layout: MeshLayout, phases, bs_error, amplitude, dtype, state: to
 def _propagate_givens(layout: MeshLayout, givens, state: torch.Tensor) -> torch.Tensor:
     """In-place column sweep with MZIs in factored form: top ← e^{iφ}·top, then a real rotation."""
     ext, cos, sin = givens
-    lead = torch.broadcast_shapes(ext.shape[:-1], state.shape[:-2])
+    lead = torch.broadcast_shapes(ext.shape[:-1], cos.shape[:-1], state.shape[:-2])
     state = state.expand(*lead, *state.shape[-2:]).clone(memory_format=torch.contiguous_format)
     for col in layout.columns:
         lo, hi = col.start, col.start + 2 * col.count
@@ -228,15 +228,22 @@ def _propagate_givens(layout: MeshLayout, givens, state: torch.Tensor) -> torch.
     return state
 
 
-def _check_phases(layout: MeshLayout, phases: torch.Tensor) -> None:
-    if not torch.is_tensor(phases) or not phases.is_floating_point():
-        raise ValueError(f"mesh phases must be a real floating-point torch tensor, got {type(phases).__name__}"
-                         + (f" of dtype {phases.dtype}" if torch.is_tensor(phases) else ""))
+def _check_inputs(layout: MeshLayout, phases: torch.Tensor, bs_error, dtype) -> None:
+    if not torch.is_tensor(phases) or phases.dtype not in (torch.float32, torch.float64):
+        got = f"dtype {phases.dtype}" if torch.is_tensor(phases) else type(phases).__name__
+        raise ValueError(f"mesh phases must be a float32 or float64 torch tensor, got {got}")
     if phases.shape[-1:] != (layout.n_phases,):
         raise ValueError(
             f"a {layout.kind} mesh on {layout.n} modes takes {layout.n_phases} phases in the last axis, "
             f"got shape {tuple(phases.shape)}"
         )
+    if not torch.isfinite(phases).all():
+        raise ValueError("mesh phases must be finite; found NaN or inf")
+    if bs_error is not None and (not torch.is_tensor(bs_error) or bs_error.shape[-2:] != (layout.n_mzis, 2)):
+        got = tuple(bs_error.shape) if torch.is_tensor(bs_error) else type(bs_error).__name__
+        raise ValueError(f"bs_error must be a tensor [..., {layout.n_mzis}, 2] (two couplers per MZI), got {got}")
+    if dtype not in (torch.complex64, torch.complex128):
+        raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
 
 
 def mesh_matrix(
@@ -251,7 +258,7 @@ def mesh_matrix(
     ``bs_error`` (static coupler errors, ``[..., n_mzis, 2]``) and ``amplitude`` (insertion
     loss per MZI) broadcast against the leading axes of ``phases``.
     """
-    _check_phases(layout, phases)
+    _check_inputs(layout, phases, bs_error, dtype)
     u = _propagate(layout, phases, bs_error, amplitude, dtype, torch.eye(layout.n, dtype=dtype, device=phases.device))
     return unit_phasor(phases[..., layout.screen_slice], dtype)[..., :, None] * u
 
@@ -270,9 +277,10 @@ def mesh_apply(
     the fields are sent column by column (cost ~ B·N² per phase setting); otherwise the
     transfer matrix is built once and applied with one batched matmul (cost ~ N³ + B·N²).
     """
-    _check_phases(layout, phases)
-    if fields.shape[-1] != layout.n:
-        raise ValueError(f"fields must have {layout.n} modes in the last axis, got shape {tuple(fields.shape)}")
+    _check_inputs(layout, phases, bs_error, dtype)
+    if not torch.is_tensor(fields) or fields.ndim < 2 or fields.shape[-1] != layout.n:
+        got = tuple(fields.shape) if torch.is_tensor(fields) else type(fields).__name__
+        raise ValueError(f"fields must be a tensor [..., B, {layout.n}] (B fields of {layout.n} modes), got {got}")
     fields = fields.to(dtype)
     if fields.shape[-2] >= layout.n:
         return fields @ mesh_matrix(layout, phases, bs_error, amplitude, dtype).transpose(-1, -2)
