@@ -1,0 +1,113 @@
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photonzo.data import DataNotFoundError, batches, fit_features, load_dataset, read_idx
+from photonzo.data.datasets import IDX_FILES, find_file
+
+SHARED = Path(os.environ.get("PHOTONZO_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+needs_shared = pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="shared data folder (PHOTONZO_DATA) not present")
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """No PHOTONZO_DATA, an empty cache dir: only what a test puts in place is found."""
+    monkeypatch.delenv("PHOTONZO_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    return bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape) + array.tobytes()
+
+
+def test_idx_reader_handles_gzip_and_raw_and_rejects_garbage(tmp_path):
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    (tmp_path / "a.idx").write_bytes(idx_bytes(images))
+    with gzip.open(tmp_path / "a.idx.gz", "wb") as f:
+        f.write(idx_bytes(images))
+    np.testing.assert_array_equal(read_idx(tmp_path / "a.idx"), images)
+    np.testing.assert_array_equal(read_idx(tmp_path / "a.idx.gz"), images)
+    (tmp_path / "bad").write_bytes(b"\x00\x00\x07\x01junk")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        read_idx(tmp_path / "bad")
+    (tmp_path / "short").write_bytes(idx_bytes(images)[:-5])
+    with pytest.raises(ValueError, match=r"promises shape \(2, 3, 4\) \(24 bytes\) but holds 19"):
+        read_idx(tmp_path / "short")
+
+
+@needs_shared
+def test_offline_mnist_is_the_documented_split_of_the_test_set(isolated, monkeypatch):
+    monkeypatch.setenv("PHOTONZO_DATA", str(SHARED))
+    with pytest.warns(UserWarning, match="training images not found"):
+        data = load_dataset("mnist", download=False)
+    assert data.x_train.shape == (8000, 784) and data.x_test.shape == (2000, 784)
+    assert "split 8000/2000 (seed 0)" in data.source
+    assert data.x_train.dtype == np.float32 and 0 <= data.x_train.min() and data.x_train.max() == 1.0
+    full = read_idx(SHARED / "mnist" / "t10k-images-idx3-ubyte.gz").reshape(10000, -1) / 255.0
+    rows = {r.tobytes() for r in np.concatenate([data.x_train, data.x_test]).astype(np.float32)}
+    assert rows == {r.tobytes() for r in full.astype(np.float32)}  # a partition of the 10k test images
+    assert set(np.unique(data.y_test)) == set(range(10))
+
+
+@needs_shared
+def test_fashion_mnist_full_and_checksums_catch_corruption(isolated):
+    data = load_dataset("fashion-mnist", data_dir=SHARED, download=False)
+    assert (data.x_train.shape, data.x_test.shape) == ((60000, 784), (10000, 784))
+    assert np.bincount(data.y_train).tolist() == [6000] * 10
+    bad = isolated / "bad" / "fashion-mnist"
+    bad.mkdir(parents=True)
+    for part in ("test-images", "test-labels"):
+        shutil.copy(SHARED / "fashion-mnist" / IDX_FILES["fashion-mnist"][part].name, bad)
+    labels = bad / "t10k-labels-idx1-ubyte.gz"
+    payload = gzip.decompress(labels.read_bytes())
+    labels.write_bytes(gzip.compress(payload[:-1] + bytes([(payload[-1] + 1) % 10])))  # one label changed
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        find_file("fashion-mnist", "test-labels", data_dir=isolated / "bad", download=False)
+    raw = bad / "t10k-images-idx3-ubyte"  # an uncompressed copy verifies by its payload
+    raw.write_bytes(gzip.decompress((bad / "t10k-images-idx3-ubyte.gz").read_bytes()))
+    (bad / "t10k-images-idx3-ubyte.gz").unlink()
+    assert find_file("fashion-mnist", "test-images", data_dir=isolated / "bad", download=False) == raw
+
+
+@needs_shared
+def test_lookup_order_data_dir_then_env(isolated, monkeypatch):
+    first, second = isolated / "first" / "mnist", isolated / "second" / "mnist"
+    for folder in (first, second):
+        folder.mkdir(parents=True)
+        (folder / "t10k-labels-idx1-ubyte.gz").symlink_to(SHARED / "mnist" / "t10k-labels-idx1-ubyte.gz")
+    monkeypatch.setenv("PHOTONZO_DATA", str(isolated / "second"))
+    assert find_file("mnist", "test-labels", data_dir=isolated / "first", download=False).parent == first
+    assert find_file("mnist", "test-labels", download=False).parent == second
+
+
+def test_missing_files_offline_say_where_to_put_them(isolated):
+    with pytest.raises(DataNotFoundError, match=r"(?s)t10k-images-idx3-ubyte.gz was not found and downloading is off.*"
+                                                r"--data-dir DIR or set PHOTONZO_DATA"):
+        load_dataset("fashion-mnist", data_dir=isolated / "nowhere", download=False)
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
+        load_dataset("cifar")
+
+
+def test_digits_work_offline_with_a_fixed_split(isolated):
+    a, b = load_dataset("digits"), load_dataset("digits")
+    assert (a.x_train.shape, a.x_test.shape) == ((1437, 64), (360, 64))
+    np.testing.assert_array_equal(a.y_test, b.y_test)
+    assert a.x_train.max() == 1.0 and a.x_train.min() == 0.0
+
+
+def test_fitting_features_and_batching(rng):
+    x = np.ones((5, 2, 3))
+    padded = fit_features(x, 8)
+    assert padded.shape == (5, 8) and padded[:, 6:].sum() == 0 and padded[:, :6].sum() == 30
+    with pytest.raises(ValueError, match="6 features but the model takes 4"):
+        fit_features(x, 4)
+    y = np.arange(5)
+    seen = [yb for _, yb in batches(padded, y, 2, rng)]
+    assert [len(b) for b in seen] == [2, 2, 1] and sorted(np.concatenate(seen)) == list(range(5))
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        next(batches(padded, y, 0, rng))
