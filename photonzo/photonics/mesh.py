@@ -37,6 +37,16 @@ class MeshColumn:
     count: int  # number of MZIs in the column
     offset: int  # index of the column's first MZI in the mesh's MZI numbering
 
+    @property
+    def rows(self) -> slice:
+        """The modes this column's MZIs act on."""
+        return slice(self.start, self.start + 2 * self.count)
+
+    @property
+    def mzis(self) -> slice:
+        """This column's MZIs in the mesh's MZI numbering."""
+        return slice(self.offset, self.offset + self.count)
+
 
 @dataclass(frozen=True)
 class MeshLayout:
@@ -175,6 +185,12 @@ def mesh_layout(kind: str, n: int) -> MeshLayout:
     raise ValueError(f"unknown mesh kind {kind!r}; accepted kinds are {', '.join(MESH_KINDS)}")
 
 
+def _pair_rows(state: torch.Tensor, col: MeshColumn) -> tuple[torch.Tensor, torch.Tensor]:
+    """Views of the upper and lower mode of every MZI pair in ``col``: each ``[..., count, K]``."""
+    rows = state[..., col.rows, :].unflatten(-2, (col.count, 2))
+    return rows[..., 0, :], rows[..., 1, :]
+
+
 def _propagate(layout: MeshLayout, phases, bs_error, amplitude, dtype, state: torch.Tensor) -> torch.Tensor:
     """Send ``state[..., N, K]`` (K columns of fields, or the identity) through every MZI column.
 
@@ -194,14 +210,11 @@ def _propagate(layout: MeshLayout, phases, bs_error, amplitude, dtype, state: to
     if not differentiable:
         state = state.clone(memory_format=torch.contiguous_format)
     for col in layout.columns:
-        lo, hi = col.start, col.start + 2 * col.count
-        sel = slice(col.offset, col.offset + col.count)
-        rows = state[..., lo:hi, :].unflatten(-2, (col.count, 2))
-        top, bot = rows[..., 0, :], rows[..., 1, :]
-        a, b, c, d = (t[..., sel, None] for t in (t00, t01, t10, t11))
+        top, bot = _pair_rows(state, col)
+        a, b, c, d = (t[..., col.mzis, None] for t in (t00, t01, t10, t11))
         if differentiable:
             mixed = torch.stack([a * top + b * bot, c * top + d * bot], -2).flatten(-3, -2)
-            state = torch.cat([state[..., :lo, :], mixed, state[..., hi:, :]], -2)
+            state = torch.cat([state[..., : col.rows.start, :], mixed, state[..., col.rows.stop:, :]], -2)
         else:
             new_bot = c * top + d * bot
             top.copy_(a * top + b * bot)
@@ -215,13 +228,10 @@ def _propagate_givens(layout: MeshLayout, givens, state: torch.Tensor) -> torch.
     lead = torch.broadcast_shapes(ext.shape[:-1], cos.shape[:-1], state.shape[:-2])
     state = state.expand(*lead, *state.shape[-2:]).clone(memory_format=torch.contiguous_format)
     for col in layout.columns:
-        lo, hi = col.start, col.start + 2 * col.count
-        sel = slice(col.offset, col.offset + col.count)
-        rows = state[..., lo:hi, :].unflatten(-2, (col.count, 2))
-        top, bot = rows[..., 0, :], rows[..., 1, :]
-        p = torch.view_as_real(top * ext[..., sel, None])  # [..., count, K, 2]
+        top, bot = _pair_rows(state, col)
+        p = torch.view_as_real(top * ext[..., col.mzis, None])  # [..., count, K, 2]
         b = torch.view_as_real(bot)
-        c, s = cos[..., sel, None, None], sin[..., sel, None, None]
+        c, s = cos[..., col.mzis, None, None], sin[..., col.mzis, None, None]
         new_bot = s * p + c * b
         torch.view_as_real(top).copy_(c * p - s * b)
         b.copy_(new_bot)
