@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from .hardware import HardwareModel
 from .layers import ForwardContext, ParamSlice
-from .mzi import insertion_loss_amplitude
+from .mzi import insertion_loss_amplitude, real_dtype_of
 from .network import OpticalNetwork
 
 def check_labels(labels: torch.Tensor, batch: int, classes: int) -> None:
@@ -100,7 +100,7 @@ class Chip:
             raise ValueError(f"unknown loss {loss!r}; accepted losses are {', '.join(LOSSES)} or a callable")
         self.network, self.hardware, self.seed = network, hardware, int(seed)
         self.dtype, self.device = dtype, torch.device(device)
-        self.real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
+        self.real_dtype = real_dtype_of(dtype)
         self.loss_fn = LOSSES[loss] if isinstance(loss, str) else loss
         self._check_targets = TARGET_CHECKS.get(loss) if isinstance(loss, str) else None
         self.max_elements = int(max_elements)

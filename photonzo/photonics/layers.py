@@ -32,7 +32,7 @@ import torch
 from .decompose import matrix_to_svd_phases
 from .hardware import HardwareModel, IDEAL
 from .mesh import mesh_layout, mesh_matrix
-from .mzi import mzi_coefficients
+from .mzi import mzi_coefficients, real_dtype_of
 
 READOUTS = ("coherent", "intensity")
 
@@ -75,7 +75,7 @@ class ForwardContext:
 
     @property
     def real_dtype(self) -> torch.dtype:
-        return torch.float64 if self.dtype == torch.complex128 else torch.float32
+        return real_dtype_of(self.dtype)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Input modulators: amplitudes (real, or complex for IQ modulators) through the input DACs."""

@@ -42,6 +42,11 @@ def insertion_loss_amplitude(loss_db: float) -> float:
     return 10.0 ** (-loss_db / 20.0)
 
 
+def real_dtype_of(dtype: torch.dtype) -> torch.dtype:
+    """The real dtype that goes with a complex simulation dtype (float64 for complex128)."""
+    return torch.float64 if dtype == torch.complex128 else torch.float32
+
+
 def unit_phasor(phase: torch.Tensor, dtype: torch.dtype = torch.complex64) -> torch.Tensor:
     """e^{i·phase} as a complex tensor of ``dtype``."""
     return torch.polar(torch.ones_like(phase), phase).to(dtype)
@@ -65,7 +70,7 @@ def mzi_coefficients(
 
     Returns four complex tensors of shape ``S``.
     """
-    real = torch.float64 if dtype == torch.complex128 else torch.float32
+    real = real_dtype_of(dtype)
     theta = theta.to(real)
     phi = phi.to(real)
     ext = unit_phasor(phi, dtype)
@@ -99,7 +104,7 @@ def mzi_givens(
     *real* rotation, which a mesh can apply with real arithmetic (2 multiplies per entry
     instead of 6). Only valid without beam-splitter errors.
     """
-    real = torch.float64 if dtype == torch.complex128 else torch.float32
+    real = real_dtype_of(dtype)
     theta, phi = theta.to(real), phi.to(real)
     return unit_phasor(phi, dtype), amplitude * torch.cos(theta), amplitude * torch.sin(theta)
 
