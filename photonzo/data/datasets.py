@@ -133,18 +133,21 @@ def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Pa
     return dirs + SYSTEM_DIRS.get(name, [])
 
 
-def verify(path: Path, spec: IdxFile) -> None:
-    """Raise ``ValueError`` unless ``path`` holds the canonical content of ``spec``."""
+def verify(path: Path, spec: IdxFile) -> bytes:
+    """Raise ``ValueError`` unless ``path`` holds the canonical content of ``spec``; returns the
+    decompressed IDX bytes, so that loading does not read and decompress the file again."""
+    payload = _payload(path)
     if spec.payload_sha256 is not None:
-        digest = hashlib.sha256(_payload(path)).hexdigest()
+        digest = hashlib.sha256(payload).hexdigest()
         if digest != spec.payload_sha256:
             raise ValueError(f"{path}: checksum mismatch (payload sha256 {digest}, expected {spec.payload_sha256}); "
                              "the file is corrupt or not the canonical one — delete it and fetch it again")
-        return
+        return payload
     digest = hashlib.md5(path.read_bytes()).hexdigest()
     if digest != spec.gz_md5:
         raise ValueError(f"{path}: checksum mismatch (md5 {digest}, expected {spec.gz_md5} of the canonical "
                          f"{spec.name}); the file is corrupt or not the canonical one — delete it and fetch it again")
+    return payload
 
 
 def _candidates(spec: IdxFile, folder: Path) -> list[Path]:
@@ -174,19 +177,28 @@ def _download(name: str, spec: IdxFile, timeout: float = 30.0) -> Path:
 
 def find_file(name: str, part: str, data_dir=None, download: bool = True) -> Path:
     """Path of a verified file of dataset ``name`` (``part`` e.g. 'train-images'), downloading if needed."""
+    return _locate(name, part, data_dir, download)[0]
+
+
+def read_part(name: str, part: str, data_dir=None, download: bool = True) -> np.ndarray:
+    """The verified array of one file of dataset ``name`` (read and decompressed once)."""
+    path, payload = _locate(name, part, data_dir, download)
+    return parse_idx(payload, str(path))
+
+
+def _locate(name: str, part: str, data_dir, download: bool) -> tuple[Path, bytes]:
+    """A verified file and its decompressed payload."""
     spec = IDX_FILES[name][part]
     for folder in search_dirs(name, data_dir):
         for path in _candidates(spec, folder):
             if path.is_file():
-                verify(path, spec)
-                return path
+                return path, verify(path, spec)
     where = "\n  ".join(str(d) for d in search_dirs(name, data_dir))
     reason = "downloading is off"
     if download:
         try:
             path = _download(name, spec)
-            verify(path, spec)
-            return path
+            return path, verify(path, spec)
         except DataNotFoundError as e:
             reason = f"the download failed ({e})"
     raise DataNotFoundError(
@@ -214,8 +226,7 @@ class Dataset:
         return self.x_train.shape[1]
 
 
-def _images(path: Path) -> np.ndarray:
-    images = read_idx(path)
+def _images(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1).astype(np.float32) / 255.0
 
 
@@ -237,11 +248,11 @@ def load_dataset(name: str, data_dir=None, download: bool = True) -> Dataset:
         return Dataset(name, x[train], y[train], x[test], y[test], source="sklearn digits, fixed split 1437/360 (seed 0)")
 
     def get(part):
-        return find_file(name, part, data_dir, download)
+        return read_part(name, part, data_dir, download)
 
-    x_test, y_test = _images(get("test-images")), read_idx(get("test-labels")).astype(np.int64)
+    x_test, y_test = _images(get("test-images")), get("test-labels").astype(np.int64)
     try:
-        x_train, y_train = _images(get("train-images")), read_idx(get("train-labels")).astype(np.int64)
+        x_train, y_train = _images(get("train-images")), get("train-labels").astype(np.int64)
         source = f"{name} official split 60000/10000"
     except DataNotFoundError:
         if name != "mnist":
