@@ -81,7 +81,9 @@ class ForwardContext:
         """Input modulators: amplitudes (real, or complex for IQ modulators) through the input DACs."""
         bits = self.hardware.input_bits
         if x.is_complex():
-            return torch.complex(self.hardware.quantise_signal(x.real, bits), self.hardware.quantise_signal(x.imag, bits))
+            if bits is None:
+                return x
+            return _complex_from_parts(x, lambda part: self.hardware.quantise_signal(part, bits))
         return self.hardware.quantise_signal(x.to(self.real_dtype), bits)
 
     def detect(self, field: torch.Tensor, mode: str) -> torch.Tensor:
@@ -92,7 +94,10 @@ class ForwardContext:
         between TT cores so that the next core can be driven by IQ modulators.
         """
         if mode == "iq":
-            return torch.complex(self._read(field.real, "coherent"), self._read(field.imag, "coherent"))
+            hw = self.hardware
+            if hw.shot_noise_photons is None and not hw.detector_noise_std and hw.output_bits is None:
+                return field  # an ideal I/Q receiver reads the field itself; skip the copies
+            return _complex_from_parts(field, lambda part: self._read(part, "coherent"))
         return self._read(field.real if mode == "coherent" else field.real ** 2 + field.imag ** 2, mode)
 
     def _read(self, signal: torch.Tensor, mode: str) -> torch.Tensor:
@@ -110,6 +115,16 @@ class ForwardContext:
 
     def _randn(self, like: torch.Tensor) -> torch.Tensor:
         return torch.randn(like.shape, dtype=like.dtype, device=like.device, generator=self.generator)
+
+
+def _complex_from_parts(z: torch.Tensor, fn) -> torch.Tensor:
+    """``fn(Re z) + i·fn(Im z)``, written into one complex tensor (``torch.complex`` on the strided
+    real/imag views is several times slower on CPU)."""
+    out = torch.empty_like(z)
+    parts = torch.view_as_real(out)
+    parts[..., 0] = fn(z.real)
+    parts[..., 1] = fn(z.imag)
+    return out
 
 
 def _check_features(name: str, value) -> int:
@@ -400,8 +415,11 @@ class TTOpticalLinear(OpticalLayer):
 
         def apply_core(k, v):
             _, m, p, z = offsets[k]
-            field = m.apply(params[..., None, p:p + m.n_params], v, ctx.sub(z, z + m.n_mzis))
-            return ctx.detect(field, readout if k == last else "iq")
+            # batch and slice axes as one row axis: one [rows, in] @ [in, out] product per
+            # setting, not one tiny product per (setting, input)
+            rows = v.shape[-3:-1]
+            field = m.apply(params[..., p:p + m.n_params], v.flatten(-3, -2), ctx.sub(z, z + m.n_mzis))
+            return ctx.detect(field, readout if k == last else "iq").unflatten(-2, rows)
 
         y = tt_contract(x, self.in_shape, self.out_shape, self.ranks, apply_core)
         return self._add_bias(y, params)
