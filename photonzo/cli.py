@@ -48,6 +48,93 @@ def _info(args) -> int:
     return 0
 
 
+def _train(args) -> int:
+    from .training.runs import TrainConfig, run_training
+
+    config = TrainConfig(
+        dataset=args.dataset, model=args.model, estimator=args.estimator, tensorwise=args.tensorwise,
+        level=args.level, q=args.q, mu=args.mu, distribution=args.distribution, scheme=args.scheme,
+        per_group=args.per_group, cge_subset=args.cge_subset, switch_step=args.switch_step, patience=args.patience,
+        hardware=args.hardware, phase_bits=args.phase_bits, chip_seed=args.chip_seed, optimizer=args.optimizer,
+        lr=args.lr, schedule=args.schedule, steps=args.steps, batch_size=args.batch_size, eval_every=args.eval_every,
+        eval_size=args.eval_size, seed=args.seed, data_dir=args.data_dir)
+    run_dir = args.run_dir or f"runs/{args.dataset}-{config.model}-{args.estimator}{'-tw' if args.tensorwise else ''}-{args.hardware}"
+    summary = run_training(config, run_dir, resume=args.resume, progress=not args.quiet)
+    print(f"{summary['model']} on {summary['dataset']} ({summary['hardware']['name']} chip): "
+          f"test accuracy {100 * summary['test_acc']:.1f}% after {summary['steps']} steps, "
+          f"{summary['train_queries']:,} training queries, {summary['train_wall_s']:.0f} s")
+    print(f"run directory: {run_dir} (config.json, metrics.jsonl, checkpoint.npz, curves.png, summary.json)")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {value}")
+    return value
+
+
+def _add_train(sub) -> None:
+    from .data.datasets import DATASETS
+    from .training.estimators import DISTRIBUTIONS, ESTIMATORS, SCHEMES
+    from .training.optim import OPTIMIZERS, SCHEDULES
+
+    train = sub.add_parser(
+        "train", help="train an optical network on the simulated chip by zeroth-order optimisation",
+        description="Train a network's phases through forward queries of the simulated chip only "
+                    "(zeroth-order). Writes a run directory: config.json, metrics.jsonl, checkpoint.npz, "
+                    "curves.png and, when finished, summary.json.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train.add_argument("dataset", choices=DATASETS, help="dataset (digits works offline)")
+    train.add_argument("--model", choices=["tt", "dense"], default="tt", help="tensor-train or dense optical MLP")
+    train.add_argument("--estimator", choices=ESTIMATORS, default="rge",
+                       help="rge: randomised; cge: coordinate-wise; hybrid: sign-RGE, then CGE when validation stalls")
+    train.add_argument("--tensorwise", action=argparse.BooleanOptionalAction, default=True,
+                       help="perturb each named slice (see --level) with its own directions")
+    train.add_argument("--level", choices=["layer", "core", "group", "mesh"], default="core",
+                       help="slices of the tensor-wise estimator")
+    train.add_argument("--q", type=_positive_int, default=10, help="RGE directions per slice and step")
+    train.add_argument("--mu", type=_positive_float, default=0.025, help="perturbation step (rad)")
+    train.add_argument("--distribution", choices=DISTRIBUTIONS, default="rademacher", help="RGE directions")
+    train.add_argument("--scheme", choices=SCHEMES, default="central", help="RGE differences (central = antithetic)")
+    train.add_argument("--per-group", action="store_true",
+                       help="CGE on small attenuator/bias groups, RGE on the meshes")
+    train.add_argument("--cge-subset", type=_positive_int, default=None,
+                       help="coordinates per CGE step (default: all)")
+    train.add_argument("--switch-step", type=int, default=None, help="hybrid: switch to CGE at this step")
+    train.add_argument("--patience", type=_positive_int, default=3,
+                       help="hybrid: switch after this many evaluations without a better validation loss")
+    train.add_argument("--hardware", choices=list(PRESETS), default="ideal", help="hardware preset of the chip")
+    train.add_argument("--phase-bits", type=_positive_int, default=None, help="override the preset's phase DAC bits")
+    train.add_argument("--chip-seed", type=int, default=0, help="seed of the chip's fabrication errors and noise")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    train.add_argument("--lr", type=_positive_float, default=0.01, help="learning rate (rad per step for Adam)")
+    train.add_argument("--schedule", choices=SCHEDULES, default="cosine", help="learning-rate schedule")
+    train.add_argument("--steps", type=_positive_int, default=1500, help="training steps")
+    train.add_argument("--batch-size", type=_positive_int, default=64)
+    train.add_argument("--eval-every", type=_positive_int, default=100, help="validate (and checkpoint) every N steps")
+    train.add_argument("--eval-size", type=_positive_int, default=None, help="validation images per evaluation")
+    train.add_argument("--seed", type=int, default=0, help="seed of the initial phases, batches and directions")
+    train.add_argument("--data-dir", default=None, help="folder with the IDX files (else $PHOTONZO_DATA, the cache)")
+    train.add_argument("--run-dir", default=None, help="run directory (default runs/<dataset>-<model>-<estimator>-...)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=_train)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="photonzo", description="Photonic-chip simulator and BP-free trainers.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -62,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--hardware", choices=list(PRESETS), default="typical", help="hardware preset (default typical)")
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(func=_info)
+    _add_train(sub)
     return parser
 
 
@@ -69,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as e:
+    except (ValueError, FileExistsError, FileNotFoundError) as e:
+        # bad options, data that is missing or fails its checksum, a run directory in use:
+        # one clear line, no traceback
         print(f"photonzo {args.command}: {e}", file=sys.stderr)
         return 2
 

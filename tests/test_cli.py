@@ -1,4 +1,6 @@
 import json
+
+import pytest
 import subprocess
 import sys
 
@@ -29,3 +31,24 @@ def test_bad_input_is_a_clear_error(capsys):
 def test_help_from_the_installed_entry_point():
     done = subprocess.run([sys.executable, "-m", "photonzo.cli", "info", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "--hardware" in done.stdout
+
+
+def test_train_writes_a_run_and_refuses_bad_options(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "digits", "--steps", "6", "--eval-every", "3", "--eval-size", "40", "--q", "2", "--quiet",
+            "--run-dir", str(run)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and "36 training queries" not in out
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["train_queries"] == 6 * (1 + 2 * 2 * 6)
+    assert main(args) == 2  # the directory holds a run
+    assert "pass --resume" in capsys.readouterr().err
+    assert main(args + ["--resume"]) == 0  # finished already: resuming re-reports it
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(args[:-2] + ["--run-dir", str(tmp_path / "other"), "--lr", "-0.1"])
+    assert "expected a positive finite number" in capsys.readouterr().err
+    assert main(["train", "digits", "--resume", "--run-dir", str(tmp_path / "none"), "--quiet"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists() and not (tmp_path / "none").exists()

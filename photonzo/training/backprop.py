@@ -1,0 +1,88 @@
+"""First-order reference: the same architecture trained in the weight domain by autograd.
+
+A baseline only — it measures the gap a BP-free trainer leaves — and no BP-free trainer
+imports it. The weights are real (dense matrices or TT cores of the network's shapes),
+trained with Adam through ``OpticalNetwork.digital_forward`` (an ideal digital mirror of the
+chip's forward), then mapped onto phases and electronic gains with ``from_weights``, so the
+result can be programmed on an ideal or a noisy chip and evaluated there.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..photonics.layers import TTOpticalLinear
+from ..photonics.network import OpticalNetwork
+
+
+def init_weights(network: OpticalNetwork, seed: int = 0) -> list[dict]:
+    """Real weights with He-style scale: dense W ~ N(0, 2/in); TT cores scaled so that the
+    contracted matrix has the same per-entry variance."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for layer in network.layers:
+        if isinstance(layer, TTOpticalLinear):
+            d = len(layer.in_shape)
+            # Var(W_ij) = Π_k r_k · Var(core entries) over the summed ranks → per-core std
+            rank_product = math.prod(layer.ranks[1:-1])
+            std = (2.0 / layer.in_features / rank_product) ** (1 / (2 * d))
+            cores = [std * torch.randn(layer.ranks[k], layer.out_shape[k], layer.in_shape[k], layer.ranks[k + 1],
+                                       generator=g, dtype=torch.float64) for k in range(d)]
+            entry = {"cores": cores}
+        else:
+            entry = {"weight": math.sqrt(2.0 / layer.in_features) *
+                     torch.randn(layer.out_features, layer.in_features, generator=g, dtype=torch.float64)}
+        entry["bias"] = torch.zeros(layer.out_features, dtype=torch.float64) if layer.bias else None
+        out.append(entry)
+    return out
+
+
+def _tensors(weights: list[dict]) -> list[torch.Tensor]:
+    return [t for w in weights for t in (w.get("cores") or [w.get("weight")]) + [w.get("bias")] if t is not None]
+
+
+def train_backprop(network: OpticalNetwork, x_train, y_train, *, epochs: int = 20, batch_size: int = 64,
+                   lr: float = 1e-3, seed: int = 0, weight_decay: float = 0.0, progress: bool = False) -> tuple[list[dict], dict]:
+    """Train real weights with Adam on cross-entropy; returns (weights, stats)."""
+    if epochs < 1 or batch_size < 1 or not lr > 0:
+        raise ValueError("epochs and batch_size must be positive integers and lr a positive number")
+    weights = init_weights(network, seed)
+    params = _tensors(weights)
+    for t in params:
+        t.requires_grad_(True)
+    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    x = torch.as_tensor(np.asarray(x_train), dtype=torch.float64)
+    y = torch.as_tensor(np.asarray(y_train)).long()
+    g = torch.Generator().manual_seed(seed)
+    t0, steps = time.perf_counter(), 0
+    epochs_iter = range(epochs)
+    if progress:
+        from tqdm.auto import tqdm
+
+        epochs_iter = tqdm(epochs_iter, desc="BP reference", unit="epoch")
+    for _ in epochs_iter:
+        for idx in torch.randperm(len(x), generator=g).split(batch_size):
+            loss = F.cross_entropy(network.digital_forward(weights, x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            steps += 1
+    for t in params:
+        t.requires_grad_(False)
+    return weights, {"steps": steps, "wall": time.perf_counter() - t0, "final_batch_loss": float(loss.detach())}
+
+
+@torch.no_grad()
+def digital_accuracy(network: OpticalNetwork, weights: list[dict], x, y) -> float:
+    out = network.digital_forward(weights, torch.as_tensor(np.asarray(x), dtype=torch.float64))
+    return float((out.argmax(-1) == torch.as_tensor(np.asarray(y))).double().mean())
+
+
+def deploy(network: OpticalNetwork, weights: list[dict]) -> np.ndarray:
+    """Phases (and, as a side effect, the network's electronic gains) realising ``weights``."""
+    return network.from_weights(weights)

@@ -1,0 +1,392 @@
+"""Zeroth-order gradient estimators: gradients of the chip's loss from forward queries only.
+
+Every estimator turns into a list of *probes*, each a set of perturbation directions over
+part of the parameter vector with one difference scheme:
+
+    forward   ĝ += w · (f(θ + μ d) − f(θ)) / μ · d
+    central   ĝ += w · (f(θ + μ d) − f(θ − μ d)) / (2μ) · d      (antithetic pairs)
+
+``evaluate`` stacks the centre θ and every perturbed setting of every probe into as few
+``Oracle.loss`` calls as memory allows (``max_settings`` settings per call) and reports the
+queries that cost. Estimators:
+
+* ``RGE``: randomised directions (``gaussian`` or ``rademacher`` with E[d dᵀ] = I, or
+  ``sphere``: uniform on the sphere of radius √n), q per step, weight 1/q; optional sign
+  (sign-RGE). With ``tensorwise`` slices, each named slice (TT core, layer, mesh…) gets its
+  own q directions supported on it alone, so each estimate's variance grows with the slice's
+  size, not the whole model's.
+* ``CGE``: coordinate-wise differences, exact on linear functions, on all coordinates of its
+  support or a random subset per step (block-coordinate descent: the others get zero).
+* ``PerGroup``: several estimators on disjoint parts (e.g. CGE on attenuators and biases,
+  RGE on meshes), evaluated in the same batched calls.
+* ``Hybrid``: a schedule — one estimator (cheap sign-RGE) until a set step or until the
+  validation loss stalls, then another (CGE) for accurate convergence.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..photonics.layers import ParamSlice
+
+DISTRIBUTIONS = ("rademacher", "gaussian", "sphere")
+SCHEMES = ("central", "forward")
+
+
+@dataclass
+class Estimate:
+    """A gradient estimate, the loss at the centre on the same batch, and what it cost."""
+
+    grad: torch.Tensor  # [P]
+    loss: float  # f(θ) on this batch (one query, also the forward-difference baseline)
+    queries: int
+    method: str
+
+
+# ---- probes ---------------------------------------------------------------------------------
+
+class Probe:
+    """Perturbation directions (rows of a virtual [k, P] matrix) with one scheme and step μ."""
+
+    k: int
+    scheme: str
+    mu: float
+
+    def rows(self, a: int, b: int) -> torch.Tensor:  # unit perturbations [b − a, P]
+        raise NotImplementedError
+
+    def combine(self, diffs: torch.Tensor, n_params: int) -> torch.Tensor:  # [k] → [P]
+        raise NotImplementedError
+
+
+class DirectionProbe(Probe):
+    """q random directions per segment: row (j, i) is direction i restricted to segment j.
+
+    ``segment[p]`` is the segment of coordinate p (−1: not perturbed). One draw ``R[q, P]``
+    serves every segment, so rows are built on demand and never all held at once.
+    """
+
+    def __init__(self, directions: torch.Tensor, segment: torch.Tensor, n_segments: int, scheme: str,
+                 mu: float, sign: bool = False):
+        self.R, self.segment, self.n_segments = directions, segment, n_segments
+        self.q = directions.shape[0]
+        self.k = n_segments * self.q
+        self.scheme, self.mu, self.sign = scheme, mu, sign
+
+    def rows(self, a, b):
+        r = torch.arange(a, b, device=self.R.device)
+        return self.R[r % self.q] * (self.segment[None, :] == (r // self.q)[:, None])
+
+    def combine(self, diffs, n_params):
+        d = diffs.reshape(self.n_segments, self.q).to(self.R.dtype)  # [S, q]
+        on = self.segment >= 0
+        grad = torch.zeros(n_params, dtype=self.R.dtype, device=self.R.device)
+        # ĝ[p] = (1/q) Σ_i diff[seg(p), i] · R[i, p]
+        grad[on] = (d[self.segment[on]] * self.R[:, on].T).sum(1) / self.q
+        return torch.sign(grad) if self.sign else grad
+
+
+class CoordinateProbe(Probe):
+    """Unit vectors e_i for the listed coordinates."""
+
+    def __init__(self, coords: torch.Tensor, n_params: int, scheme: str, mu: float, dtype=torch.float64):
+        self.coords, self.n_params, self.k = coords, n_params, len(coords)
+        self.scheme, self.mu, self.dtype = scheme, mu, dtype
+
+    def rows(self, a, b):
+        out = torch.zeros(b - a, self.n_params, dtype=self.dtype, device=self.coords.device)
+        out[torch.arange(b - a), self.coords[a:b]] = 1.0
+        return out
+
+    def combine(self, diffs, n_params):
+        return torch.zeros(n_params, dtype=self.dtype, device=self.coords.device).index_add_(
+            0, self.coords, diffs.to(self.dtype))
+
+
+def evaluate(oracle, params: torch.Tensor, batch, probes: list[Probe], max_settings: int = 256,
+             max_elements: int = 2 ** 24) -> tuple[torch.Tensor, float, int]:
+    """Evaluate all probes around ``params`` through the Oracle in few batched calls.
+
+    Returns (gradient [P], centre loss, queries used).
+    """
+    n = params.shape[0]
+    chunk = max(1, min(max_settings, max_elements // max(n, 1)))
+    plus = [torch.empty(p.k, dtype=torch.float64) for p in probes]
+    minus = [torch.empty(p.k, dtype=torch.float64) if p.scheme == "central" else None for p in probes]
+    before = oracle.queries
+    centre = []
+    pending, spans, filled = [params[None]], [("centre", None, 0, 1)], 1
+
+    def flush():
+        nonlocal pending, spans, filled
+        losses = oracle.loss(torch.cat(pending), batch).to(torch.float64).cpu()
+        at = 0
+        for target, i, a, b in spans:
+            part = losses[at:at + b - a]
+            at += b - a
+            if target == "centre":
+                centre.append(part[0])
+            else:
+                (plus if target == "+" else minus)[i][a:b] = part
+        pending, spans, filled = [], [], 0
+
+    for i, p in enumerate(probes):
+        for s in (("+", "-") if p.scheme == "central" else ("+",)):
+            a = 0
+            while a < p.k:  # fill each call to exactly ``chunk`` settings
+                if filled == chunk:
+                    flush()
+                b = min(p.k, a + chunk - filled)
+                rows = p.rows(a, b).to(params.dtype) * p.mu
+                pending.append(params[None] + rows if s == "+" else params[None] - rows)
+                spans.append((s, i, a, b))
+                filled += b - a
+                a = b
+    if pending:
+        flush()
+    f0 = centre[0]
+    grad = torch.zeros(n, dtype=torch.float64, device=params.device)
+    for p, fp, fm in zip(probes, plus, minus):
+        diff = (fp - fm) / (2 * p.mu) if p.scheme == "central" else (fp - f0) / p.mu
+        grad += p.combine(diff.to(params.device), n).to(torch.float64)
+    return grad.to(params.dtype), float(f0), oracle.queries - before
+
+
+# ---- estimators -----------------------------------------------------------------------------
+
+def _check_positive(name, value, integer=False):
+    ok = (isinstance(value, int) and not isinstance(value, bool)) if integer else isinstance(value, (int, float))
+    if not ok or not value > 0 or (not integer and not math.isfinite(value)):
+        kind = "a positive integer" if integer else "a positive finite number"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    return value
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; accepted values are {', '.join(choices)}")
+    return value
+
+
+def _support(slices: list[ParamSlice] | None, n_params: int) -> list[ParamSlice]:
+    return [ParamSlice("all", 0, n_params, "layer")] if slices is None else list(slices)
+
+
+class Estimator:
+    """Base: ``estimate(oracle, params, batch, step, generator)`` → ``Estimate``."""
+
+    name = "estimator"
+
+    def probes(self, n_params: int, step: int, generator: torch.Generator, dtype) -> list[Probe]:
+        raise NotImplementedError
+
+    def method(self, step: int) -> str:
+        return self.name
+
+    def estimate(self, oracle, params, batch, step: int, generator: torch.Generator,
+                 max_settings: int = 256) -> Estimate:
+        probes = self.probes(params.shape[0], step, generator, params.dtype)
+        grad, loss, queries = evaluate(oracle, params, batch, probes, max_settings)
+        return Estimate(grad, loss, queries, self.method(step))
+
+    def queries_per_step(self, n_params: int, step: int = 0) -> int:
+        return 1 + sum(p.k * (2 if p.scheme == "central" else 1)
+                       for p in self.probes(n_params, step, torch.Generator().manual_seed(0), torch.float64))
+
+    # schedules carry state (e.g. when they switched); checkpoints keep it
+    def observe(self, step: int, validation_loss: float) -> None:
+        pass
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+    def describe(self) -> dict:
+        return {"name": self.name}
+
+
+class RGE(Estimator):
+    """Randomised gradient estimation; ``slices`` given → tensor-wise (one estimate per slice)."""
+
+    name = "rge"
+
+    def __init__(self, q: int = 10, distribution: str = "rademacher", scheme: str = "central", mu: float = 0.025,
+                 sign: bool = False, slices: list[ParamSlice] | None = None, tensorwise: bool = False,
+                 support: list[ParamSlice] | None = None):
+        self.q = _check_positive("the number of RGE directions q", q, integer=True)
+        self.distribution = _check_choice("direction distribution", distribution, DISTRIBUTIONS)
+        self.scheme = _check_choice("difference scheme", scheme, SCHEMES)
+        self.mu = _check_positive("the perturbation step mu", mu)
+        self.sign, self.tensorwise = bool(sign), bool(tensorwise)
+        if self.tensorwise and not slices:
+            raise ValueError("tensor-wise RGE needs the named slices to perturb separately")
+        self.slices, self.support = slices, support
+        self.name = ("sign-" if sign else "") + "rge" + ("-tensorwise" if tensorwise else "")
+
+    def probes(self, n_params, step, generator, dtype):
+        device = generator.device
+        segment = torch.full((n_params,), -1 if self.tensorwise else 0, dtype=torch.long, device=device)
+        if self.tensorwise:
+            for j, s in enumerate(self.slices):
+                segment[s.slice] = j
+        if self.support is not None:  # perturb only the support (its pieces of each slice)
+            inside = torch.zeros(n_params, dtype=torch.bool, device=device)
+            for s in self.support:
+                inside[s.slice] = True
+            segment[~inside] = -1
+        used, compact = torch.unique(segment, return_inverse=True)
+        segment = compact - 1 if used[0] < 0 else compact  # segments numbered 0..S−1, −1 stays −1
+        n_segments = int((used >= 0).sum())
+        q = self.q
+        if self.distribution == "rademacher":
+            R = torch.randint(0, 2, (q, n_params), generator=generator, device=device).to(dtype) * 2 - 1
+        else:
+            R = torch.randn((q, n_params), generator=generator, device=device, dtype=dtype)
+        if self.distribution == "sphere":  # each segment's piece on the sphere of radius √n_seg
+            on = segment >= 0
+            sq = torch.zeros(n_segments, q, dtype=dtype, device=device).index_add_(0, segment[on], R[:, on].T ** 2)
+            size = torch.bincount(segment[on], minlength=n_segments).to(dtype)
+            R[:, on] *= (size[:, None] / sq).sqrt()[segment[on]].T
+        return [DirectionProbe(R, segment, n_segments, self.scheme, self.mu, self.sign)]
+
+    def describe(self):
+        return {"name": self.name, "q": self.q, "distribution": self.distribution, "scheme": self.scheme,
+                "mu": self.mu, "sign": self.sign, "tensorwise": self.tensorwise,
+                "slices": None if not self.tensorwise else [s.name for s in self.slices]}
+
+
+class CGE(Estimator):
+    """Coordinate-wise gradient estimation on all (or a random subset of) coordinates."""
+
+    name = "cge"
+
+    def __init__(self, scheme: str = "forward", mu: float = 0.025, subset: int | None = None,
+                 support: list[ParamSlice] | None = None):
+        self.scheme = _check_choice("difference scheme", scheme, SCHEMES)
+        self.mu = _check_positive("the perturbation step mu", mu)
+        self.subset = None if subset is None else _check_positive("the CGE subset size", subset, integer=True)
+        self.support = support
+
+    def probes(self, n_params, step, generator, dtype):
+        device = generator.device
+        coords = torch.cat([torch.arange(s.start, s.stop, device=device) for s in _support(self.support, n_params)])
+        if self.subset is not None and self.subset < len(coords):
+            coords = coords[torch.randperm(len(coords), generator=generator, device=device)[:self.subset]].sort().values
+        return [CoordinateProbe(coords, n_params, self.scheme, self.mu, dtype)]
+
+    def describe(self):
+        return {"name": self.name, "scheme": self.scheme, "mu": self.mu, "subset": self.subset}
+
+
+class PerGroup(Estimator):
+    """Disjoint estimators side by side, evaluated in the same batched Oracle calls."""
+
+    def __init__(self, parts: list[tuple[str, Estimator]]):
+        if not parts:
+            raise ValueError("PerGroup needs at least one (label, estimator) part")
+        self.parts = parts
+        self.name = "+".join(f"{e.name}[{label}]" for label, e in parts)
+
+    def probes(self, n_params, step, generator, dtype):
+        return [p for _, e in self.parts for p in e.probes(n_params, step, generator, dtype)]
+
+    def describe(self):
+        return {"name": self.name, "parts": {label: e.describe() for label, e in self.parts}}
+
+
+class Hybrid(Estimator):
+    """``first`` until ``switch_step`` or until ``patience`` evaluations without a new best
+    validation loss, then ``second`` for the rest of the run."""
+
+    def __init__(self, first: Estimator, second: Estimator, switch_step: int | None = None,
+                 patience: int | None = None):
+        if switch_step is None and patience is None:
+            raise ValueError("a hybrid schedule needs a switch_step, a patience, or both")
+        if switch_step is not None and (not isinstance(switch_step, int) or switch_step < 0):
+            raise ValueError(f"switch_step must be a non-negative integer, got {switch_step!r}")
+        if patience is not None:
+            _check_positive("patience", patience, integer=True)
+        self.first, self.second, self.switch_step, self.patience = first, second, switch_step, patience
+        self.switched_at: int | None = None
+        self.best, self.stale = math.inf, 0
+        self.name = f"hybrid({first.name}→{second.name})"
+
+    def _current(self, step):
+        if self.switched_at is None and self.switch_step is not None and step >= self.switch_step:
+            self.switched_at = step
+        return self.first if self.switched_at is None or step < self.switched_at else self.second
+
+    def probes(self, n_params, step, generator, dtype):
+        return self._current(step).probes(n_params, step, generator, dtype)
+
+    def method(self, step):
+        return self._current(step).name
+
+    def observe(self, step, validation_loss):
+        if self.switched_at is not None or self.patience is None:
+            return
+        if validation_loss < self.best:
+            self.best, self.stale = validation_loss, 0
+        else:
+            self.stale += 1
+            if self.stale >= self.patience:
+                self.switched_at = step + 1
+
+    def state_dict(self):
+        return {"switched_at": self.switched_at, "best": self.best, "stale": self.stale}
+
+    def load_state_dict(self, state):
+        self.switched_at, self.best, self.stale = state["switched_at"], float(state["best"]), int(state["stale"])
+
+    def describe(self):
+        return {"name": self.name, "first": self.first.describe(), "second": self.second.describe(),
+                "switch_step": self.switch_step, "patience": self.patience, "switched_at": self.switched_at}
+
+
+# ---- the named configurations the CLI offers --------------------------------------------------
+
+ESTIMATORS = ("rge", "cge", "hybrid")
+
+
+def split_groups(slices: list[ParamSlice], cge_max: int) -> tuple[list[ParamSlice], list[ParamSlice]]:
+    """(small groups for CGE: attenuator and bias groups of at most ``cge_max`` entries, the rest)."""
+    small = [s for s in slices if s.kind in ("attenuator", "bias") and s.size <= cge_max]
+    return small, [s for s in slices if s not in small]
+
+
+def build_estimator(name: str, oracle, *, q: int = 10, mu: float = 0.025, distribution: str = "rademacher",
+                    scheme: str = "central", tensorwise: bool = False, level: str = "core",
+                    cge_scheme: str = "forward", cge_subset: int | None = None, per_group: bool = False,
+                    cge_max: int = 128, switch_step: int | None = None, patience: int | None = 3) -> Estimator:
+    """One of ``ESTIMATORS`` configured for ``oracle``'s parameter layout.
+
+    ``rge``: RGE (tensor-wise over ``level`` slices if asked); ``cge``: CGE; ``hybrid``: sign-RGE,
+    then CGE when validation stalls (``patience`` evaluations) or at ``switch_step``. With
+    ``per_group``, the small attenuator/bias groups get CGE and the rest RGE (in ``rge`` and in
+    the first phase of ``hybrid``).
+    """
+    _check_choice("estimator", name, ESTIMATORS)
+    slices = oracle.param_slices(level) if tensorwise else None
+
+    def rge(sign=False, support=None):
+        return RGE(q, distribution, scheme, mu, sign=sign, slices=slices, tensorwise=tensorwise, support=support)
+
+    def with_groups(make_rge):
+        if not per_group:
+            return make_rge(None)
+        small, rest = split_groups(oracle.param_slices("group"), cge_max)
+        if not small:
+            return make_rge(None)
+        return PerGroup([("groups", make_rge(rest)), ("small", CGE(cge_scheme, mu, support=small))])
+
+    if name == "rge":
+        return with_groups(lambda support: rge(support=support))
+    cge = CGE(cge_scheme, mu, subset=cge_subset)
+    if name == "cge":
+        return cge
+    return Hybrid(with_groups(lambda support: rge(sign=True, support=support)), cge, switch_step, patience)

@@ -1,0 +1,183 @@
+"""One training run from a configuration: data, chip, Oracle, estimator, optimiser, run directory.
+
+This is the only place where a chip is built for training; the ``ZOTrainer`` gets its Oracle.
+A run directory is complete when ``summary.json`` exists (written last, atomically); a run
+that stopped early has ``config.json``, ``metrics.jsonl`` and ``checkpoint.npz`` and is
+continued with ``resume=True``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.datasets import DATASETS, fit_features, load_dataset
+from ..io import atomic_write_json
+from ..photonics.chip import Chip
+from ..photonics.hardware import PRESETS, HardwareModel
+from ..photonics.network import build_network
+from .estimators import ESTIMATORS, build_estimator
+from .optim import OPTIMIZERS, SCHEDULES, Schedule, build_optimizer, phase_mask
+from .zo import ZOTrainer
+
+MODEL_FOR = {"digits": "digits", "mnist": "mnist", "fashion-mnist": "mnist"}  # dataset → model family
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "digits"
+    model: str = "tt"  # tt | dense
+    estimator: str = "rge"
+    tensorwise: bool = True
+    level: str = "core"
+    q: int = 10
+    mu: float = 0.025
+    distribution: str = "rademacher"
+    scheme: str = "central"
+    per_group: bool = False
+    cge_scheme: str = "forward"
+    cge_subset: int | None = None
+    cge_max: int = 128
+    switch_step: int | None = None
+    patience: int | None = 3
+    hardware: str = "ideal"
+    phase_bits: int | None = None  # overrides the preset's DAC resolution
+    chip_seed: int = 0
+    optimizer: str = "adam"
+    lr: float = 0.01
+    schedule: str = "cosine"
+    steps: int = 1500
+    batch_size: int = 64
+    eval_every: int = 100
+    valid_fraction: float = 0.1
+    eval_size: int | None = None  # validation images per evaluation (None: all)
+    seed: int = 0
+    block: int = 8
+    mesh: str = "clements"
+    readout: str = "coherent"
+    data_dir: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def validate(self) -> "TrainConfig":
+        checks = [("dataset", self.dataset, DATASETS), ("model", self.model, ("tt", "dense")),
+                  ("estimator", self.estimator, ESTIMATORS), ("hardware", self.hardware, tuple(PRESETS)),
+                  ("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES)]
+        for name, value, accepted in checks:
+            if value not in accepted:
+                raise ValueError(f"unknown {name} {value!r}; accepted values are {', '.join(accepted)}")
+        for name in ("q", "steps", "batch_size", "eval_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be a positive integer, got {value!r}")
+        for name in ("lr", "mu"):
+            if not self.__dict__[name] > 0:
+                raise ValueError(f"{name} must be positive, got {self.__dict__[name]!r}")
+        if self.phase_bits is not None and self.phase_bits < 1:
+            raise ValueError(f"phase-bits must be at least 1, got {self.phase_bits}")
+        if not 0 < self.valid_fraction < 1:
+            raise ValueError(f"valid-fraction must lie in (0, 1), got {self.valid_fraction}")
+        return self
+
+    @property
+    def model_name(self) -> str:
+        return f"{MODEL_FOR[self.dataset]}-{self.model}"
+
+    def hardware_model(self) -> HardwareModel:
+        hw = HardwareModel.preset(self.hardware)
+        return hw if self.phase_bits is None else hw.replace(phase_bits=self.phase_bits)
+
+
+def prepare_data(config: TrainConfig, in_features: int):
+    """(train, valid, test, source): validation is a fixed slice of the training split."""
+    ds = load_dataset(config.dataset, config.data_dir)
+    x_train, x_test = fit_features(ds.x_train, in_features), fit_features(ds.x_test, in_features)
+    order = np.random.default_rng(12345).permutation(len(x_train))
+    n_valid = max(1, int(round(config.valid_fraction * len(x_train))))
+    valid, train = order[:n_valid], order[n_valid:]
+    if config.eval_size is not None:
+        valid = valid[:config.eval_size]
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a))
+    return ((t(x_train[train]), t(ds.y_train[train])), (t(x_train[valid]), t(ds.y_train[valid])),
+            (t(x_test), t(ds.y_test)), ds.source)
+
+
+def build_chip(config: TrainConfig, network=None) -> Chip:
+    network = network or build_network(config.model_name, block=config.block, mesh=config.mesh, readout=config.readout)
+    return Chip(network, config.hardware_model(), seed=config.chip_seed)
+
+
+def make_trainer(config: TrainConfig, oracle, train, valid, run_dir, progress: bool = True,
+                 params: torch.Tensor | None = None) -> ZOTrainer:
+    estimator = build_estimator(config.estimator, oracle, q=config.q, mu=config.mu, distribution=config.distribution,
+                                scheme=config.scheme, tensorwise=config.tensorwise, level=config.level,
+                                cge_scheme=config.cge_scheme, cge_subset=config.cge_subset,
+                                per_group=config.per_group, cge_max=config.cge_max,
+                                switch_step=config.switch_step, patience=config.patience)
+    schedule = Schedule(config.schedule, total=config.steps) if config.schedule == "cosine" else (
+        Schedule("step", every=max(1, config.steps // 3)) if config.schedule == "step" else Schedule())
+    optimizer = build_optimizer(config.optimizer, config.lr, schedule,
+                                mask=phase_mask(oracle.param_slices("mesh"), oracle.n_params))
+    return ZOTrainer(oracle, estimator, optimizer, train, valid, run_dir, steps=config.steps,
+                     batch_size=config.batch_size, eval_every=config.eval_every, seed=config.seed,
+                     progress=progress, params=params)
+
+
+def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: bool = True, plot: bool = True) -> dict:
+    """Train on the simulated chip; writes config.json, metrics.jsonl, checkpoint.npz,
+    curves.png and (last) summary.json into ``run_dir``. Returns the summary."""
+    config.validate()
+    run_dir = Path(run_dir)
+    if resume:
+        saved = run_dir / "config.json"
+        if not saved.exists():
+            raise FileNotFoundError(f"nothing to resume in {run_dir}: no config.json")
+        if json.loads(saved.read_text()) != _jsonable(config):
+            raise ValueError(f"{saved} differs from this run's options; resume with the same options "
+                             "(or start a new run directory)")
+    elif (run_dir / "config.json").exists():
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir")
+    chip = build_chip(config)
+    train, valid, test, source = prepare_data(config, chip.network.in_features)
+    trainer = make_trainer(config, chip.oracle(), train, valid, run_dir, progress)
+    if not resume:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run_dir / "config.json", _jsonable(config))
+    t0 = time.perf_counter()
+    history = trainer.run(resume=resume)
+    final = _test_metrics(trainer, test)
+    summary = {
+        "dataset": config.dataset, "data_source": source, "model": config.model_name,
+        "hardware": config.hardware_model().describe(), "estimator": trainer.estimator.describe(),
+        "steps": trainer.step, "train_queries": trainer.train_queries, "eval_queries": trainer.eval_queries,
+        "train_wall_s": round(trainer.wall, 3), "wall_s_this_session": round(time.perf_counter() - t0, 3),
+        "test_acc": final["val_acc"], "test_loss": final["val_loss"],
+        "final_val_acc": history[-1].get("val_acc"), "phases": int(chip.network.phase_mask.sum()),
+        "params": chip.n_params, "mzis": chip.network.n_mzis,
+    }
+    if plot:
+        from ..plots import plot_training
+
+        plot_training(history, run_dir / "curves.png", title=f"{config.model_name} on {config.dataset}, "
+                      f"{config.estimator}{' tensor-wise' if config.tensorwise else ''}, {config.hardware} chip")
+    atomic_write_json(run_dir / "summary.json", summary)
+    return summary
+
+
+def _test_metrics(trainer: ZOTrainer, test) -> dict:
+    """Test accuracy through the same Oracle (counted as evaluation queries)."""
+    keep = trainer.x_valid, trainer.y_valid
+    trainer.x_valid, trainer.y_valid = test
+    try:
+        return trainer.evaluate()
+    finally:
+        trainer.x_valid, trainer.y_valid = keep
+
+
+def _jsonable(config: TrainConfig) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(config)))

@@ -1,0 +1,239 @@
+"""ZOTrainer: trains a chip's phases through its Oracle alone.
+
+The trainer receives an ``Oracle`` (program phases, read detector outputs or a loss), an
+estimator and an optimiser. It never sees a weight, a gradient of the network or the chip's
+errors — the Oracle is the only door, as in ``DESIGN.md``.
+
+A run directory holds:
+
+* ``metrics.jsonl``: one line per step — training loss on the step's batch (the estimator's
+  centre query), learning rate, estimator used, queries (cumulative and this step), wall
+  time; evaluation steps add validation loss and accuracy read through the same Oracle
+  (noise on). Evaluation queries are counted apart from training queries.
+* ``checkpoint.npz``: phases, optimiser and estimator state, random-generator states, step,
+  counters, the metrics line count and a fingerprint of the parameter layout — written
+  atomically (temporary file + rename), read with ``allow_pickle=False``.
+
+Resuming restores all of that and truncates ``metrics.jsonl`` to the checkpoint, so an
+interrupted run continues as if it had not stopped. The one thing a checkpoint cannot
+restore is the chip's own dynamic noise (phase jitter, detector noise): a real chip's noise
+is not replayable either, so a resumed run on a noisy chip continues with fresh noise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..io import atomic_write_text
+from .estimators import Estimator
+from .optim import Optimizer
+
+CHECKPOINT = "checkpoint.npz"
+METRICS = "metrics.jsonl"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that does not belong to this run (other model, other layout) or is damaged."""
+
+
+def layout_fingerprint(oracle) -> dict:
+    """What a checkpoint must match: the parameter count and the named slices."""
+    return {"n_params": int(oracle.n_params),
+            "slices": [[s.name, s.start, s.stop, s.kind] for s in oracle.param_slices("group")]}
+
+
+def _as_tensor(a, dtype=None):
+    t = torch.as_tensor(np.asarray(a))
+    return t if dtype is None else t.to(dtype)
+
+
+class ZOTrainer:
+    """Zeroth-order training loop over an Oracle (see the module docstring)."""
+
+    def __init__(self, oracle, estimator: Estimator, optimizer: Optimizer, train: tuple, valid: tuple,
+                 run_dir: str | os.PathLike, *, steps: int, batch_size: int = 64, eval_every: int = 50,
+                 checkpoint_every: int | None = None, seed: int = 0, init_seed: int | None = None,
+                 eval_batch: int = 1000, max_settings: int = 256, progress: bool = True,
+                 params: torch.Tensor | None = None):
+        for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every),
+                            ("eval_batch", eval_batch), ("max_settings", max_settings)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.oracle, self.estimator, self.optimizer = oracle, estimator, optimizer
+        self.x_train, self.y_train = (torch.as_tensor(a) for a in train)
+        self.x_valid, self.y_valid = (torch.as_tensor(a) for a in valid)
+        if len(self.x_train) != len(self.y_train) or len(self.x_valid) != len(self.y_valid):
+            raise ValueError("inputs and labels must have the same length")
+        if len(self.x_train) < 1 or len(self.x_valid) < 1:
+            raise ValueError("training and validation data must not be empty")
+        self.run_dir = Path(run_dir)
+        self.steps, self.batch_size, self.eval_every = steps, batch_size, eval_every
+        self.checkpoint_every = checkpoint_every or eval_every
+        self.seed, self.eval_batch, self.max_settings, self.progress = seed, eval_batch, max_settings, progress
+        self.fingerprint = layout_fingerprint(oracle)
+        start = oracle.initial_params(seed if init_seed is None else init_seed) if params is None else params
+        self.params = torch.as_tensor(start).detach().to(torch.float64).clone()
+        if self.params.shape != (oracle.n_params,):
+            raise ValueError(f"initial parameters must have shape ({oracle.n_params},), got {tuple(self.params.shape)}")
+        self.data_generator = torch.Generator().manual_seed(seed)
+        self.estimator_generator = torch.Generator().manual_seed(seed + 1)
+        self.step = 0
+        self.train_queries = 0
+        self.eval_queries = 0
+        self.wall = 0.0
+        self.metric_lines = 0
+        self.history: list[dict] = []
+
+    # ---- evaluation through the Oracle ---------------------------------------------------
+    def evaluate(self, params: torch.Tensor | None = None) -> dict:
+        """Validation loss and accuracy of ``params`` (default: current) read from the chip."""
+        params = self.params if params is None else params
+        before = self.oracle.queries
+        outs = [self.oracle.outputs(params[None], self.x_valid[i:i + self.eval_batch])[0]
+                for i in range(0, len(self.x_valid), self.eval_batch)]
+        out = torch.cat(outs).to(torch.float64)
+        self.eval_queries += self.oracle.queries - before
+        y = self.y_valid.long()
+        return {"val_loss": float(F.cross_entropy(out, y)), "val_acc": float((out.argmax(-1) == y).double().mean())}
+
+    # ---- checkpoints ---------------------------------------------------------------------
+    def _checkpoint_path(self) -> Path:
+        return self.run_dir / CHECKPOINT
+
+    def save_checkpoint(self) -> Path:
+        arrays = {
+            "params": self.params.numpy(),
+            "data_rng": self.data_generator.get_state().numpy(),
+            "estimator_rng": self.estimator_generator.get_state().numpy(),
+        }
+        arrays.update({f"opt.{k}": v.detach().cpu().numpy() for k, v in self.optimizer.state_dict().items()})
+        meta = {"step": self.step, "train_queries": self.train_queries, "eval_queries": self.eval_queries,
+                "wall": self.wall, "metric_lines": self.metric_lines, "fingerprint": self.fingerprint,
+                "estimator_state": self.estimator.state_dict()}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        path = self._checkpoint_path()
+        fd, tmp = tempfile.mkstemp(dir=self.run_dir, prefix=".checkpoint.", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def load_checkpoint(self, path: str | os.PathLike | None = None) -> None:
+        path = Path(path) if path is not None else self._checkpoint_path()
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            meta = json.loads(arrays.pop("meta").tobytes().decode())
+        except FileNotFoundError:
+            raise CheckpointError(f"no checkpoint to resume from at {path}; start without --resume") from None
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+            raise CheckpointError(f"checkpoint {path} is damaged or not a photonzo checkpoint ({e})") from None
+        if meta.get("fingerprint") != self.fingerprint:
+            theirs = meta.get("fingerprint", {}).get("n_params")
+            raise CheckpointError(f"checkpoint {path} belongs to a different model or parameter layout "
+                                  f"({theirs} parameters; this chip has {self.fingerprint['n_params']}); "
+                                  "use a fresh run directory or the matching --model")
+        self.params = torch.from_numpy(arrays.pop("params")).to(torch.float64)
+        self.data_generator.set_state(torch.from_numpy(arrays.pop("data_rng")))
+        self.estimator_generator.set_state(torch.from_numpy(arrays.pop("estimator_rng")))
+        self.optimizer.load_state_dict({k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("opt.")})
+        self.estimator.load_state_dict(meta["estimator_state"])
+        self.step, self.train_queries, self.eval_queries = meta["step"], meta["train_queries"], meta["eval_queries"]
+        self.wall, self.metric_lines = meta["wall"], meta["metric_lines"]
+        self._truncate_metrics()
+
+    def _truncate_metrics(self) -> None:
+        """Keep the metrics written up to the checkpoint; drop lines of the interrupted tail."""
+        path = self.run_dir / METRICS
+        lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+        if len(lines) < self.metric_lines:
+            raise CheckpointError(f"{path} has {len(lines)} lines but the checkpoint expects {self.metric_lines}")
+        kept = lines[:self.metric_lines]
+        atomic_write_text(path, "".join(kept))
+        self.history = [json.loads(line) for line in kept]
+
+    # ---- the loop ------------------------------------------------------------------------
+    def _batch(self):
+        idx = torch.randint(0, len(self.x_train), (self.batch_size,), generator=self.data_generator)
+        return self.x_train[idx], self.y_train[idx]
+
+    def _log(self, record: dict) -> None:
+        with open(self.run_dir / METRICS, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        self.metric_lines += 1
+        self.history.append(record)
+
+    def run(self, resume: bool = False) -> list[dict]:
+        """Train to ``steps``; returns the metrics history (also in ``metrics.jsonl``)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            self.load_checkpoint()
+        elif self._checkpoint_path().exists() or (self.run_dir / METRICS).exists():
+            raise FileExistsError(f"{self.run_dir} already holds a run; resume it (--resume) or choose another run directory")
+        bar = _progress(self.steps, self.step, self.progress)
+        try:
+            while self.step < self.steps:
+                t0 = time.perf_counter()
+                estimate = self.estimator.estimate(self.oracle, self.params, self._batch(), self.step,
+                                                   self.estimator_generator, self.max_settings)
+                if not math.isfinite(estimate.loss) or not torch.isfinite(estimate.grad).all():
+                    raise FloatingPointError(f"step {self.step}: the loss or its estimate is not finite "
+                                             f"(loss {estimate.loss}); lower the learning rate or the step mu")
+                lr = self.optimizer.lr_at(self.step)
+                self.params = self.optimizer.step(self.params, estimate.grad, self.step)
+                self.train_queries += estimate.queries
+                self.wall += time.perf_counter() - t0
+                record = {"step": self.step, "loss": estimate.loss, "lr": lr, "method": estimate.method,
+                          "step_queries": estimate.queries, "queries": self.train_queries}
+                self.step += 1
+                if self.step % self.eval_every == 0 or self.step == self.steps:
+                    record.update(self.evaluate())
+                    record["eval_queries"] = self.eval_queries
+                    self.estimator.observe(self.step - 1, record["val_loss"])
+                record["wall"] = round(self.wall, 4)
+                self._log(record)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{estimate.loss:.3f}", acc=_last(self.history, "val_acc"),
+                                    queries=f"{self.train_queries:,}")
+                if self.step % self.checkpoint_every == 0 or self.step == self.steps:
+                    self.save_checkpoint()
+        finally:
+            if bar is not None:
+                bar.close()
+        return self.history
+
+
+def _last(history, key):
+    for record in reversed(history):
+        if key in record:
+            return f"{record[key]:.3f}"
+    return "-"
+
+
+def _progress(total: int, done: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, unit="step", dynamic_ncols=True, desc="ZO training")
+
+
+def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
+    path = Path(run_dir) / METRICS
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

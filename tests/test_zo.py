@@ -1,0 +1,198 @@
+"""ZOTrainer: learns on digits through the Oracle, resumes exactly, refuses foreign checkpoints,
+and cannot reach the network behind the Oracle."""
+
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import photonzo.training as training
+from photonzo.photonics.chip import Chip
+from photonzo.photonics.layers import OpticalLayer, ParamSlice
+from photonzo.photonics.network import OpticalNetwork, build_network
+from photonzo.training.estimators import RGE
+from photonzo.training.optim import Adam, phase_mask
+from photonzo.training.runs import TrainConfig, build_chip, make_trainer, prepare_data, run_training
+from photonzo.training.zo import CheckpointError, ZOTrainer, read_metrics
+
+
+def digits_setup(tmp_path, hardware="ideal", model="tt", steps=40, **kw):
+    kw.setdefault("lr", 0.02)
+    config = TrainConfig(dataset="digits", model=model, hardware=hardware, steps=steps, eval_every=10,
+                         schedule="constant", eval_size=100, **kw)
+    chip = build_chip(config)
+    train, valid, test, _ = prepare_data(config, chip.network.in_features)
+    return config, chip, train, valid
+
+
+def test_trainer_reduces_loss_on_digits(tmp_path):
+    config, chip, train, valid = digits_setup(tmp_path, steps=80, q=4, lr=0.03)
+    trainer = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
+    start = trainer.evaluate()
+    history = trainer.run()
+    end = [r for r in history if "val_loss" in r][-1]
+    assert end["val_loss"] < start["val_loss"] - 0.15
+    assert end["val_acc"] > start["val_acc"] + 0.2
+    # the log is complete and the counters add up
+    assert [r["step"] for r in history] == list(range(80))
+    assert history[-1]["queries"] == sum(r["step_queries"] for r in history) == 80 * (1 + 2 * 4 * 6)
+    assert chip.queries == history[-1]["queries"] + trainer.eval_queries
+    assert read_metrics(tmp_path / "run") == history
+
+
+class Interrupt(Exception):
+    pass
+
+
+class InterruptingOracle:
+    """Passes through to an Oracle, then fails (like a killed process) after ``calls`` loss calls."""
+
+    def __init__(self, oracle, calls):
+        self.inner, self.left = oracle, calls
+        self.n_params = oracle.n_params
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def loss(self, phases, batch):
+        self.left -= 1
+        if self.left < 0:
+            raise Interrupt
+        return self.inner.loss(phases, batch)
+
+
+def test_resume_reproduces_the_metrics_history(tmp_path):
+    # 'typical' hardware: quantised phases and static fabrication errors, drawn from the chip seed
+    config, chip, train, valid = digits_setup(tmp_path, hardware="typical", steps=30, q=2)
+    straight = make_trainer(config, chip.oracle(), train, valid, tmp_path / "a", progress=False).run()
+
+    config, chip, train, valid = digits_setup(tmp_path, hardware="typical", steps=30, q=2)
+    killed = make_trainer(config, InterruptingOracle(chip.oracle(), 25), train, valid, tmp_path / "b", progress=False)
+    with pytest.raises(Interrupt):
+        killed.run()
+    assert len(read_metrics(tmp_path / "b")) == 25  # lines past the checkpoint at step 20 exist…
+    with open(tmp_path / "b" / "metrics.jsonl", "a") as f:
+        f.write('{"step": 25, "loss": 0.1')  # …and a torn last line, as a kill can leave
+
+    config, chip, train, valid = digits_setup(tmp_path, hardware="typical", steps=30, q=2)
+    resumed = make_trainer(config, chip.oracle(), train, valid, tmp_path / "b", progress=False).run(resume=True)
+    strip = lambda h: [{k: v for k, v in r.items() if k != "wall"} for r in h]
+    assert strip(resumed) == strip(straight)
+    assert strip(read_metrics(tmp_path / "b")) == strip(straight)
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path):
+    config, chip, train, valid = digits_setup(tmp_path, model="dense", steps=10)
+    make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False).run()
+    config, chip, train, valid = digits_setup(tmp_path, model="tt", steps=10)
+    trainer = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
+    with pytest.raises(CheckpointError, match="different model or parameter layout"):
+        trainer.run(resume=True)
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        trainer.run()
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "checkpoint.npz").write_bytes(b"not a zip")
+    trainer = make_trainer(config, chip.oracle(), train, valid, tmp_path / "junk", progress=False)
+    with pytest.raises(CheckpointError, match="damaged or not a photonzo checkpoint"):
+        trainer.run(resume=True)
+
+
+def _reachable(root, limit=20000):
+    """Objects reachable from ``root`` through attributes, slots and containers (not via gc)."""
+    seen, stack, out = set(), [root], []
+    while stack and len(seen) < limit:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None), type)):
+            continue
+        seen.add(id(obj))
+        out.append(obj)
+        if isinstance(obj, dict):
+            stack += list(obj.keys()) + list(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            stack += list(obj)
+        if hasattr(obj, "__dict__") and not torch.is_tensor(obj):
+            stack += list(vars(obj).values())
+        for slot in getattr(type(obj), "__slots__", ()):
+            if slot != "_call" and hasattr(obj, slot):
+                stack.append(getattr(obj, slot))
+    return out
+
+
+def test_the_trainer_cannot_reach_the_network(tmp_path):
+    config, chip, train, valid = digits_setup(tmp_path, steps=2)
+    trainer = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
+    trainer.run()
+    found = [type(o).__name__ for o in _reachable(trainer)
+             if isinstance(o, (Chip, OpticalNetwork, OpticalLayer, np.random.Generator))]
+    assert found == []
+    oracle = trainer.oracle
+    for attribute in ("network", "chip", "_chip", "hardware", "weights", "__dict__"):
+        assert not hasattr(oracle, attribute)
+    with pytest.raises(AttributeError, match="read-only"):
+        oracle.chip = chip
+    # and no BP-free training module imports the chip, the network or the BP baseline
+    for module in ("zo", "estimators", "optim"):
+        tree = ast.parse(Path(training.__file__).with_name(f"{module}.py").read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not imported & {"..photonics.chip", "..photonics.network", ".backprop", "chip", "network", "backprop"}, module
+
+
+class SoftmaxRegressionOracle:
+    """A chip-free Oracle: logits = W x with W the parameter vector — the trainer needs nothing more."""
+
+    def __init__(self, n_in, n_out):
+        self.n_in, self.n_out, self.n_params, self.queries = n_in, n_out, n_in * n_out, 0
+
+    def param_slices(self, level="layer"):
+        return [ParamSlice("weights", 0, self.n_params, "bias")]  # electronic: never wrapped
+
+    def initial_params(self, seed=0):
+        return torch.zeros(self.n_params, dtype=torch.float64)
+
+    def outputs(self, phases, x):
+        self.queries += phases.shape[0]
+        return torch.as_tensor(x, dtype=torch.float64) @ phases.reshape(-1, self.n_out, self.n_in).transpose(1, 2)
+
+    def loss(self, phases, batch):
+        x, y = batch
+        out = self.outputs(phases, x)
+        return torch.nn.functional.cross_entropy(out.transpose(1, 2), y.long().expand(out.shape[0], -1),
+                                                 reduction="none").mean(1)
+
+
+def test_the_trainer_runs_on_any_oracle(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 5, generator=g, dtype=torch.float64)
+    y = (x @ torch.randn(5, 3, generator=g, dtype=torch.float64)).argmax(1)  # linearly separable
+    oracle = SoftmaxRegressionOracle(5, 3)
+    trainer = ZOTrainer(oracle, RGE(q=5, mu=1e-3), Adam(0.05, mask=phase_mask(oracle.param_slices(), 15)),
+                        (x[:300], y[:300]), (x[300:], y[300:]), tmp_path, steps=150, eval_every=50, progress=False)
+    history = trainer.run()
+    assert history[0]["loss"] == pytest.approx(np.log(3)) and history[-1]["val_acc"] > 0.85
+
+
+def test_bad_trainer_arguments(tmp_path):
+    oracle = SoftmaxRegressionOracle(2, 2)
+    data = (torch.zeros(4, 2), torch.zeros(4))
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        ZOTrainer(oracle, RGE(), Adam(0.1), data, data, tmp_path, steps=0)
+    with pytest.raises(ValueError, match="initial parameters must have shape"):
+        ZOTrainer(oracle, RGE(), Adam(0.1), data, data, tmp_path, steps=1, params=torch.zeros(3))
+
+
+def test_run_training_writes_a_complete_run_directory(tmp_path):
+    config = TrainConfig(dataset="digits", steps=12, eval_every=6, eval_size=50, q=2)
+    summary = run_training(config, tmp_path / "run", progress=False)
+    files = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"config.json", "metrics.jsonl", "checkpoint.npz", "curves.png", "summary.json"} <= files
+    assert json.loads((tmp_path / "run" / "summary.json").read_text()) == summary
+    assert summary["steps"] == 12 and summary["train_queries"] == 12 * (1 + 2 * 2 * 6)
+    assert 0 <= summary["test_acc"] <= 1 and summary["mzis"] == 1536
+    with pytest.raises(FileExistsError, match="pass --resume"):
+        run_training(config, tmp_path / "run", progress=False)
+    other = TrainConfig(dataset="digits", steps=24, eval_every=6, eval_size=50, q=3)
+    with pytest.raises(ValueError, match="differs from this run's options"):
+        run_training(other, tmp_path / "run", resume=True, progress=False)
