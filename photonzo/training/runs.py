@@ -57,6 +57,7 @@ class TrainConfig:
     eval_every: int = 100
     valid_fraction: float = 0.1
     eval_size: int | None = None  # validation images per evaluation (None: all)
+    max_queries: int | None = None  # stop when this many training queries are spent
     seed: int = 0
     block: int = 8
     mesh: str = "clements"
@@ -125,7 +126,7 @@ def make_trainer(config: TrainConfig, oracle, train, valid, run_dir, progress: b
                                 mask=phase_mask(oracle.param_slices("mesh"), oracle.n_params))
     return ZOTrainer(oracle, estimator, optimizer, train, valid, run_dir, steps=config.steps,
                      batch_size=config.batch_size, eval_every=config.eval_every, seed=config.seed,
-                     progress=progress, params=params)
+                     progress=progress, params=params, max_queries=config.max_queries)
 
 
 def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: bool = True, plot: bool = True) -> dict:

@@ -63,7 +63,7 @@ class ZOTrainer:
                  run_dir: str | os.PathLike, *, steps: int, batch_size: int = 64, eval_every: int = 50,
                  checkpoint_every: int | None = None, seed: int = 0, init_seed: int | None = None,
                  eval_batch: int = 1000, max_settings: int = 256, progress: bool = True,
-                 params: torch.Tensor | None = None):
+                 params: torch.Tensor | None = None, max_queries: int | None = None):
         for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every),
                             ("eval_batch", eval_batch), ("max_settings", max_settings)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -79,6 +79,9 @@ class ZOTrainer:
         self.steps, self.batch_size, self.eval_every = steps, batch_size, eval_every
         self.checkpoint_every = checkpoint_every or eval_every
         self.seed, self.eval_batch, self.max_settings, self.progress = seed, eval_batch, max_settings, progress
+        if max_queries is not None and (isinstance(max_queries, bool) or not isinstance(max_queries, int) or max_queries < 1):
+            raise ValueError(f"max_queries must be a positive integer (a training query budget), got {max_queries!r}")
+        self.max_queries = max_queries
         self.fingerprint = layout_fingerprint(oracle)
         start = oracle.initial_params(seed if init_seed is None else init_seed) if params is None else params
         self.params = torch.as_tensor(start).detach().to(torch.float64).clone()
@@ -187,7 +190,7 @@ class ZOTrainer:
             raise FileExistsError(f"{self.run_dir} already holds a run; resume it (--resume) or choose another run directory")
         bar = _progress(self.steps, self.step, self.progress)
         try:
-            while self.step < self.steps:
+            while self.step < self.steps and not self._budget_spent():
                 t0 = time.perf_counter()
                 estimate = self.estimator.estimate(self.oracle, self.params, self._batch(), self.step,
                                                    self.estimator_generator, self.max_settings)
@@ -201,7 +204,8 @@ class ZOTrainer:
                 record = {"step": self.step, "loss": estimate.loss, "lr": lr, "method": estimate.method,
                           "step_queries": estimate.queries, "queries": self.train_queries}
                 self.step += 1
-                if self.step % self.eval_every == 0 or self.step == self.steps:
+                last = self.step == self.steps or self._budget_spent()
+                if self.step % self.eval_every == 0 or last:
                     record.update(self.evaluate())
                     record["eval_queries"] = self.eval_queries
                     self.estimator.observe(self.step - 1, record["val_loss"])
@@ -211,12 +215,16 @@ class ZOTrainer:
                     bar.update(1)
                     bar.set_postfix(loss=f"{estimate.loss:.3f}", acc=_last(self.history, "val_acc"),
                                     queries=f"{self.train_queries:,}")
-                if self.step % self.checkpoint_every == 0 or self.step == self.steps:
+                if self.step % self.checkpoint_every == 0 or last:
                     self.save_checkpoint()
         finally:
             if bar is not None:
                 bar.close()
         return self.history
+
+
+    def _budget_spent(self) -> bool:
+        return self.max_queries is not None and self.train_queries >= self.max_queries
 
 
 def _last(history, key):
