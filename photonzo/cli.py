@@ -54,7 +54,8 @@ def _train(args) -> int:
     config = TrainConfig(
         dataset=args.dataset, model=args.model, estimator=args.estimator, tensorwise=args.tensorwise,
         level=args.level, q=args.q, mu=args.mu, distribution=args.distribution, scheme=args.scheme,
-        per_group=args.per_group, cge_subset=args.cge_subset, switch_step=args.switch_step, patience=args.patience,
+        per_group=args.per_group, cge_subset=args.cge_subset, switch_step=args.switch_step,
+        patience=args.patience or None, max_queries=args.max_queries,
         hardware=args.hardware, phase_bits=args.phase_bits, chip_seed=args.chip_seed, optimizer=args.optimizer,
         lr=args.lr, schedule=args.schedule, steps=args.steps, batch_size=args.batch_size, eval_every=args.eval_every,
         eval_size=args.eval_size, seed=args.seed, data_dir=args.data_dir)
@@ -114,9 +115,12 @@ def _add_train(sub) -> None:
                        help="CGE on small attenuator/bias groups, RGE on the meshes")
     train.add_argument("--cge-subset", type=_positive_int, default=None,
                        help="coordinates per CGE step (default: all)")
-    train.add_argument("--switch-step", type=int, default=None, help="hybrid: switch to CGE at this step")
-    train.add_argument("--patience", type=_positive_int, default=3,
-                       help="hybrid: switch after this many evaluations without a better validation loss")
+    train.add_argument("--switch-step", type=int, default=None,
+                       help="hybrid: switch to CGE at this step at the latest (earlier if validation stalls)")
+    train.add_argument("--patience", type=int, default=3,
+                       help="hybrid: switch after this many evaluations without a better validation loss (0: never)")
+    train.add_argument("--max-queries", type=_positive_int, default=None,
+                       help="stop when this many training queries are spent")
     train.add_argument("--hardware", choices=list(PRESETS), default="ideal", help="hardware preset of the chip")
     train.add_argument("--phase-bits", type=_positive_int, default=None, help="override the preset's phase DAC bits")
     train.add_argument("--chip-seed", type=int, default=0, help="seed of the chip's fabrication errors and noise")
@@ -157,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileExistsError, FileNotFoundError) as e:
+    except (ValueError, FileExistsError, FileNotFoundError, FloatingPointError) as e:
         # bad options, data that is missing or fails its checksum, a run directory in use:
         # one clear line, no traceback
         print(f"photonzo {args.command}: {e}", file=sys.stderr)

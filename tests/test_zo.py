@@ -196,3 +196,19 @@ def test_run_training_writes_a_complete_run_directory(tmp_path):
     other = TrainConfig(dataset="digits", steps=24, eval_every=6, eval_size=50, q=3)
     with pytest.raises(ValueError, match="differs from this run's options"):
         run_training(other, tmp_path / "run", resume=True, progress=False)
+
+
+def test_query_budget_and_hybrid_switch_survive_a_checkpoint(tmp_path):
+    config, chip, train, valid = digits_setup(tmp_path, steps=100, q=1, estimator="hybrid", switch_step=4,
+                                              cge_subset=5, max_queries=120)
+    trainer = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
+    history = trainer.run()
+    # 4 steps of tensor-wise sign-RGE (1 + 2·6 queries), then CGE on 5 coordinates (6 queries)
+    assert [r["method"] for r in history[:6]] == ["sign-rge-tensorwise"] * 4 + ["cge"] * 2
+    assert history[-1]["queries"] >= 120 > history[-2]["queries"]
+    assert len(history) == 4 + (120 - 4 * 13 + 5) // 6
+    config, chip, train, valid = digits_setup(tmp_path, steps=100, q=1, estimator="hybrid", switch_step=4,
+                                              cge_subset=5, max_queries=120)
+    again = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
+    again.load_checkpoint()
+    assert again.estimator.switched_at == 4 and again.train_queries == history[-1]["queries"]

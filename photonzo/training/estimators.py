@@ -158,7 +158,7 @@ def evaluate(oracle, params: torch.Tensor, batch, probes: list[Probe], max_setti
 # ---- estimators -----------------------------------------------------------------------------
 
 def _check_positive(name, value, integer=False):
-    ok = (isinstance(value, int) and not isinstance(value, bool)) if integer else isinstance(value, (int, float))
+    ok = not isinstance(value, bool) and (isinstance(value, int) if integer else isinstance(value, (int, float)))
     if not ok or not value > 0 or (not integer and not math.isfinite(value)):
         kind = "a positive integer" if integer else "a positive finite number"
         raise ValueError(f"{name} must be {kind}, got {value!r}")
@@ -317,9 +317,15 @@ class Hybrid(Estimator):
         self.name = f"hybrid({first.name}→{second.name})"
 
     def _current(self, step):
+        """The estimator in charge at ``step`` (pure: reading it never moves the switch)."""
+        if self.switched_at is not None:
+            return self.second if step >= self.switched_at else self.first
+        return self.second if self.switch_step is not None and step >= self.switch_step else self.first
+
+    def estimate(self, oracle, params, batch, step, generator, max_settings=256):
         if self.switched_at is None and self.switch_step is not None and step >= self.switch_step:
             self.switched_at = step
-        return self.first if self.switched_at is None or step < self.switched_at else self.second
+        return super().estimate(oracle, params, batch, step, generator, max_settings)
 
     def probes(self, n_params, step, generator, dtype):
         return self._current(step).probes(n_params, step, generator, dtype)

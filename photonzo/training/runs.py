@@ -138,10 +138,15 @@ def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: b
         saved = run_dir / "config.json"
         if not saved.exists():
             raise FileNotFoundError(f"nothing to resume in {run_dir}: no config.json")
-        if json.loads(saved.read_text()) != _jsonable(config):
-            raise ValueError(f"{saved} differs from this run's options; resume with the same options "
-                             "(or start a new run directory)")
-    elif (run_dir / "config.json").exists():
+        # a run may be extended (steps, budget) or its data moved; everything else must match
+        free = ("steps", "max_queries", "data_dir")
+        before = {k: v for k, v in json.loads(saved.read_text()).items() if k not in free}
+        now = {k: v for k, v in _jsonable(config).items() if k not in free}
+        if before != now:
+            changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+            raise ValueError(f"{saved} differs from this run's options ({', '.join(changed)}); resume with the same "
+                             "options (or start a new run directory)")
+    elif (run_dir / "config.json").exists() or (run_dir / "checkpoint.npz").exists():
         raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir")
     chip = build_chip(config)
     train, valid, test, source = prepare_data(config, chip.network.in_features)

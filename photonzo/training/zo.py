@@ -77,6 +77,9 @@ class ZOTrainer:
             raise ValueError("training and validation data must not be empty")
         self.run_dir = Path(run_dir)
         self.steps, self.batch_size, self.eval_every = steps, batch_size, eval_every
+        if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
+                                             or checkpoint_every < 1):
+            raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
         self.checkpoint_every = checkpoint_every or eval_every
         self.seed, self.eval_batch, self.max_settings, self.progress = seed, eval_batch, max_settings, progress
         if max_queries is not None and (isinstance(max_queries, bool) or not isinstance(max_queries, int) or max_queries < 1):
@@ -84,7 +87,8 @@ class ZOTrainer:
         self.max_queries = max_queries
         self.fingerprint = layout_fingerprint(oracle)
         start = oracle.initial_params(seed if init_seed is None else init_seed) if params is None else params
-        self.params = torch.as_tensor(start).detach().to(torch.float64).clone()
+        # the trainer's state lives on the CPU in float64; the chip moves phases to its device
+        self.params = torch.as_tensor(start).detach().to("cpu", torch.float64).clone()
         if self.params.shape != (oracle.n_params,):
             raise ValueError(f"initial parameters must have shape ({oracle.n_params},), got {tuple(self.params.shape)}")
         self.data_generator = torch.Generator().manual_seed(seed)
@@ -142,22 +146,30 @@ class ZOTrainer:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
             meta = json.loads(arrays.pop("meta").tobytes().decode())
+            fingerprint = meta.get("fingerprint")
+            params = torch.from_numpy(arrays.pop("params")).to(torch.float64)
+            data_rng, estimator_rng = (torch.from_numpy(arrays.pop(k)) for k in ("data_rng", "estimator_rng"))
+            counters = [meta[k] for k in ("step", "train_queries", "eval_queries", "wall", "metric_lines")]
+            estimator_state = meta["estimator_state"]
         except FileNotFoundError:
             raise CheckpointError(f"no checkpoint to resume from at {path}; start without --resume") from None
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
-            raise CheckpointError(f"checkpoint {path} is damaged or not a photonzo checkpoint ({e})") from None
-        if meta.get("fingerprint") != self.fingerprint:
-            theirs = meta.get("fingerprint", {}).get("n_params")
-            raise CheckpointError(f"checkpoint {path} belongs to a different model or parameter layout "
-                                  f"({theirs} parameters; this chip has {self.fingerprint['n_params']}); "
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
+            raise CheckpointError(f"checkpoint {path} is damaged or not a photonzo checkpoint ({e!r})") from None
+        if fingerprint != self.fingerprint:
+            theirs = (fingerprint or {}).get("n_params") if isinstance(fingerprint, dict) else None
+            what = ("the same number of parameters but other named slices" if theirs == self.fingerprint["n_params"]
+                    else f"{theirs} parameters; this chip has {self.fingerprint['n_params']}")
+            raise CheckpointError(f"checkpoint {path} belongs to a different model or parameter layout ({what}); "
                                   "use a fresh run directory or the matching --model")
-        self.params = torch.from_numpy(arrays.pop("params")).to(torch.float64)
-        self.data_generator.set_state(torch.from_numpy(arrays.pop("data_rng")))
-        self.estimator_generator.set_state(torch.from_numpy(arrays.pop("estimator_rng")))
-        self.optimizer.load_state_dict({k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("opt.")})
-        self.estimator.load_state_dict(meta["estimator_state"])
-        self.step, self.train_queries, self.eval_queries = meta["step"], meta["train_queries"], meta["eval_queries"]
-        self.wall, self.metric_lines = meta["wall"], meta["metric_lines"]
+        try:
+            self.data_generator.set_state(data_rng)
+            self.estimator_generator.set_state(estimator_rng)
+            self.optimizer.load_state_dict({k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("opt.")})
+            self.estimator.load_state_dict(estimator_state)
+        except (RuntimeError, KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"checkpoint {path} does not fit this estimator/optimiser ({e!r})") from None
+        self.params = params
+        self.step, self.train_queries, self.eval_queries, self.wall, self.metric_lines = counters
         self._truncate_metrics()
 
     def _truncate_metrics(self) -> None:
@@ -188,6 +200,8 @@ class ZOTrainer:
             self.load_checkpoint()
         elif self._checkpoint_path().exists() or (self.run_dir / METRICS).exists():
             raise FileExistsError(f"{self.run_dir} already holds a run; resume it (--resume) or choose another run directory")
+        else:
+            self.save_checkpoint()  # from step 0 on, a killed run can always be resumed
         bar = _progress(self.steps, self.step, self.progress)
         try:
             while self.step < self.steps and not self._budget_spent():
@@ -199,6 +213,8 @@ class ZOTrainer:
                                              f"(loss {estimate.loss}); lower the learning rate or the step mu")
                 lr = self.optimizer.lr_at(self.step)
                 self.params = self.optimizer.step(self.params, estimate.grad, self.step)
+                if not torch.isfinite(self.params).all():
+                    raise FloatingPointError(f"step {self.step}: the parameters became non-finite; lower the learning rate")
                 self.train_queries += estimate.queries
                 self.wall += time.perf_counter() - t0
                 record = {"step": self.step, "loss": estimate.loss, "lr": lr, "method": estimate.method,
@@ -224,6 +240,8 @@ class ZOTrainer:
 
 
     def _budget_spent(self) -> bool:
+        # checked before each step: the last step may overshoot the budget by at most its own cost,
+        # which the logged query counts include
         return self.max_queries is not None and self.train_queries >= self.max_queries
 
 
