@@ -113,7 +113,9 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
 
     print(f"[{dataset}] BP reference", flush=True)
     t0 = time.perf_counter()
-    weights, stats = train_backprop(net_tt, train[0].numpy(), train[1].numpy(), epochs=args.bp_epochs, lr=3e-3, progress=True)
+    # at least --bp-min-steps Adam steps, so that the small digits set is not under-trained
+    epochs = max(args.bp_epochs, -(-args.bp_min_steps * 64 // len(train[0])))
+    weights, stats = train_backprop(net_tt, train[0].numpy(), train[1].numpy(), epochs=epochs, lr=3e-3, progress=True)
     bp_wall = time.perf_counter() - t0
     phases = deploy(net_tt, weights)  # also sets the network's electronic gains
     common = {"phases": int(net_tt.phase_mask.sum()), "mzis": net_tt.n_mzis, "queries": 0}
@@ -211,6 +213,9 @@ def main(argv=None) -> int:
     parser.add_argument("--cge-subset", type=int, default=256, help="coordinates per CGE step after the switch")
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--bp-epochs", type=int, default=3)
+    parser.add_argument("--bp-min-steps", type=int, default=2000, help="BP: at least this many Adam steps")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other datasets of an existing results file, replacing those run now")
     parser.add_argument("--eval-every", type=int, default=50)
     parser.add_argument("--eval-size", type=int, default=1000)
     parser.add_argument("--data-dir", default=None)
@@ -221,9 +226,17 @@ def main(argv=None) -> int:
     results = {"argv": " ".join(sys.argv[1:] if argv is None else argv),
                "machine": f"{platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}",
                "datasets": []}
+    kept = []
+    if args.merge and (RESULTS / "mnist_table.json").exists():
+        previous = json.loads((RESULTS / "mnist_table.json").read_text())
+        kept = [d for d in previous["datasets"] if d["dataset"] not in args.datasets]
+        results["argv"] = previous["argv"] + " ; then " + results["argv"]
+    done = {}
     with tempfile.TemporaryDirectory(prefix="photonzo-bench-") as work:
         for dataset in args.datasets:
-            results["datasets"].append(run_dataset(dataset, args, Path(work)))
+            done[dataset] = run_dataset(dataset, args, Path(work))
+            merged = {d["dataset"]: d for d in kept} | done
+            results["datasets"] = [merged[name] for name in ("digits", "mnist", "fashion-mnist") if name in merged]
             # after each dataset: partial results are complete files, never half-written
             atomic_write_json(RESULTS / "mnist_table.json", results)
             atomic_write_text(RESULTS / "mnist_table.md", markdown(results))

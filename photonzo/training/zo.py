@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..io import atomic_write_text
+from ..io import atomic_file, atomic_write_text
 from .estimators import Estimator
 from .optim import Optimizer
 
@@ -128,16 +127,8 @@ class ZOTrainer:
                 "estimator_state": self.estimator.state_dict()}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         path = self._checkpoint_path()
-        fd, tmp = tempfile.mkstemp(dir=self.run_dir, prefix=".checkpoint.", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path, "wb") as f:
+            np.savez(f, **arrays)
         return path
 
     def load_checkpoint(self, path: str | os.PathLike | None = None) -> None:
