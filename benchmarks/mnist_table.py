@@ -60,10 +60,7 @@ def zo_run(name, config: TrainConfig, work: Path, test) -> dict:
     train, valid, _, _ = prepare_data(config, chip.network.in_features)
     trainer = make_trainer(config, chip.oracle(), train, valid, work / name, progress=True)
     trainer.run()
-    keep = trainer.x_valid, trainer.y_valid
-    trainer.x_valid, trainer.y_valid = test
-    final = trainer.evaluate()
-    trainer.x_valid, trainer.y_valid = keep
+    final = trainer.evaluate(data=test)
     curve = [(r["queries"], r["val_acc"]) for r in trainer.history if "val_acc" in r]
     methods = sorted({r["method"] for r in trainer.history})
     switch = next((r["queries"] for a, r in zip(trainer.history, trainer.history[1:]) if a["method"] != r["method"]), None)

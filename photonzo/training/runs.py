@@ -156,7 +156,7 @@ def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: b
         atomic_write_json(run_dir / "config.json", _jsonable(config))
     t0 = time.perf_counter()
     history = trainer.run(resume=resume)
-    final = _test_metrics(trainer, test)
+    final = trainer.evaluate(data=test)  # test accuracy through the same Oracle
     summary = {
         "dataset": config.dataset, "data_source": source, "model": config.model_name,
         "hardware": config.hardware_model().describe(), "estimator": trainer.estimator.describe(),
@@ -173,16 +173,6 @@ def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: b
                       f"{config.estimator}{' tensor-wise' if config.tensorwise else ''}, {config.hardware} chip")
     atomic_write_json(run_dir / "summary.json", summary)
     return summary
-
-
-def _test_metrics(trainer: ZOTrainer, test) -> dict:
-    """Test accuracy through the same Oracle (counted as evaluation queries)."""
-    keep = trainer.x_valid, trainer.y_valid
-    trainer.x_valid, trainer.y_valid = test
-    try:
-        return trainer.evaluate()
-    finally:
-        trainer.x_valid, trainer.y_valid = keep
 
 
 def _jsonable(config: TrainConfig) -> dict:

@@ -100,15 +100,17 @@ class ZOTrainer:
         self.history: list[dict] = []
 
     # ---- evaluation through the Oracle ---------------------------------------------------
-    def evaluate(self, params: torch.Tensor | None = None) -> dict:
-        """Validation loss and accuracy of ``params`` (default: current) read from the chip."""
+    def evaluate(self, params: torch.Tensor | None = None, data: tuple | None = None) -> dict:
+        """Loss and accuracy of ``params`` (default: current) on ``data`` (default: the
+        validation set) read from the chip; the queries count as evaluation queries."""
         params = self.params if params is None else params
+        x, y = (self.x_valid, self.y_valid) if data is None else (torch.as_tensor(a) for a in data)
         before = self.oracle.queries
-        outs = [self.oracle.outputs(params[None], self.x_valid[i:i + self.eval_batch])[0]
-                for i in range(0, len(self.x_valid), self.eval_batch)]
+        outs = [self.oracle.outputs(params[None], x[i:i + self.eval_batch])[0]
+                for i in range(0, len(x), self.eval_batch)]
         out = torch.cat(outs).to(torch.float64)
         self.eval_queries += self.oracle.queries - before
-        y = self.y_valid.long()
+        y = y.long()
         return {"val_loss": float(F.cross_entropy(out, y)), "val_acc": float((out.argmax(-1) == y).double().mean())}
 
     # ---- checkpoints ---------------------------------------------------------------------
