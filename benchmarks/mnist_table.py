@@ -12,14 +12,23 @@ TT [7,4,4,7]→[8,4,4,8], layer 2 [8,4,4,8]→[1,5,2,1], rank 6) and its dense c
   zo-dense           ZO, whole-vector RGE on the dense network (ideal chip) at ``--dense-budget``;
                      the TT runs' validation accuracy at the same query count is read off their
                      learning curves for the equal-budget comparison
+  tpsgd / drtp       target projection (layer-local, BP-free) on the TT network's weights,
+  (digital)          digitally; learning rate picked on validation from --tp-lrs, best epoch kept
+  zo-layer-local     tpSGD on the chip: each layer's phases by RGE on its own local loss (MSE to
+                     its projected target; the output layer on cross-entropy), all layers
+                     perturbed jointly (2q + 1 queries per step), read through the per-layer
+                     detector taps, ideal / typical chip
 
-Columns: test accuracy (through the chip, noise on), training forward queries, wall time,
-phase count, MZI count. Also measured: a ZO step's wall time against one batched forward of
-the same number of settings (the estimator's overhead).
+Every ZO run uses the same chip (output gain ``--output-gain``). Columns: test accuracy (through
+the chip, noise on), training forward queries, wall time, peak resident memory of the process
+during the row, phase count, MZI count. Also measured: a ZO step's wall time against one
+batched forward of the same number of settings (the estimator's overhead), and the training
+queries each ZO run needed to first reach given validation accuracies.
 
 Writes ``benchmarks/results/mnist_table.{json,md,png}``.
 
     python benchmarks/mnist_table.py --datasets digits mnist fashion-mnist --budget 20000
+    python benchmarks/mnist_table.py --datasets mnist --rows tpsgd --merge   # re-run some rows only
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -43,9 +53,36 @@ from photonzo.plots import save_figure
 from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
 from photonzo.training.estimators import build_estimator
 from photonzo.training.runs import TrainConfig, build_chip, make_trainer, prepare_data
+from photonzo.training.tpsgd import train_tpsgd
 from photonzo.training.zo import ZOTrainer
 
 RESULTS = Path(__file__).parent / "results"
+ROW_GROUPS = ("bp", "zo", "dense", "tpsgd")
+THRESHOLDS = (0.3, 0.5, 0.7, 0.8)  # validation accuracies for the queries-to-accuracy comparison
+
+
+class PeakMemory:
+    """Peak resident memory of this process (MiB) while the block runs (Linux: VmHWM, reset on entry)."""
+
+    def __enter__(self):
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # resets the high-water mark to the current RSS
+            self.supported = True
+        except OSError:
+            self.supported = False
+        return self
+
+    def __exit__(self, *exc):
+        self.mib = None
+        if self.supported:
+            found = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
+            self.mib = round(int(found.group(1)) / 1024) if found else None
+        return False
+
+
+def queries_to(curve, thresholds=THRESHOLDS) -> dict:
+    """Training queries at the first evaluation reaching each validation accuracy (None: never)."""
+    return {f"{t:.0%}": next((q for q, acc in curve if acc >= t), None) for t in thresholds}
 
 
 def chip_accuracy(network, hardware: str, phases, x, y, chunk: int = 1000) -> float:
@@ -59,14 +96,16 @@ def zo_run(name, config: TrainConfig, work: Path, test) -> dict:
     chip = build_chip(config)
     train, valid, _, _ = prepare_data(config, chip.network.in_features)
     trainer = make_trainer(config, chip.oracle(), train, valid, work / name, progress=True)
-    trainer.run()
+    with PeakMemory() as mem:
+        trainer.run()
     final = trainer.evaluate(data=test)
     curve = [(r["queries"], r["val_acc"]) for r in trainer.history if "val_acc" in r]
     methods = sorted({r["method"] for r in trainer.history})
     switch = next((r["queries"] for a, r in zip(trainer.history, trainer.history[1:]) if a["method"] != r["method"]), None)
     return {"row": name, "test_acc": final["val_acc"], "queries": trainer.train_queries, "wall_s": round(trainer.wall, 1),
             "steps": trainer.step, "phases": int(chip.network.phase_mask.sum()), "mzis": chip.network.n_mzis,
-            "hardware": config.hardware, "methods": methods, "switched_at_queries": switch, "curve": curve}
+            "hardware": config.hardware, "methods": methods, "switched_at_queries": switch, "curve": curve,
+            "peak_mib": mem.mib, "queries_to": queries_to(curve)}
 
 
 def step_overhead(config: TrainConfig, reps: int = 3) -> dict:
@@ -102,87 +141,151 @@ def curve_at(curve, budget):
 def run_dataset(dataset: str, args, work: Path) -> dict:
     family = "digits" if dataset == "digits" else "mnist"
     base = dict(dataset=dataset, data_dir=args.data_dir, batch_size=64, eval_every=args.eval_every,
-                eval_size=args.eval_size, seed=0, lr=args.lr, schedule="cosine")
+                eval_size=args.eval_size, seed=0, lr=args.lr, schedule="cosine", output_gain=args.output_gain)
     # a probe config to read the data once for BP and the test split
     probe = TrainConfig(**base)
     net_tt = build_network(f"{family}-tt")
     train, valid, test, source = prepare_data(probe, net_tt.in_features)
-    rows = []
-
-    print(f"[{dataset}] BP reference", flush=True)
-    t0 = time.perf_counter()
+    rows, extra = [], {}
     # at least --bp-min-steps Adam steps, so that the small digits set is not under-trained
     epochs = max(args.bp_epochs, -(-args.bp_min_steps * 64 // len(train[0])))
-    weights, stats = train_backprop(net_tt, train[0].numpy(), train[1].numpy(), epochs=epochs, lr=3e-3, progress=True)
-    bp_wall = time.perf_counter() - t0
-    phases = deploy(net_tt, weights)  # also sets the network's electronic gains
     common = {"phases": int(net_tt.phase_mask.sum()), "mzis": net_tt.n_mzis, "queries": 0}
-    rows.append({"row": "bp (digital)", "hardware": "-", "test_acc": digital_accuracy(net_tt, weights, *test),
-                 "wall_s": round(bp_wall, 1), **common})
-    for hw in ("ideal", "typical"):
-        rows.append({"row": "bp → chip", "hardware": hw, "test_acc": chip_accuracy(net_tt, hw, phases, *test),
-                     "wall_s": round(bp_wall, 1), **common, "queries": 1})
+
+    if "bp" in args.rows:
+        print(f"[{dataset}] BP reference", flush=True)
+        with PeakMemory() as mem:
+            t0 = time.perf_counter()
+            weights, stats = train_backprop(net_tt, train[0].numpy(), train[1].numpy(), epochs=epochs, lr=3e-3,
+                                            progress=True)
+            bp_wall = time.perf_counter() - t0
+        phases = deploy(net_tt, weights)  # also sets the network's electronic gains
+        rows.append({"row": "bp (digital)", "hardware": "-", "test_acc": digital_accuracy(net_tt, weights, *test),
+                     "wall_s": round(bp_wall, 1), "peak_mib": mem.mib, **common, "steps": stats["steps"]})
+        for hw in ("ideal", "typical"):
+            rows.append({"row": "bp → chip", "hardware": hw, "test_acc": chip_accuracy(net_tt, hw, phases, *test),
+                         "wall_s": round(bp_wall, 1), **common, "queries": 1})
+        extra["bp"] = stats
+
+    if "tpsgd" in args.rows:
+        for method in ("tpsgd", "drtp"):
+            rows.append(tp_digital(method, net_tt, train, valid, test, epochs, args.tp_lrs, common, dataset))
 
     budget = args.budget if dataset != "digits" else args.digits_budget
-    configs = {
-        "zo-rge": dict(estimator="rge", tensorwise=False, q=10),
-        "zo-hybrid-tw": dict(estimator="hybrid", tensorwise=True, q=args.tw_q, cge_subset=args.cge_subset, patience=3),
-    }
-    for name, extra in configs.items():
+    configs = {}
+    if "zo" in args.rows:
+        configs["zo-rge"] = dict(estimator="rge", tensorwise=False, q=10)
+        configs["zo-hybrid-tw"] = dict(estimator="hybrid", tensorwise=True, q=args.tw_q, cge_subset=args.cge_subset,
+                                       patience=3)
+    if "tpsgd" in args.rows:
+        configs["zo-layer-local"] = dict(estimator="layer-local", tensorwise=False, q=10, joint=True, local_loss="mse")
+    for name, more in configs.items():
         for hw in ("ideal", "typical"):
-            config = TrainConfig(**base, **extra, model="tt", hardware=hw, max_queries=budget,
+            config = TrainConfig(**base, **more, model="tt", hardware=hw, max_queries=budget,
                                  steps=budget)  # steps: an upper bound; the query budget stops the run
             config.steps = _steps_for(config, budget)
             print(f"[{dataset}] {name} on the {hw} chip: {config.steps} steps, {budget:,} queries", flush=True)
             rows.append(zo_run(f"{dataset}-{name}-{hw}", config, work, test) | {"row": name})
-    dense_budget = args.dense_budget if dataset != "digits" else budget
-    config = TrainConfig(**base, estimator="rge", tensorwise=False, q=10, model="dense", hardware="ideal",
-                         max_queries=dense_budget, steps=dense_budget)
-    config.steps = _steps_for(config, dense_budget)
-    print(f"[{dataset}] zo-dense on the ideal chip: {config.steps} steps, {dense_budget:,} queries", flush=True)
-    dense = zo_run(f"{dataset}-zo-dense-ideal", config, work, test) | {"row": "zo-dense"}
-    rows.append(dense)
-    equal = {"budget": dense_budget}
-    overhead = step_overhead(TrainConfig(**base, **configs["zo-hybrid-tw"], model="tt", hardware="typical"))
-    return {"dataset": dataset, "source": source, "rows": rows, "equal_budget": equal, "step_overhead": overhead,
-            "bp": stats}
+    if "dense" in args.rows:
+        dense_budget = args.dense_budget if dataset != "digits" else budget
+        config = TrainConfig(**base, estimator="rge", tensorwise=False, q=10, model="dense", hardware="ideal",
+                             max_queries=dense_budget, steps=dense_budget)
+        config.steps = _steps_for(config, dense_budget)
+        print(f"[{dataset}] zo-dense on the ideal chip: {config.steps} steps, {dense_budget:,} queries", flush=True)
+        rows.append(zo_run(f"{dataset}-zo-dense-ideal", config, work, test) | {"row": "zo-dense"})
+    if "zo" in args.rows:
+        extra["step_overhead"] = step_overhead(TrainConfig(**base, **configs["zo-hybrid-tw"], model="tt",
+                                                           hardware="typical"))
+    return {"dataset": dataset, "source": source, "rows": rows, **extra}
+
+
+def tp_digital(method: str, network, train, valid, test, epochs: int, lrs, common: dict, dataset: str) -> dict:
+    """Target projection on the network's weights: each learning rate in ``lrs``, best epoch on
+    validation kept; the row reports the learning rate with the best validation accuracy."""
+    best = None
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        for lr in lrs:
+            print(f"[{dataset}] {method} (digital), lr {lr:g}", flush=True)
+            weights, stats = train_tpsgd(network, train[0].numpy(), train[1].numpy(), method=method, epochs=epochs,
+                                         lr=lr, valid=(valid[0].numpy(), valid[1].numpy()), progress=True)
+            if best is None or stats["valid_acc"] > best[1]["valid_acc"]:
+                best = (weights, stats | {"lr": lr})
+        wall = time.perf_counter() - t0
+    weights, stats = best
+    return {"row": f"{method} (digital)", "hardware": "-", "test_acc": digital_accuracy(network, weights, *test),
+            "wall_s": round(wall, 1), "peak_mib": mem.mib, **common, "steps": stats["steps"] * len(lrs),
+            "lr": stats["lr"], "best_epoch": stats["best_epoch"], "local_loss": stats["local_loss"],
+            "methods": [f"{stats['local_loss']} local loss, lr {stats['lr']:g} of {', '.join(map(str, lrs))}"]}
 
 
 def _steps_for(config: TrainConfig, budget: int) -> int:
     chip = build_chip(config)
-    est = build_estimator(config.estimator, chip.oracle(), q=config.q, tensorwise=config.tensorwise)
+    est = make_trainer(config, chip.oracle(), *[(torch.zeros(1, chip.network.in_features), torch.zeros(1))] * 2,
+                       "unused", progress=False).estimator
     return max(1, budget // est.queries_per_step(chip.n_params))
 
 
-def equal_budget(ds: dict) -> dict:
+def equal_budget(ds: dict) -> dict | None:
     """Validation accuracy of the dense run at its budget and of each TT run (ideal chip) at the same point."""
-    dense = next(r for r in ds["rows"] if r["row"] == "zo-dense")
-    at = dense["curve"][-1] if dense["curve"] else None
+    dense = next((r for r in ds["rows"] if r["row"] == "zo-dense"), None)
+    at = dense["curve"][-1] if dense and dense["curve"] else None
+    if at is None:
+        return None
     tt = {r["row"]: curve_at(r["curve"], at[0]) for r in ds["rows"]
-          if r.get("curve") and r["hardware"] == "ideal" and r["row"] != "zo-dense"} if at else {}
+          if r.get("curve") and r["hardware"] == "ideal" and r["row"] != "zo-dense"}
     return {"dense": at, "tt": tt}
 
 
+def _mib(value) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
 def markdown(results: dict) -> str:
-    lines = ["# MNIST-family table: BP vs zeroth-order training on the simulated chip", "",
+    lines = ["# MNIST-family table: BP vs BP-free training of the same optical network", "",
              f"`python benchmarks/mnist_table.py {results['argv']}` — {results['machine']}", ""]
     for ds in results["datasets"]:
         lines += [f"## {ds['dataset']}", "", f"Data: {ds['source']}.", "",
-                  "| row | chip | test acc. | training queries | wall (s) | phases | MZIs | estimators used |",
-                  "|---|---|---:|---:|---:|---:|---:|---|"]
+                  "| row | chip | test acc. | training queries | wall (s) | peak memory (MiB) | phases | MZIs | "
+                  "estimators used |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
         for r in ds["rows"]:
             lines.append(f"| {r['row']} | {r['hardware']} | {100 * r['test_acc']:.1f} % | {r['queries']:,} | "
-                         f"{r['wall_s']} | {r['phases']:,} | {r['mzis']:,} | {', '.join(r.get('methods', [])) or '-'} |")
+                         f"{r['wall_s']} | {_mib(r.get('peak_mib'))} | {r['phases']:,} | {r['mzis']:,} | "
+                         f"{', '.join(r.get('methods', [])) or '-'} |")
+        reached = [r for r in ds["rows"] if r.get("queries_to")]
+        if reached:
+            keys = list(reached[0]["queries_to"])
+            lines += ["", "Training queries to first reach a validation accuracy (evaluations every "
+                          f"{ds.get('eval_every', '?')} steps; – = not reached within the budget):", "",
+                      "| row | chip | " + " | ".join(keys) + " |", "|---|---|" + "---:|" * len(keys)]
+            for r in reached:
+                lines.append(f"| {r['row']} | {r['hardware']} | " +
+                             " | ".join("–" if r["queries_to"][k] is None else f"{r['queries_to'][k]:,}" for k in keys)
+                             + " |")
         eq = equal_budget(ds)
-        tt = ", ".join(f"{k} {100 * v[1]:.1f} % at {v[0]:,}" for k, v in eq["tt"].items() if v is not None)
-        dense = "n/a" if eq["dense"] is None else f"{100 * eq['dense'][1]:.1f} % at {eq['dense'][0]:,}"
-        ov = ds["step_overhead"]
-        lines += ["", f"Equal budget (ideal chip, validation accuracy at the dense run's last evaluation; "
-                      f"TT at its first evaluation past that many queries): dense {dense} queries; TT {tt} queries.",
-                  f"ZO step overhead (zo-hybrid-tw, typical chip, {ov['queries_per_step']} queries/step): "
-                  f"step {1e3 * ov['step_s']:.0f} ms vs one batched forward {1e3 * ov['batched_forward_s']:.0f} ms "
-                  f"→ ratio {ov['ratio']:.2f}.", ""]
+        lines.append("")
+        if eq is not None:
+            tt = ", ".join(f"{k} {100 * v[1]:.1f} % at {v[0]:,}" for k, v in eq["tt"].items() if v is not None)
+            lines.append(f"Equal budget (ideal chip, validation accuracy at the dense run's last evaluation; "
+                         f"TT at its first evaluation past that many queries): dense {100 * eq['dense'][1]:.1f} % at "
+                         f"{eq['dense'][0]:,} queries; TT {tt} queries.")
+        ov = ds.get("step_overhead")
+        if ov:
+            lines.append(f"ZO step overhead (zo-hybrid-tw, typical chip, {ov['queries_per_step']} queries/step): "
+                         f"step {1e3 * ov['step_s']:.0f} ms vs one batched forward {1e3 * ov['batched_forward_s']:.0f} ms "
+                         f"→ ratio {ov['ratio']:.2f}.")
+        lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def merge_rows(previous: dict, new: dict) -> dict:
+    """``new`` with the rows of ``previous`` it did not re-run (same dataset), in table order."""
+    ran = {(r["row"], r["hardware"]) for r in new["rows"]}
+    kept = [r for r in previous["rows"] if (r["row"], r["hardware"]) not in ran]
+    order = ["bp (digital)", "bp → chip", "tpsgd (digital)", "drtp (digital)", "zo-rge", "zo-hybrid-tw",
+             "zo-layer-local", "zo-dense"]
+    rows = sorted(kept + new["rows"], key=lambda r: (order.index(r["row"]) if r["row"] in order else len(order),
+                                                     r["hardware"] != "-", r["hardware"] != "ideal"))
+    return previous | {k: v for k, v in new.items() if k != "rows"} | {"rows": rows}
 
 
 def plot(results: dict, path: Path) -> None:
@@ -199,8 +302,10 @@ def plot(results: dict, path: Path) -> None:
                 q, acc = zip(*r["curve"])
                 ax.plot(q, [100 * a for a in acc], "o-" if r["hardware"] == "ideal" else "s--", ms=2.5,
                         label=f"{r['row']} ({r['hardware']})")
-        bp = next(r for r in ds["rows"] if r["row"] == "bp (digital)")
-        ax.axhline(100 * bp["test_acc"], color="k", lw=0.8, ls=":", label="BP (digital)")
+        for name, style in (("bp (digital)", ":"), ("tpsgd (digital)", "-.")):
+            ref = next((r for r in ds["rows"] if r["row"] == name), None)
+            if ref is not None:
+                ax.axhline(100 * ref["test_acc"], color="k", lw=0.8, ls=style, label=f"{name} (test)")
         ax.set(xscale="log", xlabel="training forward queries", ylabel="validation accuracy (%)", title=ds["dataset"])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
@@ -217,10 +322,17 @@ def main(argv=None) -> int:
     parser.add_argument("--tw-q", type=int, default=1, help="± pairs per slice and step of the tensor-wise estimator")
     parser.add_argument("--cge-subset", type=int, default=256, help="coordinates per CGE step after the switch")
     parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--output-gain", type=float, default=10.0, help="the chip's readout gain for every ZO run")
+    parser.add_argument("--tp-lrs", type=float, nargs="+", default=[1e-3, 3e-3, 1e-2],
+                        help="learning rates tried for digital tpSGD/DRTP (picked on validation)")
+    parser.add_argument("--rows", nargs="+", choices=ROW_GROUPS, default=list(ROW_GROUPS),
+                        help="row groups to run: bp (and bp → chip), zo (rge, hybrid), dense, tpsgd (digital "
+                             "tpSGD/DRTP and layer-local ZO)")
     parser.add_argument("--bp-epochs", type=int, default=3)
     parser.add_argument("--bp-min-steps", type=int, default=2000, help="BP: at least this many Adam steps")
     parser.add_argument("--merge", action="store_true",
-                        help="keep the other datasets of an existing results file, replacing those run now")
+                        help="keep what an existing results file has that this run does not re-run (other "
+                             "datasets, other rows)")
     parser.add_argument("--eval-every", type=int, default=50)
     parser.add_argument("--eval-size", type=int, default=1000)
     parser.add_argument("--data-dir", default=None)
@@ -239,16 +351,17 @@ def main(argv=None) -> int:
     results = {"argv": " ".join(sys.argv[1:] if argv is None else argv),
                "machine": f"{platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}",
                "datasets": []}
-    kept = []
+    kept = {}
     if args.merge and (RESULTS / "mnist_table.json").exists():
         previous = json.loads((RESULTS / "mnist_table.json").read_text())
-        kept = [d for d in previous["datasets"] if d["dataset"] not in args.datasets]
+        kept = {d["dataset"]: d for d in previous["datasets"]}
         results["argv"] = previous["argv"] + " ; then " + results["argv"]
     done = {}
     with tempfile.TemporaryDirectory(prefix="photonzo-bench-") as work:
         for dataset in args.datasets:
-            done[dataset] = run_dataset(dataset, args, Path(work))
-            merged = {d["dataset"]: d for d in kept} | done
+            new = run_dataset(dataset, args, Path(work)) | {"eval_every": args.eval_every}
+            done[dataset] = merge_rows(kept[dataset], new) if dataset in kept else new
+            merged = kept | done
             results["datasets"] = [merged[name] for name in ("digits", "mnist", "fashion-mnist") if name in merged]
             # after each dataset: partial results are complete files, never half-written
             atomic_write_json(RESULTS / "mnist_table.json", results)

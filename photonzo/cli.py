@@ -55,7 +55,9 @@ def _train(args) -> int:
         dataset=args.dataset, model=args.model, estimator=args.estimator, tensorwise=args.tensorwise,
         level=args.level, q=args.q, mu=args.mu, distribution=args.distribution, scheme=args.scheme,
         per_group=args.per_group, cge_subset=args.cge_subset, switch_step=args.switch_step,
-        patience=args.patience or None, max_queries=args.max_queries,
+        patience=args.patience or None, max_queries=args.max_queries, local_loss=args.local_loss, joint=args.joint,
+        projection_seed=args.projection_seed, target_scale=args.target_scale,
+        output_gain=args.output_gain,
         hardware=args.hardware, phase_bits=args.phase_bits, chip_seed=args.chip_seed, optimizer=args.optimizer,
         lr=args.lr, schedule=args.schedule, steps=args.steps, batch_size=args.batch_size, eval_every=args.eval_every,
         eval_size=args.eval_size, seed=args.seed, data_dir=args.data_dir)
@@ -90,8 +92,10 @@ def _positive_float(text: str) -> float:
 
 def _add_train(sub) -> None:
     from .data.datasets import DATASETS
-    from .training.estimators import DISTRIBUTIONS, ESTIMATORS, SCHEMES
+    from .training.estimators import DISTRIBUTIONS, SCHEMES
     from .training.optim import OPTIMIZERS, SCHEDULES
+    from .training.runs import TRAIN_ESTIMATORS
+    from .training.tpsgd import LOCAL_LOSSES
 
     train = sub.add_parser(
         "train", help="train an optical network on the simulated chip by zeroth-order optimisation",
@@ -101,8 +105,10 @@ def _add_train(sub) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     train.add_argument("dataset", choices=DATASETS, help="dataset (digits works offline)")
     train.add_argument("--model", choices=["tt", "dense"], default="tt", help="tensor-train or dense optical MLP")
-    train.add_argument("--estimator", choices=ESTIMATORS, default="rge",
-                       help="rge: randomised; cge: coordinate-wise; hybrid: sign-RGE, then CGE when validation stalls")
+    train.add_argument("--estimator", choices=TRAIN_ESTIMATORS, default="rge",
+                       help="rge: randomised; cge: coordinate-wise; hybrid: sign-RGE, then CGE when validation stalls; "
+                            "layer-local: target projection (tpSGD), each layer's RGE on its own local loss, read "
+                            "from per-layer detector taps")
     train.add_argument("--tensorwise", action=argparse.BooleanOptionalAction, default=True,
                        help="perturb each named slice (see --level) with its own directions")
     train.add_argument("--level", choices=["layer", "core", "group", "mesh"], default="core",
@@ -119,9 +125,19 @@ def _add_train(sub) -> None:
                        help="hybrid: switch to CGE at this step at the latest (earlier if validation stalls)")
     train.add_argument("--patience", type=int, default=3,
                        help="hybrid: switch after this many evaluations without a better validation loss (0: never)")
+    train.add_argument("--local-loss", choices=list(LOCAL_LOSSES), default="mse",
+                       help="layer-local: hidden layers' loss against their projected targets (linear = DRTP)")
+    train.add_argument("--joint", action="store_true",
+                       help="layer-local: perturb all layers at once and read every local loss from the same queries")
+    train.add_argument("--projection-seed", type=int, default=1, help="layer-local: seed of the target projections")
+    train.add_argument("--target-scale", type=_positive_float, default=1.0,
+                       help="layer-local: scale of the projected targets (a passive layer's outputs are small)")
     train.add_argument("--max-queries", type=_positive_int, default=None,
                        help="stop when this many training queries are spent")
     train.add_argument("--hardware", choices=list(PRESETS), default="ideal", help="hardware preset of the chip")
+    train.add_argument("--output-gain", type=_positive_float, default=10.0,
+                       help="electronic gain after the output detectors (a passive chip's outputs are small; "
+                            "the gain lets the cross-entropy saturate)")
     train.add_argument("--phase-bits", type=_positive_int, default=None, help="override the preset's phase DAC bits")
     train.add_argument("--chip-seed", type=int, default=0, help="seed of the chip's fabrication errors and noise")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")

@@ -106,3 +106,37 @@ def test_rejected_loss_calls_cost_no_query_and_results_are_ordinary_tensors(chip
     weight = torch.ones(1, requires_grad=True)
     (chip.loss(phases, (x, torch.tensor([1, 2, 3]))) * weight).sum().backward()  # usable as autograd constants
     assert weight.grad is not None
+
+
+def test_layer_taps_read_every_layer_and_cost_the_same_queries(rng):
+    network = build_network("digits-tt", block=4)
+    chip = Chip(network, "ideal", seed=0, dtype=torch.complex128)
+    phases = torch.tensor(rng.uniform(0, 6.3, (3, chip.n_params)))
+    x = torch.tensor(rng.random((5, 64)))
+    taps = chip.layer_outputs(phases, x)
+    assert [t.shape for t in taps] == [(3, 5, 64), (3, 5, 10)] and chip.layer_features == [64, 10]
+    assert chip.queries == 3
+    np.testing.assert_allclose(taps[-1].numpy(), chip.outputs(phases, x).numpy(), atol=1e-12)
+    # the hidden tap is what the next layer receives: the digital mirror of layer 0 after its ReLU
+    weights = network.weights(phases[1].numpy())
+    hidden = network.activation(0)(network.digital_layer(0, weights[0], x))
+    np.testing.assert_allclose(taps[0][1].numpy(), hidden.numpy(), atol=1e-9)
+    assert (taps[0] >= 0).all()  # after the ReLU
+    oracle = chip.oracle()
+    from photonzo.photonics.chip import LayerTapOracle
+
+    assert isinstance(oracle, LayerTapOracle) and oracle.layer_features == [64, 10]
+    assert len(oracle.layer_outputs(phases[:1], x)) == 2
+
+
+def test_output_gain_amplifies_the_detected_outputs_only(rng):
+    network = build_network("digits-tt", block=4)
+    phases = torch.tensor(rng.uniform(0, 6.3, (2, network.n_params)))
+    x = torch.tensor(rng.random((4, 64)))
+    plain = Chip(network, "ideal", dtype=torch.complex128).layer_outputs(phases, x)
+    amplified = Chip(network, "ideal", dtype=torch.complex128, output_gain=10.0).layer_outputs(phases, x)
+    np.testing.assert_allclose(amplified[0].numpy(), plain[0].numpy(), atol=1e-12)  # hidden taps unchanged
+    np.testing.assert_allclose(amplified[1].numpy(), 10 * plain[1].numpy(), atol=1e-12)
+    for bad in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="output_gain must be a positive finite number"):
+            Chip(network, output_gain=bad)

@@ -52,3 +52,18 @@ def test_train_writes_a_run_and_refuses_bad_options(tmp_path, capsys):
     assert main(["train", "digits", "--resume", "--run-dir", str(tmp_path / "none"), "--quiet"]) == 2
     assert "nothing to resume" in capsys.readouterr().err
     assert not (tmp_path / "other").exists() and not (tmp_path / "none").exists()
+
+
+def test_train_layer_local_on_the_chip(tmp_path, capsys):
+    run = tmp_path / "ll"
+    args = ["train", "digits", "--estimator", "layer-local", "--no-tensorwise", "--joint", "--q", "3", "--steps", "4",
+            "--eval-every", "2", "--eval-size", "40", "--quiet", "--run-dir", str(run)]
+    assert main(args) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["train_queries"] == 4 * (1 + 2 * 3) and summary["estimator"]["name"] == "layer-local-mse-joint"
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert all(len(r["local_losses"]) == 1 for r in lines)
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(args[:-2] + ["--run-dir", str(tmp_path / "x"), "--local-loss", "hinge"])
+    assert "invalid choice: 'hinge'" in capsys.readouterr().err

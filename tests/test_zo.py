@@ -134,7 +134,7 @@ def test_the_trainer_cannot_reach_the_network(tmp_path):
     with pytest.raises(AttributeError, match="read-only"):
         oracle.chip = chip
     # and no BP-free training module imports the chip, the network or the BP baseline
-    for module in ("zo", "estimators", "optim"):
+    for module in ("zo", "estimators", "optim", "tpsgd"):
         tree = ast.parse(Path(training.__file__).with_name(f"{module}.py").read_text())
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert not imported & {"..photonics.chip", "..photonics.network", ".backprop", "chip", "network", "backprop"}, module

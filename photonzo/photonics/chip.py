@@ -10,6 +10,16 @@ slices, and two forward calls, each evaluating Q parameter settings at once:
     outputs(phases[Q, P], x[B, in]) → detected outputs [Q, B, out]
     loss(phases[Q, P], (x, y))      → loss per setting  [Q]
 
+Layer-local trainers (tpSGD on the chip) also read every layer's output — a hardware
+assumption, stated here once: each layer's outputs are detected anyway, because the
+activation between layers is electronic (optical → electronic → optical), so the detector
+readings of every layer can be tapped; no optical signal is read that the chip does not
+already convert. ``LayerTapOracle`` adds:
+
+    layer_features                 → output width of every layer
+    layer_outputs(phases[Q, P], x) → [[Q, B, out_i] for each layer]: hidden layers after their
+                                     electronic activation, the last as ``outputs`` returns it
+
 Every call counts Q queries (one query = one forward of one parameter setting on one batch)
 and Q·B inferences. ``Chip.oracle()`` hands out a view that exposes only that protocol.
 """
@@ -77,6 +87,16 @@ class Oracle(Protocol):
     def queries(self) -> int: ...
 
 
+@runtime_checkable
+class LayerTapOracle(Oracle, Protocol):
+    """An Oracle whose chip also exposes every layer's detector readings (see the module docstring)."""
+
+    @property
+    def layer_features(self) -> list[int]: ...
+
+    def layer_outputs(self, phases, x) -> list[torch.Tensor]: ...
+
+
 class Chip:
     """A simulated photonic chip: an ``OpticalNetwork`` with a ``HardwareModel`` and a seed."""
 
@@ -89,6 +109,7 @@ class Chip:
         device: str | torch.device = "cpu",
         loss: str | Callable = "cross_entropy",
         max_elements: int = 2 ** 26,
+        output_gain: float = 1.0,
     ):
         if isinstance(hardware, str):
             hardware = HardwareModel.preset(hardware)
@@ -101,6 +122,11 @@ class Chip:
         self.real_dtype = real_dtype_of(dtype)
         self.loss_fn, self._check_targets = LOSSES[loss] if isinstance(loss, str) else (loss, None)
         self.max_elements = int(max_elements)
+        # the electronic amplifier after the output detectors: a passive chip's outputs are bounded
+        # by the input power, and a readout gain brings them to where the loss can saturate
+        if not (isinstance(output_gain, (int, float)) and np.isfinite(output_gain) and output_gain > 0):
+            raise ValueError(f"output_gain must be a positive finite number, got {output_gain!r}")
+        self.output_gain = float(output_gain)
 
         static = hardware.draw_static(network.n_params, network.n_mzis, self.seed)
         as_t = lambda a: None if a is None else torch.as_tensor(a, dtype=self.real_dtype, device=self.device)
@@ -203,16 +229,32 @@ class Chip:
         """Detected outputs ``[Q, B, out]`` of Q settings on the same inputs ``x[B, in]``."""
         return self._forward(self._check_phases(phases), self._check_inputs(x))
 
-    def _forward(self, phases: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def layer_features(self) -> list[int]:
+        """Output width of every layer (the detectors ``layer_outputs`` reads)."""
+        return [layer.out_features for layer in self.network.layers]
+
+    def layer_outputs(self, phases, x) -> list[torch.Tensor]:
+        """Every layer's output ``[Q, B, out_i]`` for Q settings on the same inputs: hidden layers
+        after their electronic activation, the last as detected. Costs Q queries, like ``outputs``."""
+        return self._forward(self._check_phases(phases), self._check_inputs(x), taps=True)
+
+    def _forward(self, phases: torch.Tensor, x: torch.Tensor, taps: bool = False):
         q, b = phases.shape[0], x.shape[0]
         step = self._chunk(q, b)
         with torch.inference_mode():
-            parts = [self.network.forward(self.program(phases[i:i + step]), x, self._context())
+            parts = [self.network.forward(self.program(phases[i:i + step]), x, self._context(), taps=True)
                      for i in range(0, q, step)]
-            out = parts[0] if len(parts) == 1 else torch.cat(parts)
+            if not taps:
+                parts = [p[-1:] for p in parts]
+            layers = [p[0] if len(parts) == 1 else torch.cat(p) for p in zip(*parts)]
+            if self.output_gain != 1.0:
+                layers[-1] = self.output_gain * layers[-1]
+        # cloned outside inference mode: ordinary tensors callers may edit or use in autograd
+        layers = [t.clone() for t in layers]
         self._queries += q
         self._inferences += q * b
-        return out.clone()  # an ordinary tensor: callers may edit it or use it in autograd
+        return layers if taps else layers[0]
 
     def loss(self, phases, batch) -> torch.Tensor:
         """Loss per setting ``[Q]`` on one batch ``(x, targets)``."""
@@ -225,11 +267,12 @@ class Chip:
 
     def summary(self) -> dict:
         return {**self.network.summary(), "hardware": self.hardware.describe(), "seed": self.seed,
+                "output_gain": self.output_gain,
                 "dtype": str(self.dtype).replace("torch.", "")}
 
 
 class ChipOracle:
-    """The Oracle a trainer receives: forwards to a chip, exposes nothing else of it."""
+    """The Oracle a trainer receives (a ``LayerTapOracle``): forwards to a chip, exposes nothing else of it."""
 
     __slots__ = ("_call",)
 
@@ -242,6 +285,8 @@ class ChipOracle:
             "initial_params": chip.initial_params,
             "outputs": chip.outputs,
             "loss": chip.loss,
+            "layer_features": lambda: chip.layer_features,
+            "layer_outputs": chip.layer_outputs,
         }
         object.__setattr__(self, "_call", lambda name, *a, **k: methods[name](*a, **k))
 
@@ -268,6 +313,13 @@ class ChipOracle:
 
     def loss(self, phases, batch) -> torch.Tensor:
         return self._call("loss", phases, batch)
+
+    @property
+    def layer_features(self) -> list[int]:
+        return self._call("layer_features")
+
+    def layer_outputs(self, phases, x) -> list[torch.Tensor]:
+        return self._call("layer_outputs", phases, x)
 
     def __setattr__(self, name, value):
         raise AttributeError("the Oracle is read-only")

@@ -17,6 +17,8 @@ works through it); ``weights(phases)`` reads the ideal weights a phase vector en
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -102,13 +104,20 @@ class OpticalNetwork:
         return np.concatenate([layer.init_params(rng) for layer in self.layers])
 
     # ---- optical forward -----------------------------------------------------------------
-    def forward(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
-        """Detected outputs ``[Q, B, out]`` for physical parameters ``[Q, P]`` and inputs ``[B, in]``."""
+    def forward(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext,
+                taps: bool = False) -> torch.Tensor | list[torch.Tensor]:
+        """Detected outputs ``[Q, B, out]`` for physical parameters ``[Q, P]`` and inputs ``[B, in]``.
+
+        With ``taps``, every layer's output as a list: hidden layers after their electronic
+        activation (what the next layer's modulators receive), the last layer as detected.
+        """
+        outs = []
         for i, (layer, p, z) in enumerate(self._offsets()):
             x = layer.forward(params[..., p:p + layer.n_params], x, ctx.sub(z, z + layer.n_mzis), self.readout)
             if i < len(self.activations):
                 x = ACTIVATIONS[self.activations[i]](x)
-        return x
+            outs.append(x)
+        return outs if taps else x
 
     # ---- weight domain -------------------------------------------------------------------
     def weights(self, params) -> list[dict]:
@@ -139,24 +148,52 @@ class OpticalNetwork:
             parts.append(layer.from_weights(value, None if w.get("bias") is None else _numpy(w["bias"])))
         return np.concatenate(parts)
 
-    def digital_forward(self, weights: list[dict], x: torch.Tensor) -> torch.Tensor:
-        """The network in the weight domain (ideal, differentiable): ``[B, out]``.
+    def digital_layer(self, i: int, w: dict, x: torch.Tensor) -> torch.Tensor:
+        """Layer ``i`` in the weight domain, before its activation: ``[B, out_i]``.
 
-        Detection is mirrored exactly: I/Q between TT cores, the network's readout at each
-        layer's output.
+        Detection is mirrored exactly: I/Q between TT cores, the network's readout at the
+        layer's output, then the electronic bias.
         """
-        for i, (layer, w) in enumerate(zip(self.layers, weights)):
-            if isinstance(layer, TTOpticalLinear):
-                mats = [g.reshape(m.out_features, m.in_features) for g, m in zip(w["cores"], layer.cores)]
-                y = tt_contract(x, layer.in_shape, layer.out_shape, layer.ranks,
-                                lambda k, v: _ideal_detect(v.to(mats[k].dtype) @ mats[k].transpose(-1, -2),
-                                                           self.readout if k == 0 else "iq"))
-            else:
-                y = _ideal_detect(x.to(w["weight"].dtype) @ w["weight"].transpose(-1, -2), self.readout)
-            if w.get("bias") is not None:
-                y = y + w["bias"].to(y.dtype)
-            x = ACTIVATIONS[self.activations[i]](y) if i < len(self.activations) else y
+        layer = self.layers[i]
+        if isinstance(layer, TTOpticalLinear):
+            mats = [g.reshape(m.out_features, m.in_features) for g, m in zip(w["cores"], layer.cores)]
+            y = tt_contract(x, layer.in_shape, layer.out_shape, layer.ranks,
+                            lambda k, v: _ideal_detect(v.to(mats[k].dtype) @ mats[k].transpose(-1, -2),
+                                                       self.readout if k == 0 else "iq"))
+        else:
+            y = _ideal_detect(x.to(w["weight"].dtype) @ w["weight"].transpose(-1, -2), self.readout)
+        return y + w["bias"].to(y.dtype) if w.get("bias") is not None else y
+
+    def activation(self, i: int):
+        """The electronic activation after layer ``i`` (identity after the last layer)."""
+        return ACTIVATIONS[self.activations[i]] if i < len(self.activations) else ACTIVATIONS["identity"]
+
+    def digital_forward(self, weights: list[dict], x: torch.Tensor) -> torch.Tensor:
+        """The network in the weight domain (ideal, differentiable): ``[B, out]``."""
+        for i, w in enumerate(weights):
+            x = self.activation(i)(self.digital_layer(i, w, x))
         return x
+
+    def random_weights(self, seed: int = 0) -> list[dict]:
+        """Real weights with He-style scale: dense W ~ N(0, 2/in); TT cores scaled so that the
+        contracted matrix has the same per-entry variance; zero biases."""
+        g = torch.Generator().manual_seed(seed)
+        out = []
+        for layer in self.layers:
+            if isinstance(layer, TTOpticalLinear):
+                d = len(layer.in_shape)
+                # Var(W_ij) = Π_k r_k · Var(core entries)^d over the summed ranks → per-core std
+                rank_product = math.prod(layer.ranks[1:-1])
+                std = (2.0 / layer.in_features / rank_product) ** (1 / (2 * d))
+                cores = [std * torch.randn(layer.ranks[k], layer.out_shape[k], layer.in_shape[k], layer.ranks[k + 1],
+                                           generator=g, dtype=torch.float64) for k in range(d)]
+                entry = {"cores": cores}
+            else:
+                entry = {"weight": math.sqrt(2.0 / layer.in_features) *
+                         torch.randn(layer.out_features, layer.in_features, generator=g, dtype=torch.float64)}
+            entry["bias"] = torch.zeros(layer.out_features, dtype=torch.float64) if layer.bias else None
+            out.append(entry)
+        return out
 
     def summary(self) -> dict:
         layers = []

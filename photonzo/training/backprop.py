@@ -9,37 +9,18 @@ result can be programmed on an ideal or a noisy chip and evaluated there.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..photonics.layers import TTOpticalLinear
 from ..photonics.network import OpticalNetwork
 
 
 def init_weights(network: OpticalNetwork, seed: int = 0) -> list[dict]:
-    """Real weights with He-style scale: dense W ~ N(0, 2/in); TT cores scaled so that the
-    contracted matrix has the same per-entry variance."""
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for layer in network.layers:
-        if isinstance(layer, TTOpticalLinear):
-            d = len(layer.in_shape)
-            # Var(W_ij) = Π_k r_k · Var(core entries) over the summed ranks → per-core std
-            rank_product = math.prod(layer.ranks[1:-1])
-            std = (2.0 / layer.in_features / rank_product) ** (1 / (2 * d))
-            cores = [std * torch.randn(layer.ranks[k], layer.out_shape[k], layer.in_shape[k], layer.ranks[k + 1],
-                                       generator=g, dtype=torch.float64) for k in range(d)]
-            entry = {"cores": cores}
-        else:
-            entry = {"weight": math.sqrt(2.0 / layer.in_features) *
-                     torch.randn(layer.out_features, layer.in_features, generator=g, dtype=torch.float64)}
-        entry["bias"] = torch.zeros(layer.out_features, dtype=torch.float64) if layer.bias else None
-        out.append(entry)
-    return out
+    """He-scaled real weights of the network's shapes (``OpticalNetwork.random_weights``)."""
+    return network.random_weights(seed)
 
 
 def _tensors(weights: list[dict]) -> list[torch.Tensor]:

@@ -26,7 +26,7 @@ queries that cost. Estimators:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -44,12 +44,17 @@ class Estimate:
     loss: float  # f(θ) on this batch (one query, also the forward-difference baseline)
     queries: int
     method: str
+    extra: dict = field(default_factory=dict)  # further per-step metrics (e.g. layer-local losses)
 
 
 # ---- probes ---------------------------------------------------------------------------------
 
 class Probe:
-    """Perturbation directions (rows of a virtual [k, P] matrix) with one scheme and step μ."""
+    """Perturbation directions (rows of a virtual [k, P] matrix) with one scheme and step μ.
+
+    ``combine`` turns the k differences into a gradient. With a loss of several columns (one
+    per layer, say), ``diffs`` is [k, K] and each probe takes the column(s) it estimates.
+    """
 
     k: int
     scheme: str
@@ -58,7 +63,7 @@ class Probe:
     def rows(self, a: int, b: int) -> torch.Tensor:  # unit perturbations [b − a, P]
         raise NotImplementedError
 
-    def combine(self, diffs: torch.Tensor, n_params: int) -> torch.Tensor:  # [k] → [P]
+    def combine(self, diffs: torch.Tensor, n_params: int) -> torch.Tensor:  # [k] or [k, K] → [P]
         raise NotImplementedError
 
 
@@ -67,21 +72,39 @@ class DirectionProbe(Probe):
 
     ``segment[p]`` is the segment of coordinate p (−1: not perturbed). One draw ``R[q, P]``
     serves every segment, so rows are built on demand and never all held at once.
+
+    ``joint``: every segment is perturbed at once by the same q rows (k = q); this is sound
+    only when segment j's column of the loss is what segment j is estimated from (layer-local
+    losses), the other segments' perturbations then averaging out as zero-mean noise.
+    ``columns[j]``: the loss column segment j is estimated from (multi-column losses).
     """
 
     def __init__(self, directions: torch.Tensor, segment: torch.Tensor, n_segments: int, scheme: str,
-                 mu: float, sign: bool = False):
+                 mu: float, sign: bool = False, joint: bool = False, columns: torch.Tensor | None = None):
         self.R, self.segment, self.n_segments = directions, segment, n_segments
         self.q = directions.shape[0]
-        self.k = n_segments * self.q
+        self.joint, self.columns = joint, columns
+        self.k = self.q if joint else n_segments * self.q
         self.scheme, self.mu, self.sign = scheme, mu, sign
 
     def rows(self, a, b):
+        if self.joint:
+            return self.R[a:b] * (self.segment >= 0)
         r = torch.arange(a, b, device=self.R.device)
         return self.R[r % self.q] * (self.segment[None, :] == (r // self.q)[:, None])
 
     def combine(self, diffs, n_params):
-        d = diffs.reshape(self.n_segments, self.q).to(self.R.dtype)  # [S, q]
+        diffs = diffs.to(self.R.dtype)
+        columns = self.columns
+        if diffs.ndim == 1:
+            diffs, columns = diffs[:, None], torch.zeros(self.n_segments, dtype=torch.long)
+        elif columns is None:
+            raise ValueError("a loss with several columns needs the column each segment is estimated from")
+        columns = columns.to(diffs.device)
+        if self.joint:  # d[j, i] = diff of row i in segment j's column
+            d = diffs[:, columns].T
+        else:
+            d = diffs.reshape(self.n_segments, self.q, -1)[torch.arange(self.n_segments), :, columns]
         on = self.segment >= 0
         grad = torch.zeros(n_params, dtype=self.R.dtype, device=self.R.device)
         # ĝ[p] = (1/q) Σ_i diff[seg(p), i] · R[i, p]
@@ -102,35 +125,34 @@ class CoordinateProbe(Probe):
         return out
 
     def combine(self, diffs, n_params):
+        if diffs.ndim != 1:
+            raise ValueError("coordinate probes take a single-column loss")
         return torch.zeros(n_params, dtype=self.dtype, device=self.coords.device).index_add_(
             0, self.coords, diffs.to(self.dtype))
 
 
 def evaluate(oracle, params: torch.Tensor, batch, probes: list[Probe], max_settings: int = 256,
-             max_elements: int = 2 ** 24) -> tuple[torch.Tensor, float, int]:
+             max_elements: int = 2 ** 24, loss_fn=None) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Evaluate all probes around ``params`` through the Oracle in few batched calls.
 
-    Returns (gradient [P], centre loss, queries used).
+    ``loss_fn(settings[Q, P])`` → ``[Q]`` or ``[Q, K]`` (default: ``oracle.loss`` on ``batch``).
+    Returns (gradient [P], centre loss [] or [K], queries used).
     """
+    if loss_fn is None:
+        loss_fn = lambda settings: oracle.loss(settings, batch)
     n = params.shape[0]
     chunk = max(1, min(max_settings, max_elements // max(n, 1)))
-    plus = [torch.empty(p.k, dtype=torch.float64) for p in probes]
-    minus = [torch.empty(p.k, dtype=torch.float64) if p.scheme == "central" else None for p in probes]
     before = oracle.queries
-    centre = []
+    results = []  # (target, probe index, a, losses)
     pending, spans, filled = [params[None]], [("centre", None, 0, 1)], 1
 
     def flush():
         nonlocal pending, spans, filled
-        losses = oracle.loss(torch.cat(pending), batch).to(torch.float64).cpu()
+        losses = loss_fn(torch.cat(pending)).to(torch.float64).cpu()
         at = 0
         for target, i, a, b in spans:
-            part = losses[at:at + b - a]
+            results.append((target, i, a, losses[at:at + b - a]))
             at += b - a
-            if target == "centre":
-                centre.append(part[0])
-            else:
-                (plus if target == "+" else minus)[i][a:b] = part
         pending, spans, filled = [], [], 0
 
     for i, p in enumerate(probes):
@@ -147,12 +169,16 @@ def evaluate(oracle, params: torch.Tensor, batch, probes: list[Probe], max_setti
                 a = b
     if pending:
         flush()
-    f0 = centre[0]
+    f0 = results[0][3][0]
+    plus = [torch.empty((p.k,) + f0.shape, dtype=torch.float64) for p in probes]
+    minus = [torch.empty((p.k,) + f0.shape, dtype=torch.float64) for p in probes]
+    for target, i, a, part in results[1:]:
+        (plus if target == "+" else minus)[i][a:a + len(part)] = part
     grad = torch.zeros(n, dtype=torch.float64, device=params.device)
     for p, fp, fm in zip(probes, plus, minus):
         diff = (fp - fm) / (2 * p.mu) if p.scheme == "central" else (fp - f0) / p.mu
         grad += p.combine(diff.to(params.device), n).to(torch.float64)
-    return grad.to(params.dtype), float(f0), oracle.queries - before
+    return grad.to(params.dtype), f0, oracle.queries - before
 
 
 # ---- estimators -----------------------------------------------------------------------------
@@ -190,7 +216,7 @@ class Estimator:
                  max_settings: int = 256) -> Estimate:
         probes = self.probes(params.shape[0], step, generator, params.dtype)
         grad, loss, queries = evaluate(oracle, params, batch, probes, max_settings)
-        return Estimate(grad, loss, queries, self.method(step))
+        return Estimate(grad, float(loss), queries, self.method(step))
 
     def queries_per_step(self, n_params: int, step: int = 0) -> int:
         return 1 + sum(p.k * (2 if p.scheme == "central" else 1)

@@ -24,7 +24,11 @@ from ..photonics.hardware import PRESETS, HardwareModel
 from ..photonics.network import build_network
 from .estimators import ESTIMATORS, build_estimator
 from .optim import OPTIMIZERS, SCHEDULES, Schedule, build_optimizer, phase_mask
+from .tpsgd import LOCAL_LOSSES, build_layer_local
 from .zo import ZOTrainer
+
+# the whole-network estimators, and the layer-local one of target projection (tpSGD on the chip)
+TRAIN_ESTIMATORS = ESTIMATORS + ("layer-local",)
 
 MODEL_FOR = {"digits": "digits", "mnist": "mnist", "fashion-mnist": "mnist"}  # dataset → model family
 
@@ -46,6 +50,11 @@ class TrainConfig:
     cge_max: int = 128
     switch_step: int | None = None
     patience: int | None = 3
+    local_loss: str = "mse"  # layer-local: the hidden layers' loss against their projected targets
+    joint: bool = False  # layer-local: perturb all layers at once (2q + 1 queries per step)
+    projection_seed: int = 1  # layer-local: seed of the fixed random target projections
+    target_scale: float = 1.0  # layer-local: scale of the projected targets
+    output_gain: float = 10.0  # the electronic amplifier after the output detectors (a chip setting)
     hardware: str = "ideal"
     phase_bits: int | None = None  # overrides the preset's DAC resolution
     chip_seed: int = 0
@@ -67,7 +76,8 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         checks = [("dataset", self.dataset, DATASETS), ("model", self.model, ("tt", "dense")),
-                  ("estimator", self.estimator, ESTIMATORS), ("hardware", self.hardware, tuple(PRESETS)),
+                  ("estimator", self.estimator, TRAIN_ESTIMATORS),
+                  ("local loss", self.local_loss, tuple(LOCAL_LOSSES)), ("hardware", self.hardware, tuple(PRESETS)),
                   ("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES)]
         for name, value, accepted in checks:
             if value not in accepted:
@@ -110,16 +120,22 @@ def prepare_data(config: TrainConfig, in_features: int):
 
 def build_chip(config: TrainConfig, network=None) -> Chip:
     network = network or build_network(config.model_name, block=config.block, mesh=config.mesh, readout=config.readout)
-    return Chip(network, config.hardware_model(), seed=config.chip_seed)
+    return Chip(network, config.hardware_model(), seed=config.chip_seed, output_gain=config.output_gain)
 
 
 def make_trainer(config: TrainConfig, oracle, train, valid, run_dir, progress: bool = True,
                  params: torch.Tensor | None = None) -> ZOTrainer:
-    estimator = build_estimator(config.estimator, oracle, q=config.q, mu=config.mu, distribution=config.distribution,
-                                scheme=config.scheme, tensorwise=config.tensorwise, level=config.level,
-                                cge_scheme=config.cge_scheme, cge_subset=config.cge_subset,
-                                per_group=config.per_group, cge_max=config.cge_max,
-                                switch_step=config.switch_step, patience=config.patience)
+    if config.estimator == "layer-local":
+        estimator = build_layer_local(oracle, q=config.q, mu=config.mu, distribution=config.distribution,
+                                      scheme=config.scheme, level=config.level if config.tensorwise else "layer",
+                                      local_loss=config.local_loss, joint=config.joint,
+                                      projection_seed=config.projection_seed, target_scale=config.target_scale)
+    else:
+        estimator = build_estimator(config.estimator, oracle, q=config.q, mu=config.mu, distribution=config.distribution,
+                                    scheme=config.scheme, tensorwise=config.tensorwise, level=config.level,
+                                    cge_scheme=config.cge_scheme, cge_subset=config.cge_subset,
+                                    per_group=config.per_group, cge_max=config.cge_max,
+                                    switch_step=config.switch_step, patience=config.patience)
     schedule = Schedule(config.schedule, total=config.steps) if config.schedule == "cosine" else (
         Schedule("step", every=max(1, config.steps // 3)) if config.schedule == "step" else Schedule())
     optimizer = build_optimizer(config.optimizer, config.lr, schedule,

@@ -211,7 +211,7 @@ class ZOTrainer:
                 self.train_queries += estimate.queries
                 self.wall += time.perf_counter() - t0
                 record = {"step": self.step, "loss": estimate.loss, "lr": lr, "method": estimate.method,
-                          "step_queries": estimate.queries, "queries": self.train_queries}
+                          "step_queries": estimate.queries, "queries": self.train_queries, **estimate.extra}
                 self.step += 1
                 last = self.step == self.steps or self._budget_spent()
                 if self.step % self.eval_every == 0 or last:
