@@ -1,0 +1,137 @@
+"""PINN pieces: quadrature rules for N(0, I), Stein derivatives, PDEs with exact solutions."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from photonzo.pinn.pde import build_pde
+from photonzo.pinn.quadrature import make_rule, sampled_rule, sparse_grid
+from photonzo.pinn.stein import FiniteDifference, SteinEstimator
+
+
+@pytest.fixture(autouse=True)
+def grid_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("PHOTONZO_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("rule", ["gauss-hermite", "gauss-hermite-odd"])
+@pytest.mark.parametrize("dim", [3, 21])
+def test_sparse_grid_moments(rule, dim):
+    r = sparse_grid(rule, dim, 2)
+    z, w = r.nodes, r.weights
+    assert r.origin is not None  # symmetric with the centre node: the one-sided Stein form applies
+    assert w.sum() == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(r.expect(z), 0.0, atol=1e-12)
+    np.testing.assert_allclose(r.expect(z ** 2), 1.0, atol=1e-12)
+    np.testing.assert_allclose(r.expect(z ** 4), 3.0, atol=1e-10)
+    pair = r.expect(z[:, 0] ** 2 * z[:, 1] ** 2)
+    assert pair == pytest.approx(1.0, abs=1e-10)
+    assert r.abs_weight_sum >= 1.0
+
+
+def test_the_reference_grid_has_925_nodes_and_is_cached(tmp_path):
+    r = sparse_grid("gauss-hermite", 21, 2)
+    assert r.n_nodes == 925  # the reference TT-PINN's 21-dim level-2 grid
+    cached = list((tmp_path / "cache" / "grids").glob("*.npz"))
+    assert [p.name for p in cached] == ["gauss-hermite-d21-l2.npz"]
+    again = sparse_grid("gauss-hermite", 21, 2)
+    np.testing.assert_array_equal(again.nodes, r.nodes)
+    odd = sparse_grid("gauss-hermite-odd", 21, 2)
+    assert odd.n_nodes < r.n_nodes or odd.abs_weight_sum <= r.abs_weight_sum
+
+
+def test_bad_rules_and_exploding_grids_are_refused():
+    with pytest.raises(ValueError, match="has [0-9,]+ nodes, more than the limit of 1,000"):
+        sparse_grid("gauss-hermite", 21, 3, max_nodes=1000)
+    with pytest.raises(ValueError, match="unknown quadrature rule 'simpson'"):
+        make_rule("simpson", 3)
+    with pytest.raises(ValueError, match="level must be an integer >= 0"):
+        sparse_grid("gauss-hermite", 3, -1)
+    with pytest.raises(ValueError, match="even number of nodes"):
+        sampled_rule("antithetic", 3, 5)
+    with pytest.raises(ValueError, match="sigma must be a positive finite number"):
+        SteinEstimator(sampled_rule("antithetic", 3, 4), 0.0)
+
+
+def quadratic(d, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    A = torch.randn(d, d, generator=g, dtype=torch.float64)
+    A = A + A.T
+    b = torch.randn(d, generator=g, dtype=torch.float64)
+    f = lambda x: ((x @ A) * x).sum(-1) + x @ b + 1.0
+    return f, A, b
+
+
+@pytest.mark.parametrize("spatial", [5, 4])
+def test_stein_is_exact_for_quadratics_at_level_2(spatial):
+    d = 5
+    f, A, b = quadratic(d)
+    est = SteinEstimator(sparse_grid("gauss-hermite", d, 2), sigma=0.3, spatial=spatial)
+    x = torch.rand(7, d, dtype=torch.float64)
+    out = est.derivatives(f(est.points(x)))
+    assert est.evaluations == est.rule.n_nodes  # one value per node: the origin is a node
+    np.testing.assert_allclose(out["grad"].numpy(), (2 * x @ A + b).numpy(), atol=1e-10)
+    np.testing.assert_allclose(out["laplacian"].numpy(), 2 * torch.diagonal(A)[:spatial].sum().item(), atol=1e-9)
+    np.testing.assert_allclose(out["value"].numpy(), (f(x) + 0.09 * torch.trace(A)).numpy(), atol=1e-10)
+
+
+def test_stein_converges_as_sigma_squared_on_a_smooth_function():
+    d = 4
+    a = torch.tensor([0.7, -0.4, 0.5, 0.3], dtype=torch.float64)
+    f = lambda x: torch.sin(x @ a) * torch.exp(0.3 * x[..., 0])
+    x = torch.rand(5, d, dtype=torch.float64).requires_grad_(True)
+    grad_true = torch.autograd.grad(f(x).sum(), x, create_graph=True)[0]
+    lap_true = sum(torch.autograd.grad(grad_true[:, i].sum(), x, retain_graph=True)[0][:, i] for i in range(d))
+    rule = sparse_grid("gauss-hermite", d, 4)
+    errors = []
+    for sigma in (0.2, 0.1, 0.05):
+        est = SteinEstimator(rule, sigma)
+        out = est.derivatives(f(est.points(x.detach())))
+        errors.append(((out["grad"] - grad_true).norm() / grad_true.norm()).item() +
+                      ((out["laplacian"] - lap_true).norm() / lap_true.norm()).item())
+    assert errors[0] / errors[1] == pytest.approx(4, rel=0.25) and errors[1] / errors[2] == pytest.approx(4, rel=0.25)
+
+
+def test_finite_differences_baseline_is_exact_for_quadratics():
+    d = 5
+    f, A, b = quadratic(d, seed=1)
+    fd = FiniteDifference(d, h=0.1, spatial=d)
+    x = torch.rand(3, d, dtype=torch.float64)
+    out = fd.derivatives(f(fd.points(x)))
+    assert fd.evaluations == 2 * d + 1
+    np.testing.assert_allclose(out["grad"].numpy(), (2 * x @ A + b).numpy(), atol=1e-9)
+    np.testing.assert_allclose(out["laplacian"].numpy(), 2 * torch.trace(A).item(), atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["hjb", "heat"])
+def test_exact_solutions_solve_their_pdes(name):
+    pde = build_pde(name, 20)
+    x = pde.sample(50, torch.Generator().manual_seed(0)).requires_grad_(True)
+    u = pde.exact(x)
+    grad = torch.autograd.grad(u.sum(), x, create_graph=True)[0]
+    if grad.requires_grad:
+        lap = sum(torch.autograd.grad(grad[:, i].sum(), x, retain_graph=True)[0][:, i] for i in range(pde.dim))
+    else:  # a linear solution: its gradient is constant
+        lap = torch.zeros(len(x), dtype=torch.float64)
+    residual = pde.residual(grad[:, pde.dim], grad[:, :pde.dim], lap)
+    assert residual.abs().max().item() < 1e-12
+    # the ansatz meets the boundary condition for any network and is exact with the exact network output
+    np.testing.assert_allclose(pde.ansatz(x, pde.exact_nn(x)).detach().numpy(), u.detach().numpy(), atol=1e-12)
+    assert torch.isfinite(pde.exact_nn(torch.zeros(2, 21, dtype=torch.float64))).all()
+    with pytest.raises(ValueError, match="unknown PDE 'wave'"):
+        build_pde("wave")
+
+
+def test_stein_sees_the_smoothing_bias_of_the_heat_solution():
+    pde = build_pde("heat", 20)
+    rule = sparse_grid("gauss-hermite", 21, 2)
+    x = pde.sample(20, torch.Generator().manual_seed(1))
+    for sigma in (0.1, 0.3):
+        est = SteinEstimator(rule, sigma, spatial=20)
+        out = est.derivatives(pde.exact(est.points(x)))
+        # E f(x + σz) for f = e^{−t} sin(a·x): factor e^{σ²/2} from time, e^{−σ²/2} from space (‖a‖ = 1)
+        assert torch.allclose(out["value"], pde.exact(x), rtol=2e-3, atol=2e-3)
+        residual = pde.residual(out["grad"][:, 20], out["grad"][:, :20], out["laplacian"])
+        assert residual.abs().max() < 5 * sigma ** 2
