@@ -155,6 +155,63 @@ def _add_train(sub) -> None:
     train.set_defaults(func=_train)
 
 
+def _hjb(args) -> int:
+    from .pinn.trainer import PINNConfig, run_pinn
+
+    config = PINNConfig(pde=args.pde, dim=args.dim, model=args.model, estimator=args.estimator, rule=args.rule,
+                        level=args.level, nodes=args.nodes, sigma=args.sigma, force=args.force, q=args.q, mu=args.mu,
+                        lr=args.lr, steps=args.steps, points=args.points, eval_every=args.eval_every,
+                        test_points=args.test_points, hardware=args.hardware, chip_seed=args.chip_seed, seed=args.seed,
+                        float64=args.float64, max_queries=args.max_queries)
+    run_dir = args.run_dir or f"runs/{args.pde}{args.dim}-{args.model}-{args.estimator}-{args.hardware}"
+    s = run_pinn(config, run_dir, resume=args.resume, progress=not args.quiet)
+    print(f"{s['pde']['name']}-{s['pde']['dim']} on the {s['hardware']} chip ({s['model']}, {s['mzis']:,} MZIs): "
+          f"relative l2 {s['rel_l2']:.3g} (learned part {s['rel_l2_learned']:.3g}) after {s['steps']} steps, "
+          f"{s['train_queries']:,} queries of {s['inferences_per_query']:,} inputs each, {s['train_wall_s']:.0f} s")
+    print(f"run directory: {run_dir} (config.json, metrics.jsonl, checkpoint.npz, curves.png, summary.json)")
+    return 0
+
+
+def _add_hjb(sub) -> None:
+    from .pinn.pde import PDES
+    from .pinn.quadrature import RULES
+    from .pinn.trainer import DERIVATIVES, PINN_MODELS
+
+    hjb = sub.add_parser(
+        "hjb", help="solve a high-dimensional PDE (HJB-20) with a PINN trained on the simulated chip",
+        description="Train a physics-informed network on the chip by zeroth-order optimisation; the PDE's "
+                    "derivatives are estimated from forward queries (Stein's identity on a sparse grid, Monte "
+                    "Carlo, or finite differences). Writes a run directory like `photonzo train`.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    hjb.add_argument("--pde", choices=list(PDES), default="hjb", help="hjb: HJB-20 of the reference; heat: u_t = Δu")
+    hjb.add_argument("--dim", type=_positive_int, default=20, help="spatial dimension")
+    hjb.add_argument("--model", choices=PINN_MODELS, default="tt",
+                     help="tt / dense: the reference 21→512→512→1 networks (dim 20); small: (d+1)→32→32→1")
+    hjb.add_argument("--estimator", choices=DERIVATIVES, default="sparse-grid", help="derivative estimator")
+    hjb.add_argument("--rule", choices=RULES, default="gauss-hermite", help="quadrature rule of the Stein estimator")
+    hjb.add_argument("--level", type=int, default=2, help="sparse-grid level")
+    hjb.add_argument("--nodes", type=_positive_int, default=None,
+                     help="monte-carlo nodes per point (default: as many as the sparse grid)")
+    hjb.add_argument("--sigma", type=_positive_float, default=0.1, help="smoothing radius (and finite-difference step)")
+    hjb.add_argument("--force", action="store_true", help="build a sparse grid past the node limit")
+    hjb.add_argument("--q", type=_positive_int, default=10, help="RGE directions per step")
+    hjb.add_argument("--mu", type=_positive_float, default=0.025, help="phase perturbation (rad)")
+    hjb.add_argument("--lr", type=_positive_float, default=0.01)
+    hjb.add_argument("--steps", type=_positive_int, default=200)
+    hjb.add_argument("--points", type=_positive_int, default=100, help="collocation points per step")
+    hjb.add_argument("--eval-every", type=_positive_int, default=20)
+    hjb.add_argument("--test-points", type=_positive_int, default=10_000)
+    hjb.add_argument("--hardware", choices=list(PRESETS), default="ideal")
+    hjb.add_argument("--chip-seed", type=int, default=0)
+    hjb.add_argument("--seed", type=int, default=0)
+    hjb.add_argument("--float64", action="store_true", help="simulate in complex128 (float64 inputs)")
+    hjb.add_argument("--max-queries", type=_positive_int, default=None)
+    hjb.add_argument("--run-dir", default=None)
+    hjb.add_argument("--resume", action="store_true")
+    hjb.add_argument("--quiet", action="store_true")
+    hjb.set_defaults(func=_hjb)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="photonzo", description="Photonic-chip simulator and BP-free trainers.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -170,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(func=_info)
     _add_train(sub)
+    _add_hjb(sub)
     return parser
 
 
@@ -177,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileExistsError, FileNotFoundError, FloatingPointError) as e:
+    except (ValueError, FileExistsError, FileNotFoundError, FloatingPointError, ImportError) as e:
         # bad options, data that is missing or fails its checksum, a run directory in use:
         # one clear line, no traceback
         print(f"photonzo {args.command}: {e}", file=sys.stderr)

@@ -67,3 +67,19 @@ def test_train_layer_local_on_the_chip(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(args[:-2] + ["--run-dir", str(tmp_path / "x"), "--local-loss", "hinge"])
     assert "invalid choice: 'hinge'" in capsys.readouterr().err
+
+
+def test_hjb_writes_a_pinn_run_and_refuses_bad_options(tmp_path, capsys):
+    run = tmp_path / "hjb"
+    args = ["hjb", "--dim", "3", "--model", "small", "--steps", "4", "--eval-every", "2", "--test-points", "200",
+            "--points", "10", "--q", "2", "--quiet", "--run-dir", str(run)]
+    assert main(args) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["train_queries"] == 4 * (1 + 2 * 2) and summary["derivatives"]["nodes"] == 41
+    assert summary["inferences_per_query"] == 10 * 41
+    assert main(args) == 2 and "pass --resume" in capsys.readouterr().err
+    assert main(["hjb", "--dim", "3", "--quiet", "--run-dir", str(tmp_path / "x")]) == 2
+    assert "use --model small" in capsys.readouterr().err
+    assert main(["hjb", "--dim", "20", "--model", "small", "--level", "4", "--quiet", "--run-dir", str(tmp_path / "y")]) == 2
+    assert "more than the limit" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

@@ -213,9 +213,10 @@ class Estimator:
         return self.name
 
     def estimate(self, oracle, params, batch, step: int, generator: torch.Generator,
-                 max_settings: int = 256) -> Estimate:
+                 max_settings: int = 256, loss_fn=None) -> Estimate:
+        """``loss_fn(settings[Q, P]) → [Q]`` replaces ``oracle.loss`` on ``batch`` when given."""
         probes = self.probes(params.shape[0], step, generator, params.dtype)
-        grad, loss, queries = evaluate(oracle, params, batch, probes, max_settings)
+        grad, loss, queries = evaluate(oracle, params, batch, probes, max_settings, loss_fn=loss_fn)
         return Estimate(grad, float(loss), queries, self.method(step))
 
     def queries_per_step(self, n_params: int, step: int = 0) -> int:
@@ -348,10 +349,10 @@ class Hybrid(Estimator):
             return self.second if step >= self.switched_at else self.first
         return self.second if self.switch_step is not None and step >= self.switch_step else self.first
 
-    def estimate(self, oracle, params, batch, step, generator, max_settings=256):
+    def estimate(self, oracle, params, batch, step, generator, max_settings=256, loss_fn=None):
         if self.switched_at is None and self.switch_step is not None and step >= self.switch_step:
             self.switched_at = step
-        return super().estimate(oracle, params, batch, step, generator, max_settings)
+        return super().estimate(oracle, params, batch, step, generator, max_settings, loss_fn)
 
     def probes(self, n_params, step, generator, dtype):
         return self._current(step).probes(n_params, step, generator, dtype)

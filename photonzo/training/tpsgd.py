@@ -310,7 +310,9 @@ class LayerLocalRGE(Estimator):
         probe.k = probe.q if self.joint else probe.n_segments * probe.q
         return [probe]
 
-    def estimate(self, oracle, params, batch, step, generator, max_settings=256):
+    def estimate(self, oracle, params, batch, step, generator, max_settings=256, loss_fn=None):
+        if loss_fn is not None:
+            raise ValueError("layer-local training defines its own per-layer losses; it takes no loss_fn")
         if not hasattr(oracle, "layer_outputs"):
             raise TypeError("layer-local training reads every layer's detectors: the Oracle must provide "
                             "layer_outputs (a LayerTapOracle, e.g. Chip.oracle())")

@@ -55,25 +55,54 @@ def _as_tensor(a, dtype=None):
     return t if dtype is None else t.to(dtype)
 
 
-class ZOTrainer:
-    """Zeroth-order training loop over an Oracle (see the module docstring)."""
+class Classification:
+    """The default objective: minibatches of (inputs, labels) and the Oracle's own loss;
+    evaluation reads cross-entropy and accuracy from the chip's outputs."""
 
-    def __init__(self, oracle, estimator: Estimator, optimizer: Optimizer, train: tuple, valid: tuple,
-                 run_dir: str | os.PathLike, *, steps: int, batch_size: int = 64, eval_every: int = 50,
-                 checkpoint_every: int | None = None, seed: int = 0, init_seed: int | None = None,
-                 eval_batch: int = 1000, max_settings: int = 256, progress: bool = True,
-                 params: torch.Tensor | None = None, max_queries: int | None = None):
-        for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every),
-                            ("eval_batch", eval_batch), ("max_settings", max_settings)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self.oracle, self.estimator, self.optimizer = oracle, estimator, optimizer
+    def __init__(self, train: tuple, valid: tuple, eval_batch: int = 1000):
         self.x_train, self.y_train = (torch.as_tensor(a) for a in train)
         self.x_valid, self.y_valid = (torch.as_tensor(a) for a in valid)
         if len(self.x_train) != len(self.y_train) or len(self.x_valid) != len(self.y_valid):
             raise ValueError("inputs and labels must have the same length")
         if len(self.x_train) < 1 or len(self.x_valid) < 1:
             raise ValueError("training and validation data must not be empty")
+        self.eval_batch = eval_batch
+
+    def sample(self, generator: torch.Generator, batch_size: int):
+        idx = torch.randint(0, len(self.x_train), (batch_size,), generator=generator)
+        return self.x_train[idx], self.y_train[idx]
+
+    def loss_fn(self, oracle, batch):
+        return None  # the Oracle's loss on the batch
+
+    def evaluate(self, oracle, params: torch.Tensor, data: tuple | None = None) -> dict:
+        x, y = (self.x_valid, self.y_valid) if data is None else (torch.as_tensor(a) for a in data)
+        outs = [oracle.outputs(params[None], x[i:i + self.eval_batch])[0] for i in range(0, len(x), self.eval_batch)]
+        out = torch.cat(outs).to(torch.float64)
+        y = y.long()
+        return {"val_loss": float(F.cross_entropy(out, y)), "val_acc": float((out.argmax(-1) == y).double().mean())}
+
+
+class ZOTrainer:
+    """Zeroth-order training loop over an Oracle (see the module docstring).
+
+    What is trained is an *objective*: by default classification on ``train``/``valid``; any
+    object with ``sample(generator, batch_size)``, ``loss_fn(oracle, batch)`` (a function of
+    parameter settings [Q, P] → [Q], or None for ``oracle.loss``) and ``evaluate(oracle,
+    params, data)`` (a dict with at least ``val_loss``) will do — the PINN trainer passes one.
+    """
+
+    def __init__(self, oracle, estimator: Estimator, optimizer: Optimizer, train: tuple | None, valid: tuple | None,
+                 run_dir: str | os.PathLike, *, steps: int, batch_size: int = 64, eval_every: int = 50,
+                 checkpoint_every: int | None = None, seed: int = 0, init_seed: int | None = None,
+                 eval_batch: int = 1000, max_settings: int = 256, progress: bool = True,
+                 params: torch.Tensor | None = None, max_queries: int | None = None, objective=None):
+        for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every),
+                            ("eval_batch", eval_batch), ("max_settings", max_settings)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.oracle, self.estimator, self.optimizer = oracle, estimator, optimizer
+        self.objective = objective if objective is not None else Classification(train, valid, eval_batch)
         self.run_dir = Path(run_dir)
         self.steps, self.batch_size, self.eval_every = steps, batch_size, eval_every
         if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
@@ -101,17 +130,13 @@ class ZOTrainer:
 
     # ---- evaluation through the Oracle ---------------------------------------------------
     def evaluate(self, params: torch.Tensor | None = None, data: tuple | None = None) -> dict:
-        """Loss and accuracy of ``params`` (default: current) on ``data`` (default: the
-        validation set) read from the chip; the queries count as evaluation queries."""
+        """The objective's evaluation of ``params`` (default: current) on ``data`` (default: its
+        validation set), read from the chip; the queries count as evaluation queries."""
         params = self.params if params is None else params
-        x, y = (self.x_valid, self.y_valid) if data is None else (torch.as_tensor(a) for a in data)
         before = self.oracle.queries
-        outs = [self.oracle.outputs(params[None], x[i:i + self.eval_batch])[0]
-                for i in range(0, len(x), self.eval_batch)]
-        out = torch.cat(outs).to(torch.float64)
+        result = self.objective.evaluate(self.oracle, params, data)
         self.eval_queries += self.oracle.queries - before
-        y = y.long()
-        return {"val_loss": float(F.cross_entropy(out, y)), "val_acc": float((out.argmax(-1) == y).double().mean())}
+        return result
 
     # ---- checkpoints ---------------------------------------------------------------------
     def _checkpoint_path(self) -> Path:
@@ -177,8 +202,7 @@ class ZOTrainer:
 
     # ---- the loop ------------------------------------------------------------------------
     def _batch(self):
-        idx = torch.randint(0, len(self.x_train), (self.batch_size,), generator=self.data_generator)
-        return self.x_train[idx], self.y_train[idx]
+        return self.objective.sample(self.data_generator, self.batch_size)
 
     def _log(self, record: dict) -> None:
         with open(self.run_dir / METRICS, "a") as f:
@@ -199,8 +223,9 @@ class ZOTrainer:
         try:
             while self.step < self.steps and not self._budget_spent():
                 t0 = time.perf_counter()
-                estimate = self.estimator.estimate(self.oracle, self.params, self._batch(), self.step,
-                                                   self.estimator_generator, self.max_settings)
+                batch = self._batch()
+                estimate = self.estimator.estimate(self.oracle, self.params, batch, self.step, self.estimator_generator,
+                                                   self.max_settings, loss_fn=self.objective.loss_fn(self.oracle, batch))
                 if not math.isfinite(estimate.loss) or not torch.isfinite(estimate.grad).all():
                     raise FloatingPointError(f"step {self.step}: the loss or its estimate is not finite "
                                              f"(loss {estimate.loss}); lower the learning rate or the step mu")
