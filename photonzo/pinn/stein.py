@@ -34,24 +34,17 @@ def _check_sigma(name, value):
     return float(value)
 
 
-class SteinEstimator:
-    """Value, gradient and spatial Laplacian of f_σ from K = nodes (+1 without an origin node) values."""
+class _Stencil:
+    """Shared half of both estimators: K offsets ``step · nodes`` around each point."""
 
-    def __init__(self, rule: QuadratureRule, sigma: float, spatial: int | None = None):
-        self.rule, self.sigma = rule, _check_sigma("sigma", sigma)
-        self.dim = rule.dim
+    nodes: torch.Tensor  # [K, D], in units of ``step``
+    step: float
+
+    def _set_dims(self, dim: int, spatial: int | None) -> None:
+        self.dim = int(dim)
         self.spatial = self.dim if spatial is None else int(spatial)
         if not 0 <= self.spatial <= self.dim:
             raise ValueError(f"spatial must lie in 0..{self.dim}, got {spatial}")
-        self.centre = rule.origin
-        nodes = rule.nodes if self.centre is not None else np.concatenate([rule.nodes, np.zeros((1, self.dim))])
-        self.nodes = torch.as_tensor(nodes, dtype=torch.float64)  # [K, D]
-        self.centre_index = self.centre if self.centre is not None else len(rule.nodes)
-        self.weights = torch.as_tensor(rule.weights, dtype=torch.float64)  # [n]
-        z = self.nodes[:len(rule.weights)]
-        self.grad_weights = self.weights[:, None] * z / self.sigma  # [n, D]
-        zs = z[:, :self.spatial]
-        self.lap_weights = self.weights * ((zs ** 2).sum(1) - self.spatial) / self.sigma ** 2  # [n]
 
     @property
     def evaluations(self) -> int:
@@ -62,44 +55,51 @@ class SteinEstimator:
         x = torch.as_tensor(x, dtype=torch.float64)
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ValueError(f"points must have shape [P, {self.dim}], got {tuple(x.shape)}")
-        return x[:, None, :] + self.sigma * self.nodes[None]
+        return x[:, None, :] + self.step * self.nodes[None]
 
-    def derivatives(self, values: torch.Tensor) -> dict:
+    def _values(self, values) -> torch.Tensor:
         values = torch.as_tensor(values, dtype=torch.float64)
         if values.shape[-1] != self.evaluations:
             raise ValueError(f"expected {self.evaluations} values per point, got {values.shape[-1]}")
+        return values
+
+
+class SteinEstimator(_Stencil):
+    """Value, gradient and spatial Laplacian of f_σ from K = nodes (+1 without an origin node) values."""
+
+    def __init__(self, rule: QuadratureRule, sigma: float, spatial: int | None = None):
+        self.rule, self.sigma = rule, _check_sigma("sigma", sigma)
+        self.step = self.sigma
+        self._set_dims(rule.dim, spatial)
+        self.centre = rule.origin
+        nodes = rule.nodes if self.centre is not None else np.concatenate([rule.nodes, np.zeros((1, self.dim))])
+        self.nodes = torch.as_tensor(nodes, dtype=torch.float64)  # [K, D]
+        self.centre_index = self.centre if self.centre is not None else len(rule.nodes)
+        self.weights = torch.as_tensor(rule.weights, dtype=torch.float64)  # [n]
+        z = self.nodes[:len(rule.weights)]
+        self.grad_weights = self.weights[:, None] * z / self.sigma  # [n, D]
+        zs = z[:, :self.spatial]
+        self.lap_weights = self.weights * ((zs ** 2).sum(1) - self.spatial) / self.sigma ** 2  # [n]
+
+    def derivatives(self, values: torch.Tensor) -> dict:
+        values = self._values(values)
         f0 = values[..., self.centre_index:self.centre_index + 1]
-        diff = (values[..., :len(self.weights)] - f0)  # [..., P, n]
-        return {"value": values[..., :len(self.weights)] @ self.weights,
-                "grad": diff @ self.grad_weights,
-                "laplacian": diff @ self.lap_weights}
+        on_rule = values[..., :len(self.weights)]
+        diff = on_rule - f0  # [..., P, n]
+        return {"value": on_rule @ self.weights, "grad": diff @ self.grad_weights, "laplacian": diff @ self.lap_weights}
 
 
-class FiniteDifference:
+class FiniteDifference(_Stencil):
     """Central differences with step h: value, gradient and spatial Laplacian from 2D + 1 values."""
 
     def __init__(self, dim: int, h: float, spatial: int | None = None):
-        self.dim, self.h = int(dim), _check_sigma("the finite-difference step h", h)
-        self.spatial = self.dim if spatial is None else int(spatial)
-        if not 0 <= self.spatial <= self.dim:
-            raise ValueError(f"spatial must lie in 0..{self.dim}, got {spatial}")
+        self.h = self.step = _check_sigma("the finite-difference step h", h)
+        self._set_dims(dim, spatial)
         eye = torch.eye(self.dim, dtype=torch.float64)
-        self.nodes = torch.cat([torch.zeros(1, self.dim, dtype=torch.float64), eye, -eye])  # [2D + 1, D] in units of h
-
-    @property
-    def evaluations(self) -> int:
-        return len(self.nodes)
-
-    def points(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.as_tensor(x, dtype=torch.float64)
-        if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(f"points must have shape [P, {self.dim}], got {tuple(x.shape)}")
-        return x[:, None, :] + self.h * self.nodes[None]
+        self.nodes = torch.cat([torch.zeros(1, self.dim, dtype=torch.float64), eye, -eye])  # [2D + 1, D]
 
     def derivatives(self, values: torch.Tensor) -> dict:
-        values = torch.as_tensor(values, dtype=torch.float64)
-        if values.shape[-1] != self.evaluations:
-            raise ValueError(f"expected {self.evaluations} values per point, got {values.shape[-1]}")
+        values = self._values(values)
         f0, plus, minus = values[..., 0], values[..., 1:1 + self.dim], values[..., 1 + self.dim:]
         second = (plus + minus - 2 * f0[..., None]) / self.h ** 2
         return {"value": f0, "grad": (plus - minus) / (2 * self.h), "laplacian": second[..., :self.spatial].sum(-1)}
