@@ -354,19 +354,27 @@ def _bias_vector(bias, n: int) -> np.ndarray:
 def tt_contract(x: torch.Tensor, in_shape, out_shape, ranks, apply_core) -> torch.Tensor:
     """Contract ``x[..., B, Π m]`` with a TT matrix, last core first.
 
-    ``apply_core(k, v)`` maps the slices ``v[..., S, m_k·r_k]`` to ``[..., S, r_{k−1}·n_k]``
+    ``apply_core(k, v)`` maps the slices ``v[..., B, S, m_k·r_k]`` to ``[..., B, S, r_{k−1}·n_k]``
     (it may prepend leading axes, e.g. the query axis). Returns ``[..., B, Π n]``.
+
+    The rows S are (J, I): J the input indices still to contract, I the output indices done
+    (n_k outermost). One permutation per core moves m_{k−1} out of the rows and n_k into them,
+    the one copy a TT mat-vec needs.
     """
     d = len(in_shape)
-    state = x.unflatten(-1, (math.prod(in_shape[:-1]), in_shape[-1], 1, 1))  # [..., J, m, r, I]
+    done = 1  # Π of the output factors already produced (the I axis)
+    v = x.unflatten(-1, (math.prod(in_shape[:-1]), in_shape[-1]))  # [..., B, J, m_{d−1}] (r_d = 1, I = 1)
     for k in reversed(range(d)):
-        jl, ir = state.shape[-4], state.shape[-1]
-        v = state.movedim(-1, -3).flatten(-4, -3).flatten(-2, -1)  # [..., J·I, m·r]
-        out = apply_core(k, v).unflatten(-1, (ranks[k], out_shape[k])).unflatten(-3, (jl, ir))
-        state = out.movedim(-3, -1).flatten(-2, -1)  # [..., J, r_{k-1}, n_k·I]
-        if k > 0:
-            state = state.unflatten(-3, (math.prod(in_shape[: k - 1]), in_shape[k - 1]))
-    return state.flatten(-3, -1)
+        out = apply_core(k, v)  # [..., B, J·I, r_{k−1}·n_k]
+        if k == 0:  # J = 1 and r_{−1} = 1: [..., B, I, n_0] → [..., B, n_0·I]
+            return out.transpose(-1, -2).flatten(-2, -1)
+        rest, m = math.prod(in_shape[: k - 1]), in_shape[k - 1]
+        out = out.unflatten(-2, (rest, m, done)).unflatten(-1, (ranks[k], out_shape[k]))  # [..., J', m, I, r, n]
+        nd = out.ndim
+        v = out.permute(*range(nd - 5), nd - 5, nd - 1, nd - 3, nd - 4, nd - 2)  # [..., J', n, I, m, r]
+        done *= out_shape[k]
+        v = v.reshape(*v.shape[:-5], rest * done, m * ranks[k])
+    raise AssertionError("unreachable: a TT has at least one core")
 
 
 def tt_dense(cores: list[torch.Tensor]) -> torch.Tensor:
