@@ -161,3 +161,21 @@ def test_a_short_zo_pinn_run_on_the_chip_reduces_the_error(tmp_path):
     assert after["rel_l2"] < 0.7 * before["rel_l2"] and after["rel_l2_learned"] < before["rel_l2_learned"]
     # one Oracle call per setting batch: 21 settings (centre + 10 ± pairs) per step, whatever the node count
     assert history[0]["step_queries"] == 21
+
+
+def test_first_order_pinn_reference_learns_and_deploys_onto_the_chip():
+    from photonzo.photonics.chip import Chip
+    from photonzo.photonics.layers import OpticalLinear
+    from photonzo.photonics.network import OpticalNetwork
+    from photonzo.pinn.trainer import PINNObjective
+    from photonzo.training.backprop import deploy, train_pinn_backprop
+
+    pde = build_pde("heat", 3)
+    network = OpticalNetwork([OpticalLinear(4, 16, block=4), OpticalLinear(16, 1, block=4)], ["sin"], name="small")
+    weights, stats = train_pinn_backprop(network, pde, steps=300, points=64, lr=1e-2)
+    assert stats["losses"][-1] < 0.1 * stats["losses"][0]
+    chip = Chip(network, "ideal", dtype=torch.complex128)
+    objective = PINNObjective(pde, FiniteDifference(4, 1e-3, spatial=3), test_points=500)
+    before = objective.evaluate(chip.oracle(), torch.as_tensor(network.init_params(0)))
+    after = objective.evaluate(chip.oracle(), torch.as_tensor(deploy(network, weights)))
+    assert after["rel_l2_learned"] < 0.5 * before["rel_l2_learned"] and after["rel_l2"] < before["rel_l2"]

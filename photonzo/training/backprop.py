@@ -67,3 +67,37 @@ def digital_accuracy(network: OpticalNetwork, weights: list[dict], x, y) -> floa
 def deploy(network: OpticalNetwork, weights: list[dict]) -> np.ndarray:
     """Phases (and, as a side effect, the network's electronic gains) realising ``weights``."""
     return network.from_weights(weights)
+
+
+def train_pinn_backprop(network: OpticalNetwork, pde, *, steps: int = 1000, points: int = 100, lr: float = 1e-3,
+                        seed: int = 0, progress: bool = False) -> tuple[list[dict], dict]:
+    """First-order PINN reference: the network's real weights trained by Adam on the mean squared
+    PDE residual of ``pde``'s ansatz, with exact derivatives from autograd (fresh uniform
+    collocation points every step). Returns (weights, stats); ``deploy`` programs them."""
+    if steps < 1 or points < 1 or not lr > 0:
+        raise ValueError("steps and points must be positive integers and lr a positive number")
+    weights = init_weights(network, seed)
+    params = _tensors(weights)
+    for t in params:
+        t.requires_grad_(True)
+    opt = torch.optim.Adam(params, lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    history, t0 = [], time.perf_counter()
+    it = range(steps)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="PINN first-order reference", unit="step")
+    for step in it:
+        x = pde.sample(points, g).requires_grad_(True)
+        u = pde.ansatz(x, network.digital_forward(weights, x)[:, 0])
+        grad = torch.autograd.grad(u.sum(), x, create_graph=True)[0]
+        lap = sum(torch.autograd.grad(grad[:, i].sum(), x, create_graph=True)[0][:, i] for i in range(pde.dim))
+        loss = pde.residual(grad[:, pde.dim], grad[:, :pde.dim], lap).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append(float(loss.detach()))
+    for t in params:
+        t.requires_grad_(False)
+    return weights, {"steps": steps, "wall": time.perf_counter() - t0, "losses": history}
