@@ -27,26 +27,35 @@ def _tensors(weights: list[dict]) -> list[torch.Tensor]:
     return [t for w in weights for t in (w.get("cores") or [w.get("weight")]) + [w.get("bias")] if t is not None]
 
 
+def _trainable(network: OpticalNetwork, seed: int) -> tuple[list[dict], list[torch.Tensor]]:
+    """Fresh He-scaled weights and their tensors, set to require gradients."""
+    weights = init_weights(network, seed)
+    params = _tensors(weights)
+    for t in params:
+        t.requires_grad_(True)
+    return weights, params
+
+
+def _iterate(n: int, progress: bool, desc: str, unit: str):
+    if not progress:
+        return range(n)
+    from tqdm.auto import tqdm
+
+    return tqdm(range(n), desc=desc, unit=unit)
+
+
 def train_backprop(network: OpticalNetwork, x_train, y_train, *, epochs: int = 20, batch_size: int = 64,
                    lr: float = 1e-3, seed: int = 0, weight_decay: float = 0.0, progress: bool = False) -> tuple[list[dict], dict]:
     """Train real weights with Adam on cross-entropy; returns (weights, stats)."""
     if epochs < 1 or batch_size < 1 or not lr > 0:
         raise ValueError("epochs and batch_size must be positive integers and lr a positive number")
-    weights = init_weights(network, seed)
-    params = _tensors(weights)
-    for t in params:
-        t.requires_grad_(True)
+    weights, params = _trainable(network, seed)
     opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     x = torch.as_tensor(np.asarray(x_train), dtype=torch.float64)
     y = torch.as_tensor(np.asarray(y_train)).long()
     g = torch.Generator().manual_seed(seed)
     t0, steps = time.perf_counter(), 0
-    epochs_iter = range(epochs)
-    if progress:
-        from tqdm.auto import tqdm
-
-        epochs_iter = tqdm(epochs_iter, desc="BP reference", unit="epoch")
-    for _ in epochs_iter:
+    for _ in _iterate(epochs, progress, "BP reference", "epoch"):
         for idx in torch.randperm(len(x), generator=g).split(batch_size):
             loss = F.cross_entropy(network.digital_forward(weights, x[idx]), y[idx])
             opt.zero_grad()
@@ -76,19 +85,11 @@ def train_pinn_backprop(network: OpticalNetwork, pde, *, steps: int = 1000, poin
     collocation points every step). Returns (weights, stats); ``deploy`` programs them."""
     if steps < 1 or points < 1 or not lr > 0:
         raise ValueError("steps and points must be positive integers and lr a positive number")
-    weights = init_weights(network, seed)
-    params = _tensors(weights)
-    for t in params:
-        t.requires_grad_(True)
+    weights, params = _trainable(network, seed)
     opt = torch.optim.Adam(params, lr=lr)
     g = torch.Generator().manual_seed(seed)
     history, t0 = [], time.perf_counter()
-    it = range(steps)
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, desc="PINN first-order reference", unit="step")
-    for step in it:
+    for _ in _iterate(steps, progress, "PINN first-order reference", "step"):
         x = pde.sample(points, g).requires_grad_(True)
         u = pde.ansatz(x, network.digital_forward(weights, x)[:, 0])
         grad = torch.autograd.grad(u.sum(), x, create_graph=True)[0]
