@@ -51,8 +51,7 @@ from photonzo.photonics.hardware import HardwareModel
 from photonzo.photonics.network import build_network
 from photonzo.plots import save_figure
 from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
-from photonzo.training.estimators import build_estimator
-from photonzo.training.runs import TrainConfig, build_chip, make_trainer, prepare_data
+from photonzo.training.runs import TrainConfig, build_chip, make_estimator, make_trainer, prepare_data
 from photonzo.training.tpsgd import train_tpsgd
 from photonzo.training.zo import ZOTrainer
 
@@ -113,7 +112,7 @@ def step_overhead(config: TrainConfig, reps: int = 3) -> dict:
     chip = build_chip(config)
     oracle = chip.oracle()
     train, _, _, _ = prepare_data(config, chip.network.in_features)
-    est = build_estimator(config.estimator, oracle, q=config.q, tensorwise=config.tensorwise, mu=config.mu)
+    est = make_estimator(config, oracle)
     params = oracle.initial_params(0).double()
     batch = (train[0][:config.batch_size], train[1][:config.batch_size])
     gen = torch.Generator().manual_seed(0)
@@ -220,9 +219,7 @@ def tp_digital(method: str, network, train, valid, test, epochs: int, lrs, commo
 
 def _steps_for(config: TrainConfig, budget: int) -> int:
     chip = build_chip(config)
-    est = make_trainer(config, chip.oracle(), *[(torch.zeros(1, chip.network.in_features), torch.zeros(1))] * 2,
-                       "unused", progress=False).estimator
-    return max(1, budget // est.queries_per_step(chip.n_params))
+    return max(1, budget // make_estimator(config, chip.oracle()).queries_per_step(chip.n_params))
 
 
 def equal_budget(ds: dict) -> dict | None:

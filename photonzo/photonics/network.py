@@ -174,9 +174,10 @@ class OpticalNetwork:
             x = self.activation(i)(self.digital_layer(i, w, x))
         return x
 
-    def random_weights(self, seed: int = 0) -> list[dict]:
+    def random_weights(self, seed: int = 0, requires_grad: bool = False) -> list[dict]:
         """Real weights with He-style scale: dense W ~ N(0, 2/in); TT cores scaled so that the
-        contracted matrix has the same per-entry variance; zero biases."""
+        contracted matrix has the same per-entry variance; zero biases. ``requires_grad``
+        makes them leaves of an autograd graph (for the digital trainers)."""
         g = torch.Generator().manual_seed(seed)
         out = []
         for layer in self.layers:
@@ -193,7 +194,14 @@ class OpticalNetwork:
                          torch.randn(layer.out_features, layer.in_features, generator=g, dtype=torch.float64)}
             entry["bias"] = torch.zeros(layer.out_features, dtype=torch.float64) if layer.bias else None
             out.append(entry)
+        for t in self.weight_tensors(out):
+            t.requires_grad_(requires_grad)
         return out
+
+    @staticmethod
+    def weight_tensors(weights: list[dict]) -> list[torch.Tensor]:
+        """Every tensor of a weight list (cores or matrix, then bias, layer by layer)."""
+        return [t for w in weights for t in (w.get("cores") or [w.get("weight")]) + [w.get("bias")] if t is not None]
 
     def summary(self) -> dict:
         layers = []

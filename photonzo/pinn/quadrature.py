@@ -86,12 +86,6 @@ def _tasmanian():
     return Tasmanian
 
 
-def count_nodes(rule: str, dim: int, level: int) -> int:
-    """Nodes of a sparse grid, without generating (or caching) its weights."""
-    grid = _tasmanian().makeGlobalGrid(dim, 0, level, "level", rule)
-    return int(grid.getNumPoints())
-
-
 def sparse_grid(rule: str, dim: int, level: int, *, max_nodes: int = MAX_NODES, force: bool = False,
                 cache: bool = True) -> QuadratureRule:
     """A Smolyak Gauss–Hermite sparse grid for N(0, I_dim) (see the module docstring)."""

@@ -15,7 +15,6 @@ validation collocation points.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from ..photonics.network import OpticalNetwork, build_network, dense_equivalent_
 from ..plots import plot_training
 from ..training.estimators import RGE
 from ..training.optim import Adam, Schedule, phase_mask
+from ..training.runs import check_run_dir
 from ..training.zo import ZOTrainer
 from .pde import PDE, build_pde
 from .quadrature import make_rule, sparse_grid
@@ -153,16 +153,7 @@ def run_pinn(config: PINNConfig, run_dir, resume: bool = False, progress: bool =
     config.validate()
     pde = build_pde(config.pde, config.dim)
     run_dir = Path(run_dir)
-    saved = run_dir / "config.json"
-    if resume:
-        if not saved.exists():
-            raise FileNotFoundError(f"nothing to resume in {run_dir}: no config.json")
-        before = {k: v for k, v in json.loads(saved.read_text()).items() if k not in ("steps", "max_queries")}
-        now = {k: v for k, v in asdict(config).items() if k not in ("steps", "max_queries")}
-        if before != now:
-            raise ValueError(f"{saved} differs from this run's options; resume with the same options")
-    elif saved.exists() or (run_dir / "checkpoint.npz").exists():
-        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir")
+    check_run_dir(run_dir, asdict(config), resume, free=("steps", "max_queries"))
     network = build_pinn_network(config)
     chip = Chip(network, HardwareModel.preset(config.hardware), seed=config.chip_seed,
                 dtype=torch.complex128 if config.float64 else torch.complex64, loss="mse")
@@ -176,7 +167,7 @@ def run_pinn(config: PINNConfig, run_dir, resume: bool = False, progress: bool =
                         max_queries=config.max_queries, objective=objective, max_settings=32)
     if not resume:
         run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(saved, asdict(config))
+        atomic_write_json(run_dir / "config.json", asdict(config))
     history = trainer.run(resume=resume)
     final = history[-1]
     summary = {"pde": pde.describe(), "model": network.name, "mzis": network.n_mzis,

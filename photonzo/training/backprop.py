@@ -23,17 +23,10 @@ def init_weights(network: OpticalNetwork, seed: int = 0) -> list[dict]:
     return network.random_weights(seed)
 
 
-def _tensors(weights: list[dict]) -> list[torch.Tensor]:
-    return [t for w in weights for t in (w.get("cores") or [w.get("weight")]) + [w.get("bias")] if t is not None]
-
-
 def _trainable(network: OpticalNetwork, seed: int) -> tuple[list[dict], list[torch.Tensor]]:
-    """Fresh He-scaled weights and their tensors, set to require gradients."""
-    weights = init_weights(network, seed)
-    params = _tensors(weights)
-    for t in params:
-        t.requires_grad_(True)
-    return weights, params
+    """Fresh He-scaled weights that require gradients, and their tensors."""
+    weights = network.random_weights(seed, requires_grad=True)
+    return weights, network.weight_tensors(weights)
 
 
 def _iterate(n: int, progress: bool, desc: str, unit: str):

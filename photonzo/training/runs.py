@@ -123,19 +123,22 @@ def build_chip(config: TrainConfig, network=None) -> Chip:
     return Chip(network, config.hardware_model(), seed=config.chip_seed, output_gain=config.output_gain)
 
 
+def make_estimator(config: TrainConfig, oracle):
+    """The configured estimator for ``oracle``'s parameter layout."""
+    if config.estimator == "layer-local":
+        return build_layer_local(oracle, q=config.q, mu=config.mu, distribution=config.distribution,
+                                 scheme=config.scheme, level=config.level if config.tensorwise else "layer",
+                                 local_loss=config.local_loss, joint=config.joint,
+                                 projection_seed=config.projection_seed, target_scale=config.target_scale)
+    return build_estimator(config.estimator, oracle, q=config.q, mu=config.mu, distribution=config.distribution,
+                           scheme=config.scheme, tensorwise=config.tensorwise, level=config.level,
+                           cge_scheme=config.cge_scheme, cge_subset=config.cge_subset, per_group=config.per_group,
+                           cge_max=config.cge_max, switch_step=config.switch_step, patience=config.patience)
+
+
 def make_trainer(config: TrainConfig, oracle, train, valid, run_dir, progress: bool = True,
                  params: torch.Tensor | None = None) -> ZOTrainer:
-    if config.estimator == "layer-local":
-        estimator = build_layer_local(oracle, q=config.q, mu=config.mu, distribution=config.distribution,
-                                      scheme=config.scheme, level=config.level if config.tensorwise else "layer",
-                                      local_loss=config.local_loss, joint=config.joint,
-                                      projection_seed=config.projection_seed, target_scale=config.target_scale)
-    else:
-        estimator = build_estimator(config.estimator, oracle, q=config.q, mu=config.mu, distribution=config.distribution,
-                                    scheme=config.scheme, tensorwise=config.tensorwise, level=config.level,
-                                    cge_scheme=config.cge_scheme, cge_subset=config.cge_subset,
-                                    per_group=config.per_group, cge_max=config.cge_max,
-                                    switch_step=config.switch_step, patience=config.patience)
+    estimator = make_estimator(config, oracle)
     schedule = Schedule(config.schedule, total=config.steps) if config.schedule == "cosine" else (
         Schedule("step", every=max(1, config.steps // 3)) if config.schedule == "step" else Schedule())
     optimizer = build_optimizer(config.optimizer, config.lr, schedule,
@@ -145,25 +148,30 @@ def make_trainer(config: TrainConfig, oracle, train, valid, run_dir, progress: b
                      progress=progress, params=params, max_queries=config.max_queries)
 
 
+def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ...]) -> None:
+    """Before a run starts: a resumed run must have a ``config.json`` equal to ``config`` but for
+    the ``free`` keys; a new run must not land in a directory that already holds one."""
+    saved = run_dir / "config.json"
+    if resume:
+        if not saved.exists():
+            raise FileNotFoundError(f"nothing to resume in {run_dir}: no config.json")
+        before = {k: v for k, v in json.loads(saved.read_text()).items() if k not in free}
+        now = {k: v for k, v in config.items() if k not in free}
+        if before != now:
+            changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+            raise ValueError(f"{saved} differs from this run's options ({', '.join(changed)}); resume with the same "
+                             "options (or start a new run directory)")
+    elif saved.exists() or (run_dir / "checkpoint.npz").exists():
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir")
+
+
 def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: bool = True, plot: bool = True) -> dict:
     """Train on the simulated chip; writes config.json, metrics.jsonl, checkpoint.npz,
     curves.png and (last) summary.json into ``run_dir``. Returns the summary."""
     config.validate()
     run_dir = Path(run_dir)
-    if resume:
-        saved = run_dir / "config.json"
-        if not saved.exists():
-            raise FileNotFoundError(f"nothing to resume in {run_dir}: no config.json")
-        # a run may be extended (steps, budget) or its data moved; everything else must match
-        free = ("steps", "max_queries", "data_dir")
-        before = {k: v for k, v in json.loads(saved.read_text()).items() if k not in free}
-        now = {k: v for k, v in _jsonable(config).items() if k not in free}
-        if before != now:
-            changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-            raise ValueError(f"{saved} differs from this run's options ({', '.join(changed)}); resume with the same "
-                             "options (or start a new run directory)")
-    elif (run_dir / "config.json").exists() or (run_dir / "checkpoint.npz").exists():
-        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir")
+    # a run may be extended (steps, budget) or its data moved; everything else must match
+    check_run_dir(run_dir, _jsonable(config), resume, free=("steps", "max_queries", "data_dir"))
     chip = build_chip(config)
     train, valid, test, source = prepare_data(config, chip.network.in_features)
     trainer = make_trainer(config, chip.oracle(), train, valid, run_dir, progress)

@@ -36,7 +36,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .estimators import DISTRIBUTIONS, RGE, SCHEMES, Estimate, Estimator, _check_choice, _check_positive, evaluate
+from .estimators import (DISTRIBUTIONS, RGE, SCHEMES, DirectionProbe, Estimate, Estimator, _check_choice,
+                         _check_positive, evaluate)
 
 
 # ---- local losses: h [..., B, W], t [B, W] → [...] --------------------------------------------
@@ -122,10 +123,6 @@ def layer_losses(network, weights: list[dict], x: torch.Tensor, y: torch.Tensor,
     return losses, h
 
 
-def _tensors(weights: list[dict]) -> list[torch.Tensor]:
-    return [t for w in weights for t in (w.get("cores") or [w.get("weight")]) + [w.get("bias")] if t is not None]
-
-
 def _check_training(epochs, batch_size, lr):
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1 or \
             isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -151,10 +148,8 @@ def train_tpsgd(network, x_train, y_train, *, method: str = "tpsgd", local_loss:
     y = torch.as_tensor(np.asarray(y_train)).long()
     proj = TargetProjection([layer.out_features for layer in network.layers[:-1]], network.out_features,
                             projection_seed, projection)
-    weights = network.random_weights(seed)
-    params = _tensors(weights)
-    for t in params:
-        t.requires_grad_(True)
+    weights = network.random_weights(seed, requires_grad=True)
+    params = network.weight_tensors(weights)
     opt = torch.optim.Adam(params, lr=lr)
     g = torch.Generator().manual_seed(seed)
     t0, steps = time.perf_counter(), 0
@@ -306,9 +301,8 @@ class LayerLocalRGE(Estimator):
         on = probe.segment >= 0
         columns = torch.zeros(probe.n_segments, dtype=torch.long, device=probe.segment.device)
         columns[probe.segment[on]] = self.layer_of.to(columns.device)[on]  # a segment lies inside one layer
-        probe.joint, probe.columns = self.joint, columns
-        probe.k = probe.q if self.joint else probe.n_segments * probe.q
-        return [probe]
+        return [DirectionProbe(probe.R, probe.segment, probe.n_segments, probe.scheme, probe.mu, probe.sign,
+                               joint=self.joint, columns=columns)]
 
     def estimate(self, oracle, params, batch, step, generator, max_settings=256, loss_fn=None):
         if loss_fn is not None:
