@@ -33,6 +33,18 @@ def test_a_batch_of_settings_equals_settings_one_by_one(rng):
     np.testing.assert_allclose(tiny.outputs(phases, x).numpy(), batched.numpy(), atol=1e-12)
 
 
+def test_batch_chunks_equal_one_pass(rng):
+    """Large batches run in cache-sized chunks of inputs; the outputs and every layer tap are unchanged."""
+    chip = Chip(build_network("digits-tt", block=4), "typical", seed=0, dtype=torch.complex128)
+    phases = torch.tensor(rng.uniform(0, 6.3, (3, chip.n_params)))
+    x = torch.tensor(rng.random((150, 64)))
+    whole = chip.layer_outputs(phases, x)
+    chip.cache_elements = 1  # the smallest chunk: 64 inputs, so three chunks here
+    assert chip._chunks(3, 150)[1] == 64
+    for a, b in zip(chip.layer_outputs(phases, x), whole):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-12)
+
+
 def test_phase_validation(chip):
     p = chip.n_params
     x = torch.rand(2, 64)

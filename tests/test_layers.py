@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from photonzo.photonics.chip import Chip
-from photonzo.photonics.layers import ForwardContext, OpticalLinear, OpticalMatrix, TTOpticalLinear, tt_dense
+from photonzo.photonics.layers import (ForwardContext, OpticalLinear, OpticalMatrix, RealisedMatrix, TTOpticalLinear,
+                                      tt_dense)
 from photonzo.photonics.network import OpticalNetwork, build_network, MODELS
 
 C128 = torch.complex128
@@ -27,6 +28,17 @@ def test_tt_layer_equals_the_dense_tt_matrix_it_encodes(shapes, rng):
     assert dense.shape == (layer.out_features, layer.in_features)
     out = chip.outputs(phases[None], x)[0]
     np.testing.assert_allclose(out.numpy(), (x.to(C128) @ dense.T).real.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("complex_in", [False, True])
+@pytest.mark.parametrize("real_out", [False, True])
+def test_realised_matrix_real_gemms_equal_the_complex_product(complex_in, real_out, rng):
+    w = torch.tensor(rng.standard_normal((3, 5, 7)) + 1j * rng.standard_normal((3, 5, 7)))  # 3 settings
+    x = torch.tensor(rng.standard_normal((4, 7)) + (1j * rng.standard_normal((4, 7)) if complex_in else 0))
+    exact = x.to(w.dtype) @ w.transpose(-1, -2)
+    out = RealisedMatrix(w)(x, real_out=real_out)
+    assert out.shape == (3, 4, 5) and out.is_complex() != real_out
+    np.testing.assert_allclose(out.numpy(), (exact.real if real_out else exact).numpy(), atol=1e-12)
 
 
 def test_tt_dense_against_explicit_index_sums(rng):

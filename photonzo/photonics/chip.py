@@ -216,14 +216,22 @@ class Chip:
     def _context(self) -> ForwardContext:
         return ForwardContext(self.hardware, self._bs_error, self._amplitude, self.dtype, self._generator)
 
-    def _chunk(self, q: int, b: int) -> int:
-        """Settings per forward so that one chunk's tensors stay within ``max_elements``."""
+    # A batch chunk's intermediates (settings × inputs × widest stage) stay within this many
+    # values (~4 MB as float32) so that they live in cache: a TT forward over a large batch is
+    # otherwise bound by memory traffic, not arithmetic.
+    cache_elements = 2 ** 20
+
+    def _chunks(self, q: int, b: int) -> tuple[int, int]:
+        """(settings, inputs) per forward: a settings chunk's realised matrices and its outputs
+        stay within ``max_elements``; a batch chunk's intermediates within ``cache_elements``."""
         net = self.network
-        widest = max([net.in_features] + [layer.out_features for layer in net.layers])
-        # per setting: ~4 complex k×k matrices per block (V†, U, Σ V†, the product) and the activations
-        per_setting = 4 * sum(m.n_blocks * m.block ** 2 for layer in net.layers for _, m in layer._matrices())
-        per_setting += 8 * b * widest
-        return max(1, min(q, self.max_elements // per_setting))
+        # per setting: ~4 complex k×k matrices per block (V†, U, Σ V†, the product), their real
+        # GEMM forms, and the detected outputs of every layer
+        per_setting = 8 * sum(m.n_blocks * m.block ** 2 for layer in net.layers for _, m in layer._matrices())
+        per_setting += 2 * b * sum(layer.out_features for layer in net.layers)
+        settings = max(1, min(q, self.max_elements // per_setting))
+        inputs = max(64, self.cache_elements // (settings * 2 * net.widest))
+        return settings, min(b, inputs)
 
     def outputs(self, phases, x) -> torch.Tensor:
         """Detected outputs ``[Q, B, out]`` of Q settings on the same inputs ``x[B, in]``."""
@@ -241,12 +249,13 @@ class Chip:
 
     def _forward(self, phases: torch.Tensor, x: torch.Tensor, taps: bool = False):
         q, b = phases.shape[0], x.shape[0]
-        step = self._chunk(q, b)
+        step, batch_chunk = self._chunks(q, b)
         with torch.inference_mode():
-            parts = [self.network.forward(self.program(phases[i:i + step]), x, self._context(), taps=True)
-                     for i in range(0, q, step)]
-            if not taps:
-                parts = [p[-1:] for p in parts]
+            parts = []
+            for i in range(0, q, step):
+                out = self.network.forward(self.program(phases[i:i + step]), x, self._context(), taps=taps,
+                                           batch_chunk=batch_chunk)
+                parts.append(out if taps else [out])
             layers = [p[0] if len(parts) == 1 else torch.cat(p) for p in zip(*parts)]
             if self.output_gain != 1.0:
                 layers[-1] = self.output_gain * layers[-1]

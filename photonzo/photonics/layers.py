@@ -98,7 +98,9 @@ class ForwardContext:
             if hw.shot_noise_photons is None and not hw.detector_noise_std and hw.output_bits is None:
                 return field  # an ideal I/Q receiver reads the field itself; skip the copies
             return _complex_from_parts(field, lambda part: self._read(part, "coherent"))
-        return self._read(field.real if mode == "coherent" else field.real ** 2 + field.imag ** 2, mode)
+        if mode == "coherent":  # a matrix applied with real_out already gave Re(field)
+            return self._read(field.real if field.is_complex() else field, mode)
+        return self._read(field.real ** 2 + field.imag ** 2, mode)
 
     def _read(self, signal: torch.Tensor, mode: str) -> torch.Tensor:
         hw = self.hardware
@@ -131,6 +133,44 @@ def _check_features(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+class RealisedMatrix:
+    """A matrix ``w[..., out, in]`` realised for one forward, applied as *real* GEMMs.
+
+    Why: torch's complex GEMM is slower than a real GEMM of the same work on CPU, and most
+    products here have a real side — a layer's input amplitudes are real (after an electronic
+    activation), and a coherent readout keeps only Re(field). A complex vector is read as its
+    interleaved (re, im) real view, so no conversion copies are made. The real operand forms
+    are built once and reused across batch chunks.
+    """
+
+    __slots__ = ("w", "_forms")
+
+    def __init__(self, w: torch.Tensor):
+        self.w = w
+        self._forms: dict[tuple[bool, bool], torch.Tensor] = {}
+
+    def _form(self, complex_in: bool, real_out: bool) -> torch.Tensor:
+        key = (complex_in, real_out)
+        if key not in self._forms:
+            wr, wi = self.w.real.transpose(-1, -2), self.w.imag.transpose(-1, -2)  # [..., in, out]
+            if not complex_in:  # x·Wᵀ for real x: Re, or (Re, Im) interleaved
+                form = wr if real_out else torch.stack([wr, wi], -1).flatten(-2)
+            elif real_out:  # Re(x·Wᵀ) = x_r·W_rᵀ − x_i·W_iᵀ
+                form = torch.stack([wr, -wi], -2).flatten(-3, -2)
+            else:  # the 2×2 real form of each complex entry
+                form = torch.stack([torch.stack([wr, wi], -1), torch.stack([-wi, wr], -1)], -3).flatten(-4, -3).flatten(-2)
+            self._forms[key] = form.contiguous()
+        return self._forms[key]
+
+    def __call__(self, x: torch.Tensor, real_out: bool = False) -> torch.Tensor:
+        """``x[..., in] @ wᵀ`` — complex, or only its real part with ``real_out``."""
+        form = self._form(x.is_complex(), real_out)
+        if x.is_complex():
+            x = torch.view_as_real(x).flatten(-2)
+        y = x.to(form.dtype) @ form
+        return y if real_out else torch.view_as_complex(y.unflatten(-1, (-1, 2)))
 
 
 class OpticalMatrix:
@@ -221,10 +261,14 @@ class OpticalMatrix:
         full = w.transpose(-3, -2).flatten(-4, -3).flatten(-2, -1)  # [..., rows·k, cols·k]
         return full[..., : self.out_features, : self.in_features]
 
-    def apply(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
-        """Output fields ``[..., B, out]`` for real input amplitudes ``x[..., B, in]``."""
-        w = self.matrix(params, ctx)
-        return ctx.encode(x).to(ctx.dtype) @ w.transpose(-1, -2)
+    def realise(self, params: torch.Tensor, ctx: ForwardContext) -> RealisedMatrix:
+        """The matrix these physical phases realise on this chip, ready to apply."""
+        return RealisedMatrix(self.matrix(params, ctx))
+
+    def apply(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, real_out: bool = False) -> torch.Tensor:
+        """Output fields ``[..., B, out]`` for input amplitudes ``x[..., B, in]`` (real, or complex
+        from IQ modulators); only their real part with ``real_out``."""
+        return self.realise(params, ctx)(ctx.encode(x), real_out)
 
     def from_matrix(self, w) -> np.ndarray:
         """Program this matrix to realise ``w`` (out×in): returns phases and sets the gain."""
@@ -254,6 +298,14 @@ class OpticalMatrix:
         return rng.uniform(0.0, 2 * np.pi, self.n_params)
 
 
+@dataclass
+class RealisedLayer:
+    """A layer's realised matrices (in the layer's order) and its electronic bias ``[..., 1, out]``."""
+
+    matrices: list[RealisedMatrix]
+    bias: torch.Tensor | None
+
+
 class OpticalLayer:
     """Common interface of optical layers (sizes, slices, crosstalk map, forward)."""
 
@@ -275,6 +327,11 @@ class OpticalLayer:
     @property
     def n_mzis(self) -> int:
         return sum(m.n_mzis for _, m in self._matrices())
+
+    @property
+    def widest(self) -> int:
+        """The most values per input any stage of this layer holds."""
+        return max(self.in_features, self.out_features)
 
     def _offsets(self):
         p = z = 0
@@ -302,8 +359,22 @@ class OpticalLayer:
     def crosstalk_pairs(self) -> np.ndarray:
         return np.concatenate([m.crosstalk_pairs + p for _, m, p, _ in self._offsets()])
 
-    def _add_bias(self, y: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        return y + params[..., None, self.n_phases:].to(y.dtype) if self.bias else y
+    def realise(self, params: torch.Tensor, ctx: ForwardContext) -> "RealisedLayer":
+        """Everything a forward needs from the physical parameters ``[..., P_layer]``, built once
+        so that batch chunks can reuse it: the realised matrices and the electronic bias."""
+        mats = [m.realise(params[..., p:p + m.n_params], ctx.sub(z, z + m.n_mzis)) for _, m, p, z in self._offsets()]
+        return RealisedLayer(mats, params[..., None, self.n_phases:] if self.bias else None)
+
+    def run(self, realised: "RealisedLayer", x: torch.Tensor, ctx: ForwardContext, readout: str) -> torch.Tensor:
+        """Detected outputs ``[..., B, out]`` (bias added) for inputs ``x[..., B, in]``."""
+        raise NotImplementedError
+
+    def forward(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, readout: str) -> torch.Tensor:
+        return self.run(self.realise(params, ctx), x, ctx, readout)
+
+    @staticmethod
+    def _add_bias(y: torch.Tensor, realised: "RealisedLayer") -> torch.Tensor:
+        return y if realised.bias is None else y + realised.bias.to(y.dtype)
 
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
         parts = [m.init_params(rng) for _, m in self._matrices()]
@@ -325,9 +396,9 @@ class OpticalLinear(OpticalLayer):
     def _matrices(self):
         return [("matrix", self.matrix)]
 
-    def forward(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, readout: str) -> torch.Tensor:
-        y = ctx.detect(self.matrix.apply(params[..., : self.n_phases], x, ctx), readout)
-        return self._add_bias(y, params)
+    def run(self, realised: "RealisedLayer", x: torch.Tensor, ctx: ForwardContext, readout: str) -> torch.Tensor:
+        field = realised.matrices[0](ctx.encode(x), real_out=readout == "coherent")
+        return self._add_bias(ctx.detect(field, readout), realised)
 
     def weight_matrix(self, params: torch.Tensor) -> torch.Tensor:
         """The ideal (noise-free) complex weight matrix these phases encode."""
@@ -417,20 +488,26 @@ class TTOpticalLinear(OpticalLayer):
     def _matrices(self):
         return [(f"core{k}", m) for k, m in enumerate(self.cores)]
 
-    def forward(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, readout: str) -> torch.Tensor:
-        offsets = list(self._offsets())
-        last = 0  # cores are applied last first, so core 0 produces the layer output
-
+    def run(self, realised: "RealisedLayer", x: torch.Tensor, ctx: ForwardContext, readout: str) -> torch.Tensor:
         def apply_core(k, v):
-            _, m, p, z = offsets[k]
             # batch and slice axes as one row axis: one [rows, in] @ [in, out] product per
-            # setting, not one tiny product per (setting, input)
+            # setting, not one tiny product per (setting, input). Core 0 (applied last) makes
+            # the layer output; the others are read by I/Q receivers.
             rows = v.shape[-3:-1]
-            field = m.apply(params[..., p:p + m.n_params], v.flatten(-3, -2), ctx.sub(z, z + m.n_mzis))
-            return ctx.detect(field, readout if k == last else "iq").unflatten(-2, rows)
+            mode = readout if k == 0 else "iq"
+            field = realised.matrices[k](ctx.encode(v.flatten(-3, -2)), real_out=mode == "coherent")
+            return ctx.detect(field, mode).unflatten(-2, rows)
 
-        y = tt_contract(x, self.in_shape, self.out_shape, self.ranks, apply_core)
-        return self._add_bias(y, params)
+        return self._add_bias(tt_contract(x, self.in_shape, self.out_shape, self.ranks, apply_core), realised)
+
+    @property
+    def widest(self) -> int:
+        """The most values per input any stage holds (TT intermediates can exceed in and out)."""
+        width, done = self.in_features, 1
+        for k in reversed(range(len(self.cores))):
+            done *= self.out_shape[k]
+            width = max(width, math.prod(self.in_shape[:k]) * done * self.ranks[k])
+        return width
 
     def core_tensors(self, params: torch.Tensor) -> list[torch.Tensor]:
         """The ideal complex TT cores G_k[..., r_{k−1}, n_k, m_k, r_k] these phases encode."""

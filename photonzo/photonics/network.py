@@ -105,19 +105,33 @@ class OpticalNetwork:
 
     # ---- optical forward -----------------------------------------------------------------
     def forward(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext,
-                taps: bool = False) -> torch.Tensor | list[torch.Tensor]:
+                taps: bool = False, batch_chunk: int | None = None) -> torch.Tensor | list[torch.Tensor]:
         """Detected outputs ``[Q, B, out]`` for physical parameters ``[Q, P]`` and inputs ``[B, in]``.
 
         With ``taps``, every layer's output as a list: hidden layers after their electronic
         activation (what the next layer's modulators receive), the last layer as detected.
+        ``batch_chunk`` runs the inputs through in chunks of that many: the matrices are realised
+        once, and a chunk's intermediates stay in cache (a large batch is memory-bound otherwise).
         """
+        realised = [layer.realise(params[..., p:p + layer.n_params], ctx.sub(z, z + layer.n_mzis))
+                    for layer, p, z in self._offsets()]
+        chunks = [x] if batch_chunk is None or batch_chunk >= x.shape[-2] else x.split(batch_chunk, -2)
+        parts = [self._run(realised, chunk, ctx, taps) for chunk in chunks]
+        outs = parts[0] if len(parts) == 1 else [torch.cat(layer, -2) for layer in zip(*parts)]
+        return outs if taps else outs[-1]
+
+    def _run(self, realised, x: torch.Tensor, ctx: ForwardContext, taps: bool) -> list[torch.Tensor]:
         outs = []
-        for i, (layer, p, z) in enumerate(self._offsets()):
-            x = layer.forward(params[..., p:p + layer.n_params], x, ctx.sub(z, z + layer.n_mzis), self.readout)
-            if i < len(self.activations):
-                x = ACTIVATIONS[self.activations[i]](x)
-            outs.append(x)
-        return outs if taps else x
+        for i, (layer, r) in enumerate(zip(self.layers, realised)):
+            x = self.activation(i)(layer.run(r, x, ctx, self.readout))
+            if taps or i == len(self.layers) - 1:
+                outs.append(x)
+        return outs
+
+    @property
+    def widest(self) -> int:
+        """The most values per input any stage of the network holds (sizes batch chunks)."""
+        return max(layer.widest for layer in self.layers)
 
     # ---- weight domain -------------------------------------------------------------------
     def weights(self, params) -> list[dict]:
