@@ -1,4 +1,6 @@
-"""HJB-20 table, part 1: how accurate are derivatives read from forward queries of the chip?
+"""HJB-20 table: derivatives read from forward queries of the chip, then PINN training on it.
+
+Part 1 — how accurate are derivatives read from forward queries of the chip?
 
 The reference TT-PINN (hjb-tt, 21 → 512 → 512 → 1, sine) with random phases is read through
 the simulated chip at x + σz for every node z of a rule, and the Stein estimates of ∇u and of
@@ -12,18 +14,30 @@ the spatial Laplacian are compared with autograd on the network's exact digital 
   FD            central differences, h = σ: 43 evaluations
 
 for σ ∈ {0.1, 0.03, 0.01}, the chip simulated in complex64 (float32) and complex128 (float64),
-without and with detector noise (relative std ``--noise``). Part 2 (training: first-order
-reference, ZO + sparse grid on the ideal and the typical chip) is still to come — see the
-issue's notes.
+without and with detector noise (relative std ``--noise``).
 
-Writes ``benchmarks/results/hjb_table.{json,md}``.
+Part 2 — training HJB-20 (u_t + Δu − 0.05‖∇u‖² + 2 = 0, u = Σx + (1 − t)·NN) with hjb-tt:
 
-    python benchmarks/hjb_table.py
+  first-order   the same architecture's real weights by Adam on exact autograd derivatives
+                (ideal digital), then programmed onto the ideal and the typical chip
+  ZO ideal      RGE on the phases of the ideal chip, sparse-grid Stein derivatives (complex128)
+  ZO typical    the same on the ``typical`` chip (8-bit phases, γ noise, thermal crosstalk)
+
+Final relative ℓ2 error of u and of the learned part NN (exact: 1) on 10,000 uniform test
+points, training queries and wall time; the error against training step in a plot. The ZO
+runs are ordinary run directories under ``--work-dir``: an interrupted benchmark resumes them.
+
+Writes ``benchmarks/results/hjb_table.{json,md}`` and ``hjb_training.png`` (each part keeps
+the other's results when run alone).
+
+    python benchmarks/hjb_table.py                      # both parts
+    python benchmarks/hjb_table.py --part training      # part 2 only
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import sys
 import time
@@ -34,9 +48,14 @@ import torch
 from photonzo.io import atomic_write_json, atomic_write_text
 from photonzo.photonics.chip import Chip
 from photonzo.photonics.hardware import HardwareModel
-from photonzo.photonics.network import build_network
+from photonzo.photonics.network import build_network, dense_equivalent_mzis
+from photonzo.pinn.pde import build_pde
 from photonzo.pinn.quadrature import sampled_rule, sparse_grid
 from photonzo.pinn.stein import FiniteDifference, SteinEstimator
+from photonzo.pinn.trainer import PINNConfig, PINNObjective, relative_l2, run_pinn
+from photonzo.plots import _figure, save_figure
+from photonzo.training.backprop import deploy, train_pinn_backprop
+from photonzo.training.zo import read_metrics
 
 RESULTS = Path(__file__).parent / "results"
 SPATIAL = 20
@@ -62,7 +81,7 @@ def estimators(sigma: float, seed: int):
     }
 
 
-def run(args) -> dict:
+def derivative_rows(args) -> dict:
     network = build_network("hjb-tt")
     phases = network.init_params(args.seed)
     x = torch.rand(args.points, 21, generator=torch.Generator().manual_seed(args.seed), dtype=torch.float64)
@@ -86,12 +105,130 @@ def run(args) -> dict:
                                  "lap_rel_err": float((out["laplacian"] - lap_ref).norm() / lap_ref.norm()),
                                  "read_s": round(wall, 3)})
                     print(rows[-1], flush=True)
-    return {"argv": " ".join(sys.argv[1:]), "machine": f"{platform.machine()}, torch {torch.__version__}",
-            "points": args.points, "rows": rows}
+    return {"argv": " ".join(sys.argv[1:]), "machine": MACHINE, "points": args.points, "rows": rows}
+
+
+MACHINE = f"{platform.machine()}, torch {torch.__version__}"
+
+
+# ---- part 2: training ---------------------------------------------------------------------------
+
+def first_order_row(args, pde, objective: PINNObjective, lr: float) -> dict:
+    network = build_network("hjb-tt")
+
+    def evaluate(weights):
+        nn = network.digital_forward(weights, objective.test_x)[:, 0]
+        return {"rel_l2": relative_l2(pde.ansatz(objective.test_x, nn), objective.test_u),
+                "rel_l2_learned": relative_l2(nn, objective.test_nn)}
+
+    print(f"first-order reference, lr {lr:g} ...", flush=True)
+    # "phases": the complex weights the ZO runs' initial phases encode — the same starting function
+    init = network.weights(network.init_params(args.seed)) if args.fo_init == "phases" else None
+    weights, stats = train_pinn_backprop(network, pde, steps=args.fo_steps, points=args.collocation, lr=lr,
+                                         seed=args.seed, progress=True, evaluate=evaluate, eval_every=args.eval_every,
+                                         init=init)
+    phases = torch.as_tensor(deploy(network, weights))
+    deployed = {hw: objective.evaluate(Chip(network, hw, seed=args.seed, dtype=torch.complex128, loss="mse").oracle(),
+                                       phases) for hw in ("ideal", "typical")}
+    final = stats["evaluations"][-1]
+    return {"row": f"first-order (digital), lr {lr:g}", "first_order": True, "lr": lr, "init": args.fo_init,
+            "steps": args.fo_steps, "queries": None, "wall_s": round(stats["wall"], 1),
+            "rel_l2": final["rel_l2"], "rel_l2_learned": final["rel_l2_learned"],
+            "deployed": {hw: {k: d[k] for k in ("rel_l2", "rel_l2_learned")} for hw, d in deployed.items()},
+            "curve": [{"step": e["step"] + 1, "rel_l2": e["rel_l2"], "rel_l2_learned": e["rel_l2_learned"]}
+                      for e in stats["evaluations"]]}
+
+
+def zo_row(args, hardware: str) -> dict:
+    config = PINNConfig(hardware=hardware, float64=True, steps=args.zo_steps, points=args.zo_points, q=args.zo_q,
+                        mu=args.zo_mu, lr=args.zo_lr, sigma=args.sigma, eval_every=args.eval_every,
+                        test_points=args.test_points, seed=args.seed, chip_seed=args.seed)
+    run_dir = Path(args.work_dir) / f"zo-{hardware}"
+    done = run_dir / "summary.json"
+    print(f"ZO + sparse grid on the {hardware} chip ...", flush=True)
+    if done.exists():  # finished in an earlier run of this benchmark
+        summary = json.loads(done.read_text())
+    else:
+        summary = run_pinn(config, run_dir, resume=(run_dir / "config.json").exists(), progress=True)
+    history = read_metrics(run_dir)
+    evals = [r for r in history if "rel_l2" in r]
+    return {"row": f"ZO + sparse grid, {hardware} chip", "steps": summary["steps"],
+            "queries": summary["train_queries"], "wall_s": round(summary["train_wall_s"], 1),
+            "rel_l2": summary["rel_l2"], "rel_l2_learned": summary["rel_l2_learned"],
+            "config": {k: getattr(config, k) for k in ("q", "mu", "lr", "points", "sigma", "rule", "level")},
+            "inferences_per_query": summary["inferences_per_query"],
+            "curve": [{"step": r["step"] + 1, "rel_l2": r["rel_l2"], "rel_l2_learned": r["rel_l2_learned"]}
+                      for r in evals]}
+
+
+def training_rows(args) -> dict:
+    pde = build_pde("hjb", 20)
+    objective = PINNObjective(pde, FiniteDifference(21, args.sigma, spatial=20), test_points=args.test_points,
+                              seed=args.seed)
+    network = build_network("hjb-tt")
+    rows = [first_order_row(args, pde, objective, lr) for lr in args.fo_lrs]
+    rows += [zo_row(args, hw) for hw in ("ideal", "typical")]
+    return {"argv": " ".join(sys.argv[1:]), "machine": MACHINE, "test_points": args.test_points,
+            "collocation": args.collocation, "mzis": network.n_mzis,
+            "dense_equivalent_mzis": dense_equivalent_mzis(network), "rows": rows}
+
+
+def plot_training_curves(training: dict, path: Path) -> Path:
+    plt = _figure()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, key, label in zip(axes, ("rel_l2", "rel_l2_learned"), ("u", "learned part NN (exact: 1)")):
+        for row in training["rows"]:
+            curve = row["curve"]
+            ax.plot([c["step"] for c in curve], [c[key] for c in curve], "o-", ms=3, label=row["row"])
+        ax.set(xlabel="training step", ylabel="relative ℓ2 error", title=f"relative ℓ2 error of {label}", yscale="log")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("HJB-20 on the simulated chip: hjb-tt, 10,000 uniform test points", fontsize=10)
+    out = save_figure(fig, path)
+    plt.close(fig)
+    return out
+
+
+def training_markdown(training: dict) -> list[str]:
+    rows = training["rows"]
+    fo = min((r for r in rows if r.get("first_order")), key=lambda r: r["rel_l2"])  # the best-tuned reference
+    lines = ["## Part 2: training HJB-20", "",
+             f"`python benchmarks/hjb_table.py {training['argv']}` — {training['machine']}; hjb-tt "
+             f"({training['mzis']:,} MZIs; a dense 21→512→512→1 optical network needs "
+             f"{training['dense_equivalent_mzis']:,}, {training['dense_equivalent_mzis'] / training['mzis']:.0f}× more); "
+             f"relative ℓ2 on {training['test_points']:,} uniform test points of [0,1]^21.", "",
+             "| training | steps | forward queries | wall (s) | rel. ℓ2 of u | rel. ℓ2 of NN | u vs best first-order |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        queries = "—" if r["queries"] is None else f"{r['queries']:,}"
+        lines.append(f"| {r['row']} | {r['steps']} | {queries} | {r['wall_s']:.0f} | {r['rel_l2']:.2e} | "
+                     f"{r['rel_l2_learned']:.2e} | {r['rel_l2'] / fo['rel_l2']:.2f}× |")
+    for hw, d in fo["deployed"].items():
+        lines.append(f"| first-order lr {fo['lr']:g}, deployed on the {hw} chip | | | | {d['rel_l2']:.2e} | {d['rel_l2_learned']:.2e} | "
+                     f"{d['rel_l2'] / fo['rel_l2']:.2f}× |")
+    zo = next(r for r in rows if not r.get("first_order"))
+    lines += ["", f"ZO: RGE (Rademacher, central) with q = {zo['config']['q']}, μ = {zo['config']['mu']}, Adam lr "
+              f"{zo['config']['lr']} (cosine), {zo['config']['points']} collocation points per step; Stein derivatives "
+              f"on the {zo['config']['rule']} sparse grid (level {zo['config']['level']}), σ = {zo['config']['sigma']}, "
+              f"so one query reads {zo['inferences_per_query']:,} inputs; complex128 chip. First-order: Adam on exact "
+              f"autograd derivatives, {training['collocation']} points per step, constant lr (each of the grid shown), "
+              + ("starting from the complex weights the ZO runs' initial phases encode (the same function). "
+                 if fo["init"] == "phases" else "starting from He-scaled real weights. ") +
+              "Curves: `hjb_training.png`."]
+    return lines
 
 
 def markdown(results: dict) -> str:
-    lines = ["# HJB-20 table, part 1: derivative accuracy from forward queries of the chip", "",
+    lines = ["# HJB-20 table", ""]
+    if "derivatives" in results:
+        lines += derivative_markdown(results["derivatives"]) + [""]
+    if "training" in results:
+        lines += training_markdown(results["training"])
+    return "\n".join(lines) + "\n"
+
+
+def derivative_markdown(results: dict) -> list[str]:
+    lines = ["## Part 1: derivative accuracy from forward queries of the chip", "",
              f"`python benchmarks/hjb_table.py {results['argv']}` — {results['machine']}; hjb-tt with random phases, "
              f"{results['points']} uniform points in [0,1]^21; relative error of ∇u (21 coordinates) and of the "
              "spatial Laplacian (20) against autograd on the network's exact digital mirror.", ""]
@@ -106,21 +243,47 @@ def markdown(results: dict) -> str:
             r = next(r for r in results["rows"] if (r["precision"], r["noise"], r["sigma"]) == key and r["estimator"] == n)
             cells.append(f"{r['grad_rel_err']:.1e} / {r['lap_rel_err']:.1e}")
         lines.append(f"| {key[0]} | {key[1]:g} | {key[2]:g} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--points", type=int, default=20)
-    parser.add_argument("--sigmas", type=float, nargs="+", default=[0.1, 0.03, 0.01])
-    parser.add_argument("--noise", type=float, default=1e-3, help="relative detector noise of the noisy rows")
+    parser.add_argument("--part", choices=("all", "derivatives", "training"), default="all")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    part1 = parser.add_argument_group("part 1: derivatives")
+    part1.add_argument("--points", type=int, default=20)
+    part1.add_argument("--sigmas", type=float, nargs="+", default=[0.1, 0.03, 0.01])
+    part1.add_argument("--noise", type=float, default=1e-3, help="relative detector noise of the noisy rows")
+    part2 = parser.add_argument_group("part 2: training")
+    part2.add_argument("--fo-steps", type=int, default=200)
+    part2.add_argument("--fo-lrs", type=float, nargs="+", default=[1e-3, 3e-3, 1e-2, 3e-2],
+                       help="first-order Adam learning rates (one row each)")
+    part2.add_argument("--fo-init", choices=("phases", "he"), default="phases",
+                       help="first-order start: the weights the ZO runs' initial phases encode, or fresh He-scaled real ones")
+    part2.add_argument("--collocation", type=int, default=100, help="first-order collocation points per step")
+    part2.add_argument("--zo-steps", type=int, default=200)
+    part2.add_argument("--zo-points", type=int, default=20, help="ZO collocation points per step")
+    part2.add_argument("--zo-q", type=int, default=4)
+    part2.add_argument("--zo-mu", type=float, default=0.025)
+    part2.add_argument("--zo-lr", type=float, default=0.01)
+    part2.add_argument("--sigma", type=float, default=0.1, help="Stein smoothing radius of the ZO runs")
+    part2.add_argument("--eval-every", type=int, default=20)
+    part2.add_argument("--test-points", type=int, default=10_000)
+    part2.add_argument("--work-dir", default="runs/hjb_table", help="where the ZO run directories live")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    results = run(args)
     RESULTS.mkdir(exist_ok=True)
-    atomic_write_json(RESULTS / "hjb_table.json", results)
+    path = RESULTS / "hjb_table.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    if "rows" in results:  # the part-1-only layout of earlier versions
+        results = {"derivatives": results}
+    if args.part in ("all", "derivatives"):
+        results["derivatives"] = derivative_rows(args)
+    if args.part in ("all", "training"):
+        results["training"] = training_rows(args)
+        plot_training_curves(results["training"], RESULTS / "hjb_training.png")
+    atomic_write_json(path, results)
     atomic_write_text(RESULTS / "hjb_table.md", markdown(results))
     print(markdown(results))
     return 0

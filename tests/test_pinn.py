@@ -172,8 +172,24 @@ def test_first_order_pinn_reference_learns_and_deploys_onto_the_chip():
 
     pde = build_pde("heat", 3)
     network = OpticalNetwork([OpticalLinear(4, 16, block=4), OpticalLinear(16, 1, block=4)], ["sin"], name="small")
-    weights, stats = train_pinn_backprop(network, pde, steps=300, points=64, lr=1e-2)
+    calls = []
+    weights, stats = train_pinn_backprop(network, pde, steps=300, points=64, lr=1e-2, eval_every=120,
+                                         evaluate=lambda w: calls.append(1) or {"calls": len(calls)})
     assert stats["losses"][-1] < 0.1 * stats["losses"][0]
+    assert [e["step"] for e in stats["evaluations"]] == [119, 239, 299] and stats["evaluations"][-1]["calls"] == 3
+    # started from the complex weights a chip's phases encode: the same function as the chip, trained
+    # without touching the given weights, and still deployable onto the chip
+    phases = torch.as_tensor(network.init_params(1))
+    init = network.weights(phases)
+    start = [t.clone() for t in network.weight_tensors(init)]
+    x = pde.sample(16, torch.Generator().manual_seed(0))
+    np.testing.assert_allclose(network.digital_forward(init, x).numpy(),
+                               Chip(network, "ideal", dtype=torch.complex128).outputs(phases[None], x)[0].numpy(),
+                               atol=1e-10)
+    tuned, stats = train_pinn_backprop(network, pde, steps=100, points=64, lr=1e-2, init=init)
+    assert all(torch.equal(a, b) for a, b in zip(start, network.weight_tensors(init)))
+    assert stats["losses"][-1] < 0.2 * stats["losses"][0]
+    assert np.isfinite(deploy(network, tuned)).all()
     chip = Chip(network, "ideal", dtype=torch.complex128)
     objective = PINNObjective(pde, FiniteDifference(4, 1e-3, spatial=3), test_points=500)
     before = objective.evaluate(chip.oracle(), torch.as_tensor(network.init_params(0)))

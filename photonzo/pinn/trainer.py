@@ -108,7 +108,7 @@ class PINNConfig:
     hardware: str = "ideal"
     chip_seed: int = 0
     seed: int = 0
-    float64: bool = False
+    float64: bool = True  # complex128: float32 rounding, amplified by Σ|w|/σ², swamps the Laplacian
     max_queries: int | None = None
 
     def validate(self) -> "PINNConfig":

@@ -72,17 +72,32 @@ def deploy(network: OpticalNetwork, weights: list[dict]) -> np.ndarray:
 
 
 def train_pinn_backprop(network: OpticalNetwork, pde, *, steps: int = 1000, points: int = 100, lr: float = 1e-3,
-                        seed: int = 0, progress: bool = False) -> tuple[list[dict], dict]:
+                        seed: int = 0, progress: bool = False, evaluate=None,
+                        eval_every: int = 20, init: list[dict] | None = None) -> tuple[list[dict], dict]:
     """First-order PINN reference: the network's real weights trained by Adam on the mean squared
     PDE residual of ``pde``'s ansatz, with exact derivatives from autograd (fresh uniform
-    collocation points every step). Returns (weights, stats); ``deploy`` programs them."""
-    if steps < 1 or points < 1 or not lr > 0:
-        raise ValueError("steps and points must be positive integers and lr a positive number")
-    weights, params = _trainable(network, seed)
+    collocation points every step). Returns (weights, stats); ``deploy`` programs them.
+
+    ``evaluate(weights) → dict``, if given, runs every ``eval_every`` steps and after the last;
+    its records (with ``step`` and ``wall``, evaluation time excluded) are ``stats["evaluations"]``.
+    ``init`` starts from given weights (e.g. ``network.weights(phases)``, the complex weights a
+    chip's initial phases encode, so that both trainers start from the same function) instead of
+    fresh He-scaled real ones.
+    """
+    if steps < 1 or points < 1 or eval_every < 1 or not lr > 0:
+        raise ValueError("steps, points and eval_every must be positive integers and lr a positive number")
+    if init is None:
+        weights, params = _trainable(network, seed)
+    else:
+        weights = [{k: None if v is None else [t.detach().clone() for t in v] if isinstance(v, list)
+                    else v.detach().clone() for k, v in w.items()} for w in init]
+        params = network.weight_tensors(weights)
+        for t in params:
+            t.requires_grad_(True)
     opt = torch.optim.Adam(params, lr=lr)
     g = torch.Generator().manual_seed(seed)
-    history, t0 = [], time.perf_counter()
-    for _ in _iterate(steps, progress, "PINN first-order reference", "step"):
+    history, evaluations, t0, paused = [], [], time.perf_counter(), 0.0
+    for step in _iterate(steps, progress, "PINN first-order reference", "step"):
         x = pde.sample(points, g).requires_grad_(True)
         u = pde.ansatz(x, network.digital_forward(weights, x)[:, 0])
         grad = torch.autograd.grad(u.sum(), x, create_graph=True)[0]
@@ -92,6 +107,14 @@ def train_pinn_backprop(network: OpticalNetwork, pde, *, steps: int = 1000, poin
         loss.backward()
         opt.step()
         history.append(float(loss.detach()))
+        if evaluate is not None and ((step + 1) % eval_every == 0 or step + 1 == steps):
+            t1 = time.perf_counter()
+            train_wall = t1 - t0 - paused
+            with torch.no_grad():
+                record = evaluate(weights)
+            paused += time.perf_counter() - t1
+            evaluations.append({"step": step, "wall": round(train_wall, 3), **record})
     for t in params:
         t.requires_grad_(False)
-    return weights, {"steps": steps, "wall": time.perf_counter() - t0, "losses": history}
+    return weights, {"steps": steps, "wall": time.perf_counter() - t0 - paused, "losses": history,
+                     "evaluations": evaluations}
