@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .photonics.hardware import PRESETS, HardwareModel
 from .photonics.mesh import MESH_KINDS
@@ -214,6 +215,76 @@ def _add_hjb(sub) -> None:
     hjb.set_defaults(func=_hjb)
 
 
+def _sweep(args) -> int:
+    from .sweep import parse_assignment, read_sweep_file, run_sweep, sweep_from_dict
+
+    data = read_sweep_file(args.file) if args.file else {}
+    if args.grid:
+        data.pop("points", None)
+        data["grid"] = dict(parse_assignment(g) for g in args.grid)
+    head = data.setdefault("sweep", {})
+    for key in ("modes", "seeds", "hardware"):
+        if getattr(args, key) is not None:
+            head[key] = getattr(args, key)
+    if args.in_situ_init is not None:
+        head["in_situ_init"] = args.in_situ_init
+    train = data.setdefault("train", {})
+    for key in ("dataset", "model", "steps", "q", "lr"):
+        if getattr(args, key) is not None:
+            train[key] = getattr(args, key)
+    if args.bp_epochs is not None:
+        data.setdefault("backprop", {})["epochs"] = args.bp_epochs
+    sweep = sweep_from_dict(data)
+    out = args.out or f"runs/sweep-{Path(args.file).stem if args.file else 'cli'}"
+    print(f"sweep: {len(sweep.cells())} cells ({len(sweep.points)} hardware points × {len(sweep.modes)} modes × "
+          f"{len(sweep.seeds)} seeds) in {out}, engine {args.engine}", flush=True)
+    result = run_sweep(sweep, out, workers=args.workers, engine=args.engine, scheduler=args.scheduler,
+                       show_progress=not args.quiet)
+    if not args.no_plots and result["results"]:
+        from .plots import plot_sweep
+
+        for path in plot_sweep(sweep, result["results"], Path(out)):
+            print(f"plot: {path}")
+    print(f"sweep: {len(result['results'])} cells done, {len(result['failures'])} failed, {result['wall_s']:.0f} s; "
+          f"summary: {out}/summary.csv" + (f"; failures: {out}/failures.json" if result["failures"] else ""))
+    return 1 if result["failures"] else 0
+
+
+def _add_sweep(sub) -> None:
+    from .sweep import ENGINES, HARDWARE_FIELDS, MODES
+
+    sweep = sub.add_parser(
+        "sweep", help="sweep noise and phase precision: deploy vs in-situ training, in parallel",
+        description="Cross hardware points (a grid over HardwareModel fields) with training modes (deploy: "
+                    "back-propagation-trained weights programmed onto the noisy chip; in-situ: then trained by ZO "
+                    "on that chip) and seeds. Each cell is a run directory; completed cells are skipped on a rerun; "
+                    "summary.csv holds mean ± std over seeds. Describe the sweep in a TOML file (see "
+                    "photonzo/sweep.py) and/or on the command line.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sweep.add_argument("file", nargs="?", default=None, help="sweep description (TOML)")
+    sweep.add_argument("--grid", action="append", metavar="FIELD=V1,V2,...",
+                       help=f"a grid axis (repeatable; replaces the file's grid); fields: {', '.join(HARDWARE_FIELDS)}")
+    sweep.add_argument("--modes", nargs="+", choices=MODES, default=None)
+    sweep.add_argument("--seeds", nargs="+", type=int, default=None)
+    sweep.add_argument("--hardware", choices=list(PRESETS), default=None, help="the preset the points modify")
+    sweep.add_argument("--in-situ-init", choices=("deployed", "random"), default=None,
+                       help="where in-situ training starts (default deployed)")
+    sweep.add_argument("--dataset", default=None)
+    sweep.add_argument("--model", choices=["tt", "dense"], default=None)
+    sweep.add_argument("--steps", type=_positive_int, default=None, help="in-situ ZO steps")
+    sweep.add_argument("--q", type=_positive_int, default=None, help="in-situ RGE directions")
+    sweep.add_argument("--lr", type=_positive_float, default=None, help="in-situ learning rate")
+    sweep.add_argument("--bp-epochs", type=_positive_int, default=None, help="epochs of the digital training")
+    sweep.add_argument("--workers", type=_positive_int, default=None, help="parallel cells (default: the CPU cores)")
+    sweep.add_argument("--engine", choices=ENGINES, default="local",
+                       help="local processes, or a Dask cluster (the dask extra)")
+    sweep.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (engine dask)")
+    sweep.add_argument("--out", default=None, help="sweep directory (default runs/sweep-<file>)")
+    sweep.add_argument("--no-plots", action="store_true")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=_sweep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="photonzo", description="Photonic-chip simulator and BP-free trainers.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -230,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_info)
     _add_train(sub)
     _add_hjb(sub)
+    _add_sweep(sub)
     return parser
 
 

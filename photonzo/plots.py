@@ -1,9 +1,11 @@
-"""Plots of training runs (matplotlib, headless)."""
+"""Plots of training runs and sweeps (matplotlib, headless)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import numpy as np
 
 from .io import atomic_file
 
@@ -57,3 +59,92 @@ def plot_training(history: list[dict], path, title: str = "", loss_label: str = 
     out = save_figure(fig, path)
     plt.close(fig)
     return out
+
+
+# ---- sweeps ---------------------------------------------------------------------------------------
+
+AXIS_LABELS = {
+    "phase_bits": "phase DAC resolution (bits)", "phase_noise_std": "phase noise σ (rad)",
+    "phase_bias": "static phase bias half-width (rad)", "gamma_std": "phase-shifter gain error σ_γ",
+    "crosstalk": "thermal crosstalk κ", "bs_error_std": "beam-splitter error σ (rad)",
+    "insertion_loss_db": "insertion loss per MZI (dB)", "detector_noise_std": "detector noise (relative)",
+    "shot_noise_photons": "photons per unit power", "input_bits": "input DAC bits", "output_bits": "output ADC bits",
+}
+MODE_STYLE = {"deploy": "--", "in-situ": "-"}
+
+
+def _sweep_axes(points: list[dict]) -> list[str]:
+    """The fields that vary over the points, phase bits first."""
+    fields = list(dict.fromkeys(f for p in points for f in p))
+    varying = [f for f in fields if len({repr(p.get(f)) for p in points}) > 1]
+    return sorted(varying, key=lambda f: (f != "phase_bits", fields.index(f)))
+
+
+def _num(v) -> float:
+    return float("inf") if v is None else float(v)
+
+
+def plot_sweep(sweep, results: list[dict], out_dir) -> list[Path]:
+    """Accuracy against the first varying field (one line per value of the second, deploy dashed,
+    in-situ solid, error bars = std over seeds) and, for two varying fields, one accuracy heatmap
+    per mode. PNG and SVG; returns the paths written."""
+    from .sweep import summarise
+
+    plt = _figure()
+    rows = summarise(sweep, results)
+    axes_fields = _sweep_axes(sweep.points)
+    if not rows or not axes_fields:
+        return []
+    x_field = axes_fields[0]
+    line_field = axes_fields[1] if len(axes_fields) > 1 else None
+    out_dir = Path(out_dir)
+    written = []
+    line_values = sorted({r.get(line_field) for r in rows}, key=_num) if line_field else [None]
+    colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(1, len(line_values))))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for mode in sweep.modes:
+        for colour, lv in zip(colours, line_values):
+            pts = sorted((r for r in rows if r["mode"] == mode and (line_field is None or r.get(line_field) == lv)),
+                         key=lambda r: _num(r[x_field]))
+            if not pts:
+                continue
+            xs = [_num(r[x_field]) for r in pts]
+            label = mode + (f", {AXIS_LABELS.get(line_field, line_field).split(' (')[0]} = {lv}" if line_field else "")
+            ax.errorbar(xs, [100 * r["test_acc_mean"] for r in pts], yerr=[100 * r["test_acc_std"] for r in pts],
+                        ls=MODE_STYLE.get(mode, "-"), marker="o", ms=4, capsize=3, color=colour, label=label)
+    if any(r[x_field] is None for r in rows):  # None means "off" (e.g. no quantisation): drawn at the right edge
+        finite = [_num(r[x_field]) for r in rows if r[x_field] is not None]
+        ax.set_xlim(right=max(finite) * 1.15 if finite else 1)
+    ax.set_xticks(sorted({_num(r[x_field]) for r in rows if r[x_field] is not None}))
+    ax.set(xlabel=AXIS_LABELS.get(x_field, x_field), ylabel="test accuracy (%)",
+           title=f"{sweep.train.get('dataset', 'digits')}: accuracy on the noisy chip (mean ± std over "
+                 f"{len(sweep.seeds)} seed{'s' if len(sweep.seeds) > 1 else ''})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2 if len(line_values) > 2 else 1)
+    for suffix in (".png", ".svg"):
+        written.append(save_figure(fig, out_dir / f"accuracy_vs_{x_field}{suffix}"))
+    plt.close(fig)
+
+    if line_field is not None:
+        xs = sorted({r[x_field] for r in rows}, key=_num)
+        fig, axs = plt.subplots(1, len(sweep.modes), figsize=(4.6 * len(sweep.modes), 3.8), squeeze=False,
+                                layout="constrained")
+        for ax, mode in zip(axs[0], sweep.modes):
+            grid = np.full((len(line_values), len(xs)), np.nan)
+            for r in rows:
+                if r["mode"] == mode:
+                    grid[line_values.index(r[line_field]), xs.index(r[x_field])] = 100 * r["test_acc_mean"]
+            image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=100)
+            for (i, j), v in np.ndenumerate(grid):
+                if np.isfinite(v):
+                    ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=7,
+                            color="white" if v < 60 else "black")
+            ax.set_xticks(range(len(xs)), [str(x) for x in xs])
+            ax.set_yticks(range(len(line_values)), [str(v) for v in line_values])
+            ax.set(xlabel=AXIS_LABELS.get(x_field, x_field), title=f"{mode}: test accuracy (%)")
+        axs[0][0].set_ylabel(AXIS_LABELS.get(line_field, line_field))
+        fig.colorbar(image, ax=axs[0].tolist(), label="test accuracy (%)")
+        for suffix in (".png", ".svg"):
+            written.append(save_figure(fig, out_dir / f"heatmap_{x_field}_{line_field}{suffix}"))
+        plt.close(fig)
+    return written

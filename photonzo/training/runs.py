@@ -57,6 +57,7 @@ class TrainConfig:
     output_gain: float = 10.0  # the electronic amplifier after the output detectors (a chip setting)
     hardware: str = "ideal"
     phase_bits: int | None = None  # overrides the preset's DAC resolution
+    hardware_overrides: dict = field(default_factory=dict)  # any other HardwareModel fields (sweeps)
     chip_seed: int = 0
     optimizer: str = "adam"
     lr: float = 0.01
@@ -91,6 +92,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be positive, got {self.__dict__[name]!r}")
         if self.phase_bits is not None and self.phase_bits < 1:
             raise ValueError(f"phase-bits must be at least 1, got {self.phase_bits}")
+        self.hardware_model()  # unknown fields or impossible values fail here, before any work
         if not 0 < self.valid_fraction < 1:
             raise ValueError(f"valid-fraction must lie in (0, 1), got {self.valid_fraction}")
         return self
@@ -101,7 +103,10 @@ class TrainConfig:
 
     def hardware_model(self) -> HardwareModel:
         hw = HardwareModel.preset(self.hardware)
-        return hw if self.phase_bits is None else hw.replace(phase_bits=self.phase_bits)
+        changes = dict(self.hardware_overrides)
+        if self.phase_bits is not None:
+            changes["phase_bits"] = self.phase_bits
+        return hw.replace(**changes) if changes else hw
 
 
 def prepare_data(config: TrainConfig, in_features: int):
@@ -165,16 +170,23 @@ def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ..
         raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir")
 
 
-def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: bool = True, plot: bool = True) -> dict:
+def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: bool = True, plot: bool = True,
+                 network=None, params=None) -> dict:
     """Train on the simulated chip; writes config.json, metrics.jsonl, checkpoint.npz,
-    curves.png and (last) summary.json into ``run_dir``. Returns the summary."""
+    curves.png and (last) summary.json into ``run_dir``. Returns the summary.
+
+    ``network`` and ``params`` start from a given point instead of random phases: e.g. phases
+    programmed from digital weights (with the network whose electronic gains they set), for
+    in-situ fine-tuning. A resumed run must be given the same start."""
     config.validate()
     run_dir = Path(run_dir)
     # a run may be extended (steps, budget) or its data moved; everything else must match
     check_run_dir(run_dir, _jsonable(config), resume, free=("steps", "max_queries", "data_dir"))
-    chip = build_chip(config)
+    chip = build_chip(config, network)
     train, valid, test, source = prepare_data(config, chip.network.in_features)
-    trainer = make_trainer(config, chip.oracle(), train, valid, run_dir, progress)
+    start = None if params is None else torch.as_tensor(np.asarray(params), dtype=chip.real_dtype)
+    trainer = make_trainer(config, chip.oracle(), train, valid, run_dir, progress, params=start)
+    before = trainer.evaluate(data=test) if start is not None and not resume else None
     if not resume:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(run_dir / "config.json", _jsonable(config))
@@ -190,6 +202,8 @@ def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: b
         "final_val_acc": history[-1].get("val_acc"), "phases": int(chip.network.phase_mask.sum()),
         "params": chip.n_params, "mzis": chip.network.n_mzis,
     }
+    if before is not None:
+        summary["start_test_acc"] = before["val_acc"]
     if plot:
         from ..plots import plot_training
 

@@ -1,0 +1,524 @@
+"""Sweeps over chip non-idealities: how much noise and how few phase bits a network tolerates.
+
+A sweep crosses hardware points (a grid over any ``HardwareModel`` fields, or listed points)
+with training modes and seeds. Each (mode, point, seed) is a *cell* and each cell is an ordinary
+run directory under the sweep directory:
+
+* ``deploy``: the network's weights trained digitally by back-propagation (once per seed, shared
+  by every point), programmed onto the noisy chip, and evaluated there;
+* ``in-situ``: the same programmed phases, then trained by ZO on that chip through its Oracle
+  (``in_situ_init = "random"`` starts from random phases instead).
+
+The seed picks the digital initialisation, the fabricated chip (its static errors) and the ZO
+run. A sweep is resumable: a cell with ``summary.json`` is done and skipped; an interrupted
+in-situ cell resumes from its checkpoint. A cell that crashes is reported (``failures.json``)
+and the others go on. ``summary.csv`` holds mean ± std over seeds for every (mode, point).
+
+Cells run in parallel: local processes by default, or on a Dask cluster (``engine = "dask"``,
+the ``dask`` extra) when a sweep outgrows one machine. Dask because its futures API is the
+standard ``concurrent.futures`` one, so one scheduling loop serves both engines; it is pure
+Python (a light optional extra) and reaches clusters through ``dask.distributed`` schedulers
+(SSH, SLURM/PBS via dask-jobqueue, Kubernetes) without changing this code.
+
+The sweep file (TOML)::
+
+    [sweep]
+    modes = ["deploy", "in-situ"]
+    seeds = [0, 1, 2]
+    hardware = "ideal"            # the preset the points modify
+    [grid]                        # or [[points]] tables, one per point
+    phase_bits = [4, 6, 8]
+    phase_noise_std = [0.0, 0.02]
+    [train]                       # TrainConfig fields of the in-situ runs
+    dataset = "digits"
+    steps = 300
+    [backprop]                    # the digital training of the deploy weights
+    epochs = 20
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import io
+import itertools
+import json
+import math
+import os
+import time
+import tomllib
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .io import atomic_file, atomic_write_json, atomic_write_text
+
+MODES = ("deploy", "in-situ")
+ENGINES = ("local", "dask")
+HARDWARE_FIELDS = ("phase_bits", "phase_bias", "gamma_std", "phase_noise_std", "crosstalk", "bs_error_std",
+                   "insertion_loss_db", "detector_noise_std", "shot_noise_photons", "input_bits", "output_bits")
+BACKPROP_KEYS = ("epochs", "lr", "batch_size")
+SWEEP_KEYS = ("modes", "seeds", "hardware", "in_situ_init")
+SECTIONS = ("sweep", "grid", "points", "train", "backprop")
+
+
+class SweepError(ValueError):
+    """A sweep description that cannot run (raised before any cell starts)."""
+
+
+@dataclass
+class Sweep:
+    """What a sweep runs (see the module docstring)."""
+
+    points: list[dict]  # hardware field → value, one dict per point
+    modes: list[str] = field(default_factory=lambda: list(MODES))
+    seeds: list[int] = field(default_factory=lambda: [0])
+    hardware: str = "ideal"
+    in_situ_init: str = "deployed"
+    train: dict = field(default_factory=dict)
+    backprop: dict = field(default_factory=lambda: {"epochs": 20, "lr": 3e-3, "batch_size": 64})
+
+    def validate(self) -> "Sweep":
+        from .photonics.hardware import HardwareModel
+        from .training.runs import TrainConfig
+
+        if not self.points:
+            raise SweepError("the sweep has no hardware points: give a [grid] with at least one value per field, "
+                             "or [[points]]")
+        for name, values, accepted in (("mode", self.modes, MODES),):
+            if not values:
+                raise SweepError(f"the sweep needs at least one {name}; accepted: {', '.join(accepted)}")
+            for v in values:
+                if v not in accepted:
+                    raise SweepError(f"unknown {name} {v!r}; accepted values are {', '.join(accepted)}")
+        if not self.seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in self.seeds):
+            raise SweepError(f"seeds must be a non-empty list of non-negative integers, got {self.seeds!r}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise SweepError(f"seeds must not repeat, got {self.seeds}")
+        if self.in_situ_init not in ("deployed", "random"):
+            raise SweepError(f"in_situ_init must be 'deployed' or 'random', got {self.in_situ_init!r}")
+        try:
+            base = HardwareModel.preset(self.hardware)
+        except ValueError as e:
+            raise SweepError(str(e)) from None
+        for point in self.points:
+            unknown = sorted(set(point) - set(HARDWARE_FIELDS))
+            if unknown:
+                raise SweepError(f"unknown hardware field(s) {unknown}; sweepable fields are {', '.join(HARDWARE_FIELDS)}")
+            try:
+                base.replace(**point)
+            except (ValueError, TypeError) as e:
+                raise SweepError(f"impossible hardware point {point}: {e}") from None
+        unknown = sorted(set(self.train) - {f.name for f in dataclasses.fields(TrainConfig)})
+        if unknown:
+            raise SweepError(f"unknown [train] field(s) {unknown}; see `photonzo train --help` for the options")
+        for key in ("hardware", "phase_bits", "hardware_overrides", "chip_seed", "seed"):
+            if key in self.train:
+                raise SweepError(f"[train] must not set {key!r}: the sweep sets it per cell")
+        unknown = sorted(set(self.backprop) - set(BACKPROP_KEYS))
+        if unknown:
+            raise SweepError(f"unknown [backprop] field(s) {unknown}; accepted: {', '.join(BACKPROP_KEYS)}")
+        try:
+            self.train_config(self.points[0], self.seeds[0]).validate()
+        except ValueError as e:
+            raise SweepError(f"invalid [train] settings: {e}") from None
+        return self
+
+    # ---- cells ------------------------------------------------------------------------------
+    def train_config(self, point: dict, seed: int):
+        from .training.runs import TrainConfig
+
+        settings = {**self.train}
+        if self.in_situ_init == "deployed":
+            settings["output_gain"] = 1.0  # the digital weights' logits, as trained
+        return TrainConfig(**settings, hardware=self.hardware, hardware_overrides=dict(point), chip_seed=seed, seed=seed)
+
+    def cells(self) -> list["Cell"]:
+        return [Cell(mode, point, seed) for mode in self.modes for point in self.points for seed in self.seeds]
+
+    def describe(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Cell:
+    mode: str
+    point: dict
+    seed: int
+
+    @property
+    def name(self) -> str:
+        point = ",".join(f"{k}={_fmt(v)}" for k, v in sorted(self.point.items())) or "base"
+        return f"{self.mode}/{point}/seed{self.seed}"
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+def _fmt(value) -> str:
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# ---- reading a sweep ----------------------------------------------------------------------------
+
+def grid_points(grid: dict) -> list[dict]:
+    """The cartesian product of a grid {field: [values]}; a scalar counts as one value."""
+    fields = list(grid)
+    values = [v if isinstance(v, list) else [v] for v in grid.values()]
+    for f, v in zip(fields, values):
+        if not v:
+            raise SweepError(f"grid field {f!r} has no values")
+    return [dict(zip(fields, combo)) for combo in itertools.product(*values)]
+
+
+def _none(value):
+    """TOML has no null: the string "none" stands for None (e.g. phase_bits = "none": no quantisation)."""
+    return None if isinstance(value, str) and value.lower() == "none" else value
+
+
+def sweep_from_dict(data: dict) -> Sweep:
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise SweepError(f"unknown section(s) {unknown}; a sweep file has {', '.join(SECTIONS)}")
+    head = data.get("sweep", {})
+    unknown = sorted(set(head) - set(SWEEP_KEYS))
+    if unknown:
+        raise SweepError(f"unknown [sweep] key(s) {unknown}; accepted: {', '.join(SWEEP_KEYS)}")
+    if "grid" in data and "points" in data:
+        raise SweepError("give either a [grid] or [[points]], not both")
+    if "points" in data:
+        if not isinstance(data["points"], list):
+            raise SweepError("[[points]] must be an array of tables (one [[points]] header per point)")
+        points = [{k: _none(v) for k, v in p.items()} for p in data["points"]]
+    else:
+        grid = {k: [_none(x) for x in v] if isinstance(v, list) else _none(v) for k, v in data.get("grid", {}).items()}
+        points = grid_points(grid) if grid else []
+    kwargs = {k: head[k] for k in SWEEP_KEYS if k in head}
+    if "modes" in kwargs and isinstance(kwargs["modes"], str):
+        kwargs["modes"] = [kwargs["modes"]]
+    backprop = {"epochs": 20, "lr": 3e-3, "batch_size": 64, **data.get("backprop", {})}
+    return Sweep(points=points, train=dict(data.get("train", {})), backprop=backprop, **kwargs).validate()
+
+
+def read_sweep_file(path) -> dict:
+    """A sweep file's tables, not yet validated (the command line may still add to them)."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SweepError(f"no sweep file at {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise SweepError(f"{path} is not valid TOML: {e}") from None
+
+
+def load_sweep(path) -> Sweep:
+    return sweep_from_dict(read_sweep_file(path))
+
+
+def parse_assignment(text: str) -> tuple[str, list]:
+    """``field=v1,v2,...`` from the command line → (field, values); numbers parsed, "none" → None."""
+    name, sep, values = text.partition("=")
+    if not sep or not name.strip() or not values.strip():
+        raise SweepError(f"expected FIELD=VALUE[,VALUE...], got {text!r}")
+
+    def parse(v: str):
+        v = v.strip()
+        if v.lower() == "none":
+            return None
+        try:
+            return int(v)
+        except ValueError:
+            try:
+                return float(v)
+            except ValueError:
+                raise SweepError(f"{name}: {v!r} is not a number (or 'none')") from None
+
+    return name.strip(), [parse(v) for v in values.split(",")]
+
+
+# ---- running one cell ---------------------------------------------------------------------------
+
+BACKPROP_DIR = "backprop"
+
+
+def _weights_path(sweep_dir: Path, seed: int) -> Path:
+    return sweep_dir / BACKPROP_DIR / f"seed{seed}.npz"
+
+
+def _flatten_weights(weights: list[dict]) -> dict[str, np.ndarray]:
+    out = {}
+    for i, w in enumerate(weights):
+        for k, c in enumerate(w.get("cores") or []):
+            out[f"layer{i}.core{k}"] = c.detach().numpy()
+        for key in ("weight", "bias"):
+            if w.get(key) is not None:
+                out[f"layer{i}.{key}"] = w[key].detach().numpy()
+    return out
+
+
+def _unflatten_weights(arrays: dict, n_layers: int) -> list[dict]:
+    import torch
+
+    weights = []
+    for i in range(n_layers):
+        keys = itertools.takewhile(lambda key: key in arrays, (f"layer{i}.core{k}" for k in itertools.count()))
+        cores = [torch.as_tensor(arrays[key]) for key in keys]
+        entry = {"cores": cores} if cores else {"weight": torch.as_tensor(arrays[f"layer{i}.weight"])}
+        entry["bias"] = torch.as_tensor(arrays[f"layer{i}.bias"]) if f"layer{i}.bias" in arrays else None
+        weights.append(entry)
+    return weights
+
+
+def train_digital(sweep: Sweep, sweep_dir: Path, seed: int) -> dict:
+    """The deploy weights of one seed: trained once, saved as a plain ``.npz`` (no pickles)."""
+    import torch
+
+    from .training.backprop import digital_accuracy, train_backprop
+    from .training.runs import build_chip, prepare_data
+
+    path = _weights_path(sweep_dir, seed)
+    if path.exists():
+        return json.loads(path.with_suffix(".json").read_text())
+    config = sweep.train_config(sweep.points[0], seed)
+    network = build_chip(config).network
+    train, valid, test, _ = prepare_data(config, network.in_features)
+    bp = sweep.backprop
+    weights, stats = train_backprop(network, train[0].numpy(), train[1].numpy(), epochs=int(bp["epochs"]),
+                                    lr=float(bp["lr"]), batch_size=int(bp["batch_size"]), seed=seed)
+    result = {"seed": seed, "digital_test_acc": digital_accuracy(network, weights, test[0], test[1]),
+              "steps": stats["steps"], "wall_s": round(stats["wall"], 2)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path, "wb") as f:
+        np.savez(f, **_flatten_weights(weights))
+    atomic_write_json(path.with_suffix(".json"), result)
+    return result
+
+
+def _deployed(sweep: Sweep, sweep_dir: Path, cell: Cell):
+    """(config, network with its electronic gains set, programmed phases) of a cell."""
+    from .training.backprop import deploy
+    from .training.runs import build_chip
+
+    config = sweep.train_config(cell.point, cell.seed)
+    network = build_chip(config).network
+    with np.load(_weights_path(sweep_dir, cell.seed), allow_pickle=False) as arrays:
+        weights = _unflatten_weights(dict(arrays), len(network.layers))
+    return config, network, deploy(network, weights)
+
+
+def cell_dir(sweep_dir: Path, cell: Cell) -> Path:
+    return sweep_dir / "cells" / cell.name
+
+
+def run_cell(sweep: Sweep, sweep_dir, cell: Cell, threads: int | None = None) -> dict:
+    """Run one cell (or return its finished summary); writes ``summary.json`` in its directory last."""
+    import torch
+
+    from .training.runs import build_chip, prepare_data, run_training
+    from .training.zo import Classification
+
+    if threads:
+        torch.set_num_threads(threads)
+    sweep_dir = Path(sweep_dir)
+    out = cell_dir(sweep_dir, cell)
+    done = out / "summary.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    t0 = time.perf_counter()
+    record = {"cell": cell.name, "mode": cell.mode, "seed": cell.seed, **{f: cell.point.get(f) for f in cell.point}}
+    if cell.mode == "deploy":
+        config, network, phases = _deployed(sweep, sweep_dir, cell)
+        chip = build_chip(config, network)
+        train, valid, test, _ = prepare_data(config, network.in_features)
+        result = Classification(train, valid).evaluate(chip.oracle(), torch.as_tensor(phases, dtype=chip.real_dtype), test)
+        record.update(test_acc=result["val_acc"], test_loss=result["val_loss"], train_queries=0)
+        out.mkdir(parents=True, exist_ok=True)
+    else:
+        if sweep.in_situ_init == "deployed":
+            config, network, phases = _deployed(sweep, sweep_dir, cell)
+        else:
+            config, network, phases = sweep.train_config(cell.point, cell.seed), None, None
+        resume = (out / "config.json").exists()
+        summary = run_training(config, out, resume=resume, progress=False, plot=False, network=network, params=phases)
+        record.update(test_acc=summary["test_acc"], test_loss=summary["test_loss"],
+                      train_queries=summary["train_queries"], start_test_acc=summary.get("start_test_acc"))
+    record["wall_s"] = round(time.perf_counter() - t0, 2)
+    atomic_write_json(done, record)
+    return record
+
+
+# ---- running a sweep ----------------------------------------------------------------------------
+
+def _call(job):
+    """A worker's entry point (picklable): ("digital", seed) or ("cell", cell)."""
+    kind, sweep, sweep_dir, item, threads = job
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    return train_digital(sweep, Path(sweep_dir), item) if kind == "digital" else run_cell(sweep, sweep_dir, item)
+
+
+@contextlib.contextmanager
+def _executor(workers: int, engine: str, scheduler: str | None):
+    """Where jobs run, kept open for both stages: None (this process), a process pool, or a Dask client."""
+    if engine == "dask":
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise SweepError("the dask engine needs the dask extra: pip install 'photonzo[dask]'") from None
+        cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                      dashboard_address=None)
+        client = Client(scheduler or cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    elif workers == 1:  # in this process: simplest to debug, and no start-up cost
+        yield None
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            yield pool
+
+
+def _run_jobs(executor, engine: str, jobs: list, progress, on_done) -> None:
+    """Run ``jobs`` (each through ``_call``), calling ``on_done(job, result, error)`` as they finish."""
+    if executor is None:
+        for job in jobs:
+            try:
+                result, error = _call(job), None
+            except Exception as e:  # noqa: BLE001 - a crashed cell is reported, the others go on
+                result, error = None, e
+            on_done(job, result, error)
+            progress()
+        return
+    if engine == "dask":
+        from dask.distributed import as_completed
+        futures = {executor.submit(_call, job, pure=False): job for job in jobs}
+    else:
+        from concurrent.futures import as_completed
+        futures = {executor.submit(_call, job): job for job in jobs}
+    for future in as_completed(futures):
+        error = future.exception()
+        on_done(futures[future], None if error else future.result(), error)
+        progress()
+
+
+def run_sweep(sweep: Sweep, sweep_dir, workers: int | None = None, engine: str = "local",
+              scheduler: str | None = None, show_progress: bool = True) -> dict:
+    """Run every cell not yet done; returns {"results": [...], "failures": [...], "wall_s": ...}
+    and writes ``sweep.json``, ``results.jsonl``, ``summary.csv`` and ``failures.json``."""
+    sweep.validate()
+    if engine not in ENGINES:
+        raise SweepError(f"unknown engine {engine!r}; accepted engines are {', '.join(ENGINES)}")
+    workers = workers or os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SweepError(f"workers must be a positive integer, got {workers!r}")
+    sweep_dir = Path(sweep_dir)
+    saved = sweep_dir / "sweep.json"
+    if saved.exists() and json.loads(saved.read_text()) != json.loads(json.dumps(sweep.describe())):
+        raise SweepError(f"{sweep_dir} holds a different sweep ({saved}); resume it with the same description "
+                         "or choose another output directory")
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(saved, sweep.describe())
+    threads = max(1, (os.cpu_count() or 1) // workers) if engine == "local" else 1
+    cells = sweep.cells()
+    failures: list[dict] = []
+    results: dict[str, dict] = {}
+    t0 = time.perf_counter()
+
+    bar = None
+    if show_progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(cells), unit="cell", desc="sweep", dynamic_ncols=True)
+    progress = (lambda: bar.update()) if bar is not None else (lambda: None)
+
+    def failed(what: str, error: BaseException) -> None:
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        failures.append({"job": what, "error": f"{type(error).__name__}: {error}", "traceback": text})
+        print(f"sweep: {what} failed: {type(error).__name__}: {error}", flush=True)
+
+    pending = []
+    for cell in cells:
+        done = cell_dir(sweep_dir, cell) / "summary.json"
+        if done.exists():  # finished in an earlier run of this sweep
+            results[cell.name] = json.loads(done.read_text())
+            progress()
+        else:
+            pending.append(cell)
+    # stage 1: the digital weights the pending deploy (or deployed-start) cells need, one job per seed
+    uses_digital = lambda cell: cell.mode == "deploy" or sweep.in_situ_init == "deployed"
+    seeds = sorted({c.seed for c in pending if uses_digital(c) and not _weights_path(sweep_dir, c.seed).exists()})
+    bad_seeds: set[int] = set()
+
+    def digital_done(job, result, error):
+        if error is not None:
+            bad_seeds.add(job[3])
+            failed(f"digital training, seed {job[3]}", error)
+
+    def cell_done(job, result, error):
+        if error is not None:
+            failed(job[3].name, error)
+        else:
+            results[job[3].name] = result
+
+    if pending:
+        with _executor(workers, engine, scheduler) as executor:
+            _run_jobs(executor, engine, [("digital", sweep, str(sweep_dir), seed, threads) for seed in seeds],
+                      lambda: None, digital_done)
+            # stage 2: the cells
+            jobs = []
+            for cell in pending:
+                if cell.seed in bad_seeds and uses_digital(cell):
+                    failures.append({"job": cell.name, "error": f"skipped: the digital training of seed {cell.seed} failed"})
+                    progress()
+                else:
+                    jobs.append(("cell", sweep, str(sweep_dir), cell, threads))
+            _run_jobs(executor, engine, jobs, progress, cell_done)
+    if bar is not None:
+        bar.close()
+    ordered = [results[c.name] for c in cells if c.name in results]
+    with atomic_file(sweep_dir / "results.jsonl") as f:
+        f.writelines(json.dumps(r) + "\n" for r in ordered)
+    atomic_write_text(sweep_dir / "summary.csv", summary_csv(sweep, ordered))
+    atomic_write_json(sweep_dir / "failures.json", failures)
+    return {"results": ordered, "failures": failures, "wall_s": round(time.perf_counter() - t0, 2)}
+
+
+def summarise(sweep: Sweep, results: list[dict]) -> list[dict]:
+    """Mean ± std (sample std, n − 1) over seeds of every (mode, point)."""
+    rows = []
+    fields = list(dict.fromkeys(f for p in sweep.points for f in p))
+    for mode in sweep.modes:
+        for point in sweep.points:
+            hits = [r for r in results if r["mode"] == mode and all(r.get(f) == point.get(f) for f in fields)]
+            if not hits:
+                continue
+            acc = np.array([r["test_acc"] for r in hits], dtype=float)
+            row = {"mode": mode, **{f: point.get(f) for f in fields}, "seeds": len(hits),
+                   "test_acc_mean": float(acc.mean()), "test_acc_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+                   "train_queries_mean": float(np.mean([r["train_queries"] for r in hits]))}
+            rows.append(row)
+    return rows
+
+
+def summary_csv(sweep: Sweep, results: list[dict]) -> str:
+    rows = summarise(sweep, results)
+    if not rows:
+        return ""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else round(v, 6) if isinstance(v, float) and math.isfinite(v) else v)
+                         for k, v in row.items()})
+    return buffer.getvalue()
