@@ -128,3 +128,15 @@ def test_sweep_plots_are_written_as_png_and_svg(tmp_path):
                                                     "heatmap_phase_bits_phase_noise_std.png",
                                                     "heatmap_phase_bits_phase_noise_std.svg"])
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_the_cli_refuses_bad_sweeps_before_creating_anything(tmp_path, capsys):
+    from photonzo.cli import main
+
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--grid", "phase_bits=0,4", "--out", str(out)]) == 2
+    assert "impossible hardware point" in capsys.readouterr().err and not out.exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[grid]\nphase_bits = [4,")
+    assert main(["sweep", str(bad), "--out", str(out)]) == 2
+    assert "not valid TOML" in capsys.readouterr().err and not out.exists()
