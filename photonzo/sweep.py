@@ -88,12 +88,11 @@ class Sweep:
         if not self.points:
             raise SweepError("the sweep has no hardware points: give a [grid] with at least one value per field, "
                              "or [[points]]")
-        for name, values, accepted in (("mode", self.modes, MODES),):
-            if not values:
-                raise SweepError(f"the sweep needs at least one {name}; accepted: {', '.join(accepted)}")
-            for v in values:
-                if v not in accepted:
-                    raise SweepError(f"unknown {name} {v!r}; accepted values are {', '.join(accepted)}")
+        if not self.modes:
+            raise SweepError(f"the sweep needs at least one mode; accepted: {', '.join(MODES)}")
+        for mode in self.modes:
+            if mode not in MODES:
+                raise SweepError(f"unknown mode {mode!r}; accepted values are {', '.join(MODES)}")
         if not self.seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in self.seeds):
             raise SweepError(f"seeds must be a non-empty list of non-negative integers, got {self.seeds!r}")
         if len(set(self.seeds)) != len(self.seeds):
