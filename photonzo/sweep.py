@@ -312,20 +312,15 @@ def cell_dir(sweep_dir: Path, cell: Cell) -> Path:
     return sweep_dir / "cells" / cell.name
 
 
-def run_cell(sweep: Sweep, sweep_dir, cell: Cell, threads: int | None = None) -> dict:
-    """Run one cell (or return its finished summary); writes ``summary.json`` in its directory last."""
+def run_cell(sweep: Sweep, sweep_dir, cell: Cell) -> dict:
+    """Run one cell (``run_sweep`` skips finished ones); writes ``summary.json`` in its directory last."""
     import torch
 
     from .training.runs import build_chip, prepare_data, run_training
     from .training.zo import Classification
 
-    if threads:
-        torch.set_num_threads(threads)
     sweep_dir = Path(sweep_dir)
     out = cell_dir(sweep_dir, cell)
-    done = out / "summary.json"
-    if done.exists():
-        return json.loads(done.read_text())
     t0 = time.perf_counter()
     record = {"cell": cell.name, "mode": cell.mode, "seed": cell.seed, **{f: cell.point.get(f) for f in cell.point}}
     if cell.mode == "deploy":
@@ -345,7 +340,7 @@ def run_cell(sweep: Sweep, sweep_dir, cell: Cell, threads: int | None = None) ->
         record.update(test_acc=summary["test_acc"], test_loss=summary["test_loss"],
                       train_queries=summary["train_queries"], start_test_acc=summary.get("start_test_acc"))
     record["wall_s"] = round(time.perf_counter() - t0, 2)
-    atomic_write_json(done, record)
+    atomic_write_json(out / "summary.json", record)
     return record
 
 

@@ -88,10 +88,10 @@ def test_a_sweep_runs_resumes_and_reports_crashed_cells(tmp_path, monkeypatch):
     (tmp_path / "cells" / Cell("deploy", {"phase_bits": 8}, 1).name / "summary.json").unlink()
     real = sweep_module.run_cell
 
-    def flaky(sweep, sweep_dir, cell, threads=None):
+    def flaky(sweep, sweep_dir, cell):
         if cell.point["phase_bits"] == 4:
             raise RuntimeError("heater driver fault")
-        return real(sweep, sweep_dir, cell, threads)
+        return real(sweep, sweep_dir, cell)
 
     monkeypatch.setattr(sweep_module, "run_cell", flaky)
     again = run_sweep(sweep, tmp_path, workers=1, show_progress=False)

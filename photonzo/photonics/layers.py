@@ -265,11 +265,6 @@ class OpticalMatrix:
         """The matrix these physical phases realise on this chip, ready to apply."""
         return RealisedMatrix(self.matrix(params, ctx))
 
-    def apply(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, real_out: bool = False) -> torch.Tensor:
-        """Output fields ``[..., B, out]`` for input amplitudes ``x[..., B, in]`` (real, or complex
-        from IQ modulators); only their real part with ``real_out``."""
-        return self.realise(params, ctx)(ctx.encode(x), real_out)
-
     def from_matrix(self, w) -> np.ndarray:
         """Program this matrix to realise ``w`` (out×in): returns phases and sets the gain."""
         w = np.asarray(w)

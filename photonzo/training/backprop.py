@@ -23,10 +23,18 @@ def init_weights(network: OpticalNetwork, seed: int = 0) -> list[dict]:
     return network.random_weights(seed)
 
 
-def _trainable(network: OpticalNetwork, seed: int) -> tuple[list[dict], list[torch.Tensor]]:
-    """Fresh He-scaled weights that require gradients, and their tensors."""
-    weights = network.random_weights(seed, requires_grad=True)
-    return weights, network.weight_tensors(weights)
+def _trainable(network: OpticalNetwork, seed: int, init: list[dict] | None = None) -> tuple[list[dict], list[torch.Tensor]]:
+    """Weights that require gradients, and their tensors: fresh He-scaled ones, or copies of ``init``
+    (which stays untouched)."""
+    if init is None:
+        weights = network.random_weights(seed, requires_grad=True)
+        return weights, network.weight_tensors(weights)
+    weights = [{k: None if v is None else [t.detach().clone() for t in v] if isinstance(v, list)
+                else v.detach().clone() for k, v in w.items()} for w in init]
+    tensors = network.weight_tensors(weights)
+    for t in tensors:
+        t.requires_grad_(True)
+    return weights, tensors
 
 
 def _iterate(n: int, progress: bool, desc: str, unit: str):
@@ -86,14 +94,7 @@ def train_pinn_backprop(network: OpticalNetwork, pde, *, steps: int = 1000, poin
     """
     if steps < 1 or points < 1 or eval_every < 1 or not lr > 0:
         raise ValueError("steps, points and eval_every must be positive integers and lr a positive number")
-    if init is None:
-        weights, params = _trainable(network, seed)
-    else:
-        weights = [{k: None if v is None else [t.detach().clone() for t in v] if isinstance(v, list)
-                    else v.detach().clone() for k, v in w.items()} for w in init]
-        params = network.weight_tensors(weights)
-        for t in params:
-            t.requires_grad_(True)
+    weights, params = _trainable(network, seed, init)
     opt = torch.optim.Adam(params, lr=lr)
     g = torch.Generator().manual_seed(seed)
     history, evaluations, t0, paused = [], [], time.perf_counter(), 0.0
