@@ -234,6 +234,8 @@ def _sweep(args) -> int:
             train[key] = getattr(args, key)
     if args.bp_epochs is not None:
         data.setdefault("backprop", {})["epochs"] = args.bp_epochs
+    if args.cal_steps is not None:
+        data.setdefault("calibration", {})["steps"] = args.cal_steps
     sweep = sweep_from_dict(data)
     out = args.out or f"runs/sweep-{Path(args.file).stem if args.file else 'cli'}"
     print(f"sweep: {len(sweep.cells())} cells ({len(sweep.points)} hardware points × {len(sweep.modes)} modes × "
@@ -254,10 +256,10 @@ def _add_sweep(sub) -> None:
     from .sweep import ENGINES, HARDWARE_FIELDS, MODES
 
     sweep = sub.add_parser(
-        "sweep", help="sweep noise and phase precision: deploy vs in-situ training, in parallel",
+        "sweep", help="sweep noise and phase precision: deploy vs in-situ training vs calibration, in parallel",
         description="Cross hardware points (a grid over HardwareModel fields) with training modes (deploy: "
                     "back-propagation-trained weights programmed onto the noisy chip; in-situ: then trained by ZO "
-                    "on that chip) and seeds. Each cell is a run directory; completed cells are skipped on a rerun; "
+                    "on that chip; calibrated: deployed after an in-situ calibration of the chip's static errors) and seeds. Each cell is a run directory; completed cells are skipped on a rerun; "
                     "summary.csv holds mean ± std over seeds. Describe the sweep in a TOML file (see "
                     "photonzo/sweep.py) and/or on the command line.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -275,6 +277,8 @@ def _add_sweep(sub) -> None:
     sweep.add_argument("--q", type=_positive_int, default=None, help="in-situ RGE directions")
     sweep.add_argument("--lr", type=_positive_float, default=None, help="in-situ learning rate")
     sweep.add_argument("--bp-epochs", type=_positive_int, default=None, help="epochs of the digital training")
+    sweep.add_argument("--cal-steps", type=_positive_int, default=None,
+                       help="ZO steps of each calibrated cell's calibration (more in a [calibration] table)")
     sweep.add_argument("--workers", type=_positive_int, default=None, help="parallel cells (default: the CPU cores)")
     sweep.add_argument("--engine", choices=ENGINES, default="local",
                        help="local processes, or a Dask cluster (the dask extra)")

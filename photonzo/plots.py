@@ -70,7 +70,7 @@ AXIS_LABELS = {
     "insertion_loss_db": "insertion loss per MZI (dB)", "detector_noise_std": "detector noise (relative)",
     "shot_noise_photons": "photons per unit power", "input_bits": "input DAC bits", "output_bits": "output ADC bits",
 }
-MODE_STYLE = {"deploy": "--", "in-situ": "-"}
+MODE_STYLE = {"deploy": "--", "in-situ": "-", "calibrated": ":"}
 
 
 def _sweep_axes(points: list[dict]) -> list[str]:
@@ -85,9 +85,9 @@ def _num(v) -> float:
 
 
 def plot_sweep(sweep, results: list[dict], out_dir) -> list[Path]:
-    """Accuracy against the first varying field (one line per value of the second, deploy dashed,
-    in-situ solid, error bars = std over seeds) and, for two varying fields, one accuracy heatmap
-    per mode. PNG and SVG; returns the paths written."""
+    """Accuracy against the first varying field (one line per value of the second; deploy dashed,
+    in-situ solid, calibrated dotted; error bars = std over seeds) and, for two varying fields,
+    one accuracy heatmap per mode. PNG and SVG; returns the paths written."""
     from .sweep import summarise
 
     plt = _figure()

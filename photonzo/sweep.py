@@ -7,7 +7,10 @@ run directory under the sweep directory:
 * ``deploy``: the network's weights trained digitally by back-propagation (once per seed, shared
   by every point), programmed onto the noisy chip, and evaluated there;
 * ``in-situ``: the same programmed phases, then trained by ZO on that chip through its Oracle
-  (``in_situ_init = "random"`` starts from random phases instead).
+  (``in_situ_init = "random"`` starts from random phases instead);
+* ``calibrated``: the same programmed phases, after an in-situ calibration of the chip towards
+  what the design promises for them (``training/calibration.py``, settings in ``[calibration]``):
+  the "before" of this mode is ``deploy`` on the same chip.
 
 The seed picks the digital initialisation, the fabricated chip (its static errors) and the ZO
 run. A sweep is resumable: a cell with ``summary.json`` is done and skipped; an interrupted
@@ -34,6 +37,8 @@ The sweep file (TOML)::
     steps = 300
     [backprop]                    # the digital training of the deploy weights
     epochs = 20
+    [calibration]                 # CalibrationConfig fields of the calibrated cells
+    steps = 200
 """
 
 from __future__ import annotations
@@ -56,13 +61,13 @@ import numpy as np
 
 from .io import atomic_file, atomic_write_json, atomic_write_text
 
-MODES = ("deploy", "in-situ")
+MODES = ("deploy", "in-situ", "calibrated")
 ENGINES = ("local", "dask")
 HARDWARE_FIELDS = ("phase_bits", "phase_bias", "gamma_std", "phase_noise_std", "crosstalk", "bs_error_std",
                    "insertion_loss_db", "detector_noise_std", "shot_noise_photons", "input_bits", "output_bits")
 BACKPROP_KEYS = ("epochs", "lr", "batch_size")
 SWEEP_KEYS = ("modes", "seeds", "hardware", "in_situ_init")
-SECTIONS = ("sweep", "grid", "points", "train", "backprop")
+SECTIONS = ("sweep", "grid", "points", "train", "backprop", "calibration")
 
 
 class SweepError(ValueError):
@@ -74,12 +79,13 @@ class Sweep:
     """What a sweep runs (see the module docstring)."""
 
     points: list[dict]  # hardware field → value, one dict per point
-    modes: list[str] = field(default_factory=lambda: list(MODES))
+    modes: list[str] = field(default_factory=lambda: ["deploy", "in-situ"])
     seeds: list[int] = field(default_factory=lambda: [0])
     hardware: str = "ideal"
     in_situ_init: str = "deployed"
     train: dict = field(default_factory=dict)
     backprop: dict = field(default_factory=lambda: {"epochs": 20, "lr": 3e-3, "batch_size": 64})
+    calibration: dict = field(default_factory=dict)  # CalibrationConfig fields (seed: the cell's)
 
     def validate(self) -> "Sweep":
         from .photonics.hardware import HardwareModel
@@ -124,7 +130,18 @@ class Sweep:
             self.train_config(self.points[0], self.seeds[0]).validate()
         except ValueError as e:
             raise SweepError(f"invalid [train] settings: {e}") from None
+        if "seed" in self.calibration:
+            raise SweepError("[calibration] must not set 'seed': the sweep sets it per cell")
+        try:
+            self.calibration_config(self.seeds[0])
+        except (ValueError, TypeError) as e:
+            raise SweepError(f"invalid [calibration] settings: {e}") from None
         return self
+
+    def calibration_config(self, seed: int):
+        from .training.calibration import config_from_dict
+
+        return config_from_dict({**self.calibration, "seed": seed})
 
     # ---- cells ------------------------------------------------------------------------------
     def train_config(self, point: dict, seed: int):
@@ -199,7 +216,8 @@ def sweep_from_dict(data: dict) -> Sweep:
     if "modes" in kwargs and isinstance(kwargs["modes"], str):
         kwargs["modes"] = [kwargs["modes"]]
     backprop = {"epochs": 20, "lr": 3e-3, "batch_size": 64, **data.get("backprop", {})}
-    return Sweep(points=points, train=dict(data.get("train", {})), backprop=backprop, **kwargs).validate()
+    return Sweep(points=points, train=dict(data.get("train", {})), backprop=backprop,
+                 calibration=dict(data.get("calibration", {})), **kwargs).validate()
 
 
 def read_sweep_file(path) -> dict:
@@ -308,6 +326,33 @@ def _deployed(sweep: Sweep, sweep_dir: Path, cell: Cell):
     return config, network, deploy(network, weights)
 
 
+def _calibrated(sweep: Sweep, sweep_dir: Path, cell: Cell, out: Path) -> dict:
+    """Deploy, calibrate the chip through its Oracle towards the design's layer outputs for the
+    deployed phases, evaluate the compensated program; the calibration is saved in ``out``."""
+    import torch
+
+    from .photonics.chip import Chip
+    from .training.calibration import calibrate
+    from .training.runs import build_chip, prepare_data
+    from .training.zo import Classification
+
+    config, network, phases = _deployed(sweep, sweep_dir, cell)
+    chip = build_chip(config, network)
+    design = Chip(network, "ideal", seed=cell.seed, dtype=chip.dtype, output_gain=chip.output_gain)
+    train, valid, test, _ = prepare_data(config, network.in_features)
+    phases = torch.as_tensor(phases, dtype=chip.real_dtype)
+    task = Classification(train, valid)
+    before = task.evaluate(chip.oracle(), phases, test)
+    probe_order = torch.randperm(len(train[0]), generator=torch.Generator().manual_seed(cell.seed))
+    result = calibrate(chip.oracle(), design, phases, train[0][probe_order], sweep.calibration_config(cell.seed))
+    after = task.evaluate(chip.oracle(), result.apply(phases), test)
+    out.mkdir(parents=True, exist_ok=True)
+    result.save(out)
+    return {"test_acc": after["val_acc"], "test_loss": after["val_loss"], "train_queries": result.queries,
+            "start_test_acc": before["val_acc"], "calibration_loss_before": result.loss_before,
+            "calibration_loss_after": result.loss_after}
+
+
 def cell_dir(sweep_dir: Path, cell: Cell) -> Path:
     return sweep_dir / "cells" / cell.name
 
@@ -330,6 +375,8 @@ def run_cell(sweep: Sweep, sweep_dir, cell: Cell) -> dict:
         result = Classification(train, valid).evaluate(chip.oracle(), torch.as_tensor(phases, dtype=chip.real_dtype), test)
         record.update(test_acc=result["val_acc"], test_loss=result["val_loss"], train_queries=0)
         out.mkdir(parents=True, exist_ok=True)
+    elif cell.mode == "calibrated":
+        record.update(_calibrated(sweep, sweep_dir, cell, out))
     else:
         if sweep.in_situ_init == "deployed":
             config, network, phases = _deployed(sweep, sweep_dir, cell)
@@ -450,7 +497,7 @@ def run_sweep(sweep: Sweep, sweep_dir, workers: int | None = None, engine: str =
         else:
             pending.append(cell)
     # stage 1: the digital weights the pending deploy (or deployed-start) cells need, one job per seed
-    uses_digital = lambda cell: cell.mode == "deploy" or sweep.in_situ_init == "deployed"
+    uses_digital = lambda cell: cell.mode != "in-situ" or sweep.in_situ_init == "deployed"
     seeds = sorted({c.seed for c in pending if uses_digital(c) and not _weights_path(sweep_dir, c.seed).exists()})
     bad_seeds: set[int] = set()
 

@@ -40,6 +40,9 @@ def test_a_grid_is_the_cartesian_product_and_cells_cross_modes_and_seeds():
     ({"grid": {"phase_bits": [4]}, "train": {"stepz": 3}}, "unknown \\[train\\]"),
     ({"grid": {"phase_bits": [4]}, "extra": {}}, "unknown section"),
     ({"grid": {"phase_bits": [4]}, "points": [{"phase_bits": 4}]}, "either a \\[grid\\] or"),
+    ({"grid": {"phase_bits": [4]}, "calibration": {"stepz": 3}}, "invalid \\[calibration\\]"),
+    ({"grid": {"phase_bits": [4]}, "calibration": {"steps": 0}}, "invalid \\[calibration\\]"),
+    ({"grid": {"phase_bits": [4]}, "calibration": {"seed": 1}}, "must not set 'seed'"),
 ])
 def test_bad_sweeps_fail_before_any_cell_runs(data, message):
     with pytest.raises(SweepError, match=message):
@@ -102,6 +105,19 @@ def test_a_sweep_runs_resumes_and_reports_crashed_cells(tmp_path, monkeypatch):
     # the same directory with a different description is refused
     with pytest.raises(SweepError, match="different sweep"):
         run_sweep(sweep_from_dict({**TINY, "grid": {"phase_bits": [5]}}), tmp_path, workers=1, show_progress=False)
+
+
+def test_calibrated_cells_start_where_deploy_stands_and_keep_their_calibration(tmp_path):
+    data = {**TINY, "sweep": {"modes": ["deploy", "calibrated"], "seeds": [0]}, "grid": {"phase_bias": [0.2]},
+            "calibration": {"steps": 30, "probe_inputs": 32}}
+    out = run_sweep(sweep_from_dict(data), tmp_path, workers=1, show_progress=False)
+    assert not out["failures"]
+    deploy, calibrated = out["results"]
+    assert calibrated["mode"] == "calibrated" and calibrated["start_test_acc"] == pytest.approx(deploy["test_acc"])
+    assert calibrated["calibration_loss_after"] < calibrated["calibration_loss_before"]
+    assert calibrated["train_queries"] > 0
+    run = tmp_path / "cells" / Cell("calibrated", {"phase_bias": 0.2}, 0).name
+    assert (run / "calibration.npz").exists() and (run / "calibration.json").exists()
 
 
 def test_local_processes_and_a_dask_cluster_give_the_results_of_one_process(tmp_path):
