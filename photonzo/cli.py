@@ -241,7 +241,7 @@ def _sweep(args) -> int:
     print(f"sweep: {len(sweep.cells())} cells ({len(sweep.points)} hardware points × {len(sweep.modes)} modes × "
           f"{len(sweep.seeds)} seeds) in {out}, engine {args.engine}", flush=True)
     result = run_sweep(sweep, out, workers=args.workers, engine=args.engine, scheduler=args.scheduler,
-                       show_progress=not args.quiet)
+                       show_progress=not args.quiet, threads=args.threads)
     if not args.no_plots and result["results"]:
         from .plots import plot_sweep
 
@@ -280,6 +280,8 @@ def _add_sweep(sub) -> None:
     sweep.add_argument("--cal-steps", type=_positive_int, default=None,
                        help="ZO steps of each calibrated cell's calibration (more in a [calibration] table)")
     sweep.add_argument("--workers", type=_positive_int, default=None, help="parallel cells (default: the CPU cores)")
+    sweep.add_argument("--threads", type=_positive_int, default=None,
+                       help="torch threads per worker (default: the cores shared among the local workers)")
     sweep.add_argument("--engine", choices=ENGINES, default="local",
                        help="local processes, or a Dask cluster (the dask extra)")
     sweep.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (engine dask)")

@@ -60,6 +60,7 @@ from pathlib import Path
 import numpy as np
 
 from .io import atomic_file, atomic_write_json, atomic_write_text
+from .progress import progress_bar
 
 MODES = ("deploy", "in-situ", "calibrated")
 ENGINES = ("local", "dask")
@@ -454,13 +455,16 @@ def _run_jobs(executor, engine: str, jobs: list, progress, on_done) -> None:
 
 
 def run_sweep(sweep: Sweep, sweep_dir, workers: int | None = None, engine: str = "local",
-              scheduler: str | None = None, show_progress: bool = True) -> dict:
+              scheduler: str | None = None, show_progress: bool = True, threads: int | None = None) -> dict:
     """Run every cell not yet done; returns {"results": [...], "failures": [...], "wall_s": ...}
-    and writes ``sweep.json``, ``results.jsonl``, ``summary.csv`` and ``failures.json``."""
+    and writes ``sweep.json``, ``results.jsonl``, ``summary.csv`` and ``failures.json``.
+
+    ``threads``: torch threads per worker (default: the cores shared among local workers, one
+    per Dask worker)."""
     sweep.validate()
     if engine not in ENGINES:
         raise SweepError(f"unknown engine {engine!r}; accepted engines are {', '.join(ENGINES)}")
-    workers = workers or os.cpu_count() or 1
+    workers = (os.cpu_count() or 1) if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SweepError(f"workers must be a positive integer, got {workers!r}")
     sweep_dir = Path(sweep_dir)
@@ -470,17 +474,16 @@ def run_sweep(sweep: Sweep, sweep_dir, workers: int | None = None, engine: str =
                          "or choose another output directory")
     sweep_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(saved, sweep.describe())
-    threads = max(1, (os.cpu_count() or 1) // workers) if engine == "local" else 1
+    if threads is None:
+        threads = max(1, (os.cpu_count() or 1) // workers) if engine == "local" else 1
+    elif isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise SweepError(f"threads must be a positive integer, got {threads!r}")
     cells = sweep.cells()
     failures: list[dict] = []
     results: dict[str, dict] = {}
     t0 = time.perf_counter()
 
-    bar = None
-    if show_progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(cells), unit="cell", desc="sweep", dynamic_ncols=True)
+    bar = progress_bar(enabled=show_progress, total=len(cells), desc="sweep", unit="cell")
     progress = (lambda: bar.update()) if bar is not None else (lambda: None)
 
     def failed(what: str, error: BaseException) -> None:

@@ -156,3 +156,11 @@ def test_the_cli_refuses_bad_sweeps_before_creating_anything(tmp_path, capsys):
     bad.write_text("[grid]\nphase_bits = [4,")
     assert main(["sweep", str(bad), "--out", str(out)]) == 2
     assert "not valid TOML" in capsys.readouterr().err and not out.exists()
+
+
+def test_bad_worker_and_thread_counts_are_refused(tmp_path):
+    sweep = sweep_from_dict(TINY)
+    for kwargs, message in (({"workers": 0}, "workers must be"), ({"threads": 0}, "threads must be"),
+                            ({"engine": "ray"}, "unknown engine")):
+        with pytest.raises(SweepError, match=message):
+            run_sweep(sweep, tmp_path / "s", show_progress=False, **kwargs)

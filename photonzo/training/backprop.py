@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..photonics.network import OpticalNetwork
+from ..progress import progress_bar
 
 
 def init_weights(network: OpticalNetwork, seed: int = 0) -> list[dict]:
@@ -37,14 +38,6 @@ def _trainable(network: OpticalNetwork, seed: int, init: list[dict] | None = Non
     return weights, tensors
 
 
-def _iterate(n: int, progress: bool, desc: str, unit: str):
-    if not progress:
-        return range(n)
-    from tqdm.auto import tqdm
-
-    return tqdm(range(n), desc=desc, unit=unit)
-
-
 def train_backprop(network: OpticalNetwork, x_train, y_train, *, epochs: int = 20, batch_size: int = 64,
                    lr: float = 1e-3, seed: int = 0, weight_decay: float = 0.0, progress: bool = False) -> tuple[list[dict], dict]:
     """Train real weights with Adam on cross-entropy; returns (weights, stats)."""
@@ -56,7 +49,7 @@ def train_backprop(network: OpticalNetwork, x_train, y_train, *, epochs: int = 2
     y = torch.as_tensor(np.asarray(y_train)).long()
     g = torch.Generator().manual_seed(seed)
     t0, steps = time.perf_counter(), 0
-    for _ in _iterate(epochs, progress, "BP reference", "epoch"):
+    for _ in progress_bar(range(epochs), enabled=progress, desc="BP reference", unit="epoch"):
         for idx in torch.randperm(len(x), generator=g).split(batch_size):
             loss = F.cross_entropy(network.digital_forward(weights, x[idx]), y[idx])
             opt.zero_grad()
@@ -98,7 +91,7 @@ def train_pinn_backprop(network: OpticalNetwork, pde, *, steps: int = 1000, poin
     opt = torch.optim.Adam(params, lr=lr)
     g = torch.Generator().manual_seed(seed)
     history, evaluations, t0, paused = [], [], time.perf_counter(), 0.0
-    for step in _iterate(steps, progress, "PINN first-order reference", "step"):
+    for step in progress_bar(range(steps), enabled=progress, desc="PINN first-order reference"):
         x = pde.sample(points, g).requires_grad_(True)
         u = pde.ansatz(x, network.digital_forward(weights, x)[:, 0])
         grad = torch.autograd.grad(u.sum(), x, create_graph=True)[0]

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from ..io import atomic_file, atomic_write_json
+from ..progress import progress_bar
 from .estimators import RGE
 from .optim import Adam, Schedule
 
@@ -162,11 +163,7 @@ def calibrate(oracle, design, settings: torch.Tensor, x: torch.Tensor,
     offset = torch.zeros(n, dtype=dtype)
     before_queries, t0 = oracle.queries, time.perf_counter()
     history = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=config.steps, unit="step", dynamic_ncols=True, desc="calibration")
+    bar = progress_bar(enabled=progress, total=config.steps, desc="calibration")
     best = (float("inf"), offset)
     for step in range(config.steps):
         est = estimator.estimate(oracle, offset, None, step, generator, loss_fn=loss_fn)

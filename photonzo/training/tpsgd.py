@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..progress import progress_bar
 from .estimators import (DISTRIBUTIONS, RGE, SCHEMES, DirectionProbe, Estimate, Estimator, _check_choice,
                          _check_positive, evaluate)
 
@@ -158,7 +159,7 @@ def train_tpsgd(network, x_train, y_train, *, method: str = "tpsgd", local_loss:
         y_valid = torch.as_tensor(np.asarray(valid[1])).long()
     best = (-1.0, None, 0)  # (validation accuracy, weights, epoch)
     curve = []
-    for epoch in _progress(range(epochs), progress, f"{method} ({local_loss})"):
+    for epoch in progress_bar(range(epochs), enabled=progress, desc=f"{method} ({local_loss})", unit="epoch"):
         for idx in torch.randperm(len(x), generator=g).split(batch_size):
             losses, _ = layer_losses(network, weights, x[idx], y[idx], proj, local_loss)
             opt.zero_grad()
@@ -186,14 +187,6 @@ def _detached(v):
     if v is None:
         return None
     return [c.detach().clone() for c in v] if isinstance(v, list) else v.detach().clone()
-
-
-def _progress(iterable, enabled, desc):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, unit="epoch")
 
 
 # ---- digital tpSGD for a recurrent layer --------------------------------------------------------
@@ -260,7 +253,7 @@ def train_tpsgd_rnn(x_train, y_train, *, hidden: int = 64, method: str = "tpsgd"
     opt = torch.optim.Adam(model.tensors, lr=lr)
     g = torch.Generator().manual_seed(seed)
     t0, steps = time.perf_counter(), 0
-    for _ in _progress(range(epochs), progress, f"{method}-rnn ({local_loss})"):
+    for _ in progress_bar(range(epochs), enabled=progress, desc=f"{method}-rnn ({local_loss})", unit="epoch"):
         for idx in torch.randperm(len(x), generator=g).split(batch_size):
             local, task = rnn_losses(model, x[idx], y[idx], proj, local_loss)
             opt.zero_grad()

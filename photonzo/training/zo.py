@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from ..io import atomic_file, atomic_write_text
+from ..progress import progress_bar
 from .estimators import Estimator
 from .optim import Optimizer
 
@@ -219,7 +220,7 @@ class ZOTrainer:
             raise FileExistsError(f"{self.run_dir} already holds a run; resume it (--resume) or choose another run directory")
         else:
             self.save_checkpoint()  # from step 0 on, a killed run can always be resumed
-        bar = _progress(self.steps, self.step, self.progress)
+        bar = progress_bar(enabled=self.progress, total=self.steps, initial=self.step, desc="ZO training")
         try:
             while self.step < self.steps and not self._budget_spent():
                 t0 = time.perf_counter()
@@ -268,14 +269,6 @@ def _last(history, key):
         if key in record:
             return f"{record[key]:.3f}"
     return "-"
-
-
-def _progress(total: int, done: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=done, unit="step", dynamic_ncols=True, desc="ZO training")
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
