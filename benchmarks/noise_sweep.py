@@ -168,23 +168,27 @@ def pct(v) -> str:
     return "–" if v is None else f"{100 * v:.1f}"
 
 
-def sweep_table(part: dict) -> list[str]:
-    by = {(r["mode"], r["phase_bits"], r["phase_noise_std"]): r for r in part["rows"]}
-    lines = ["| phase bits | " + " | ".join(f"σ = {s:g}: deploy | in-situ" for s in SIGMAS) + " |",
-             "|---:|" + "---:|---:|" * len(SIGMAS)]
-    for b in BITS:
+def mode_table(rows: list[dict], modes: tuple[str, str], row: tuple[str, str, list], column: tuple[str, str, list]) -> list[str]:
+    """Accuracy (mean ± std) by row value × column value, two modes side by side in each column.
+
+    ``row`` and ``column``: (field, label, values)."""
+    (row_field, row_label, row_values), (col_field, col_label, col_values) = row, column
+    by = {(r["mode"], r[row_field], r[col_field]): r for r in rows}
+    lines = [f"| {row_label} | " + " | ".join(f"{col_label} = {c:g}: {modes[0]} | {modes[1]}" for c in col_values) + " |",
+             "|---:|" + "---:|---:|" * len(col_values)]
+    for v in row_values:
         cells = []
-        for s in SIGMAS:
-            for mode in ("deploy", "in-situ"):
-                r = by.get((mode, b, s))
+        for c in col_values:
+            for mode in modes:
+                r = by.get((mode, v, c))
                 cells.append("–" if r is None else f"{pct(r['test_acc_mean'])} ± {pct(r['test_acc_std'])}")
-        lines.append(f"| {b} | " + " | ".join(cells) + " |")
+        lines.append(f"| {v:g} | " + " | ".join(cells) + " |")
     return lines
 
 
 def report(data: dict) -> str:
     lines = ["# Noise and phase-precision sweep", "",
-             f"`{data['command']}` — {data['machine']}", "",
+             ", ".join(f"`{c}`" for c in data["commands"]) + f" — {data['machine']}", "",
              "Test accuracy (%) on the noisy chip, mean ± std over 3 seeds (seed = digital initialisation, "
              "fabricated chip, ZO run). deploy: BP-trained weights programmed onto the chip; in-situ: the same "
              "phases, then ZO on that chip through its Oracle.", ""]
@@ -194,7 +198,8 @@ def report(data: dict) -> str:
                   f"Digital (BP) test accuracy {pct(part['digital_test_acc'])} %. In-situ: "
                   + ", ".join(f"{k} {v}" for k, v in part["in_situ"].items())
                   + f"; {part['in_situ_points']} of {len(BITS) * len(SIGMAS)} points. Wall {part['wall_s'] / 60:.0f} min.",
-                  "", *sweep_table(part), "",
+                  "", *mode_table(part["rows"], ("deploy", "in-situ"), ("phase_bits", "phase bits", BITS),
+                                  ("phase_noise_std", "σ", SIGMAS)), "",
                   f"**At 6 bits / σ = 0.02**: deploy {pct(t['deploy_acc'])} % (loses {100 * t['deploy_loss']:.1f} points "
                   f"against digital), in-situ {pct(t['in_situ_acc'])} %: regains "
                   + ("–" if t["in_situ_regained"] is None else f"{100 * t['in_situ_regained']:.1f} points, "
@@ -202,20 +207,12 @@ def report(data: dict) -> str:
                   *[f"![{Path(p).stem}]({p})" for p in part["plots"] if p.endswith(".png")], ""]
     if "calibration" in data:
         part = data["calibration"]
-        by = {(r["mode"], r["phase_bias"], r["bs_error_std"]): r for r in part["rows"]}
         lines += ["## In-situ calibration (digits, typical chip)", "",
                   f"Calibration: {part['calibration']['steps']} ZO steps of a phase offset towards the design's layer "
                   "outputs for the deployed phases (training/calibration.py). Digital accuracy "
                   f"{pct(part['digital_test_acc'])} %.", "",
-                  "| phase bias half-width (rad) | " + " | ".join(f"bs σ = {s:g}: deploy | calibrated" for s in CAL_BS) + " |",
-                  "|---:|" + "---:|---:|" * len(CAL_BS)]
-        for b in CAL_BIAS:
-            cells = []
-            for s in CAL_BS:
-                for mode in ("deploy", "calibrated"):
-                    r = by.get((mode, b, s))
-                    cells.append("–" if r is None else f"{pct(r['test_acc_mean'])} ± {pct(r['test_acc_std'])}")
-            lines.append(f"| {b:g} | " + " | ".join(cells) + " |")
+                  *mode_table(part["rows"], ("deploy", "calibrated"), ("phase_bias", "phase bias half-width (rad)", CAL_BIAS),
+                              ("bs_error_std", "bs σ", CAL_BS))]
         queries = next((r["train_queries_mean"] for r in part["rows"] if r["mode"] == "calibrated"), None)
         lines += ["", f"Calibration queries per cell: {queries:,.0f}.", "",
                   *[f"![{Path(p).stem}]({p})" for p in part["plots"] if p.endswith(".png")], ""]
@@ -233,7 +230,8 @@ def report(data: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=["all", "sweep", "calibration", "throughput"], default="all")
+    parser.add_argument("--part", choices=["all", "sweep", "calibration", "throughput", "report"], default="all",
+                        help="report: rewrite noise_sweep.md from noise_sweep.json")
     parser.add_argument("--datasets", nargs="+", default=["digits", "fashion-mnist"])
     parser.add_argument("--fashion-in-situ", choices=["row", "full"], default="row",
                         help="in-situ on Fashion-MNIST: the σ = 0.02 row only, or the whole grid")
@@ -243,8 +241,11 @@ def main(argv=None) -> int:
     work = Path(args.work_dir)
     path = RESULTS / "noise_sweep.json"
     data = json.loads(path.read_text()) if path.exists() else {}
-    data.update(command="python benchmarks/noise_sweep.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-                machine=f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}")
+    command = " ".join(["python benchmarks/noise_sweep.py", *(argv if argv is not None else sys.argv[1:])])
+    data.pop("command", None)
+    if args.part != "report":  # parts may run separately: the report lists every command that made it
+        data["commands"] = list(dict.fromkeys([*data.get("commands", []), command]))
+    data["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
     if args.part in ("all", "sweep"):
         data.setdefault("sweep", {})
         for dataset in args.datasets:
