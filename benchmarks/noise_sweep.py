@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photonzo.io import atomic_write_json, atomic_write_text  # noqa: E402
 from photonzo.plots import plot_sweep  # noqa: E402
-from photonzo.sweep import Sweep, run_sweep, summarise, summary_csv, train_digital  # noqa: E402
+from photonzo.sweep import Sweep, grid_points, run_sweep, summarise, summary_csv, train_digital  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BITS = [4, 5, 6, 8, 10, 16]
@@ -56,13 +56,6 @@ BACKPROP = {"digits": {"epochs": 20}, "fashion-mnist": {"epochs": 3}}
 CAL_BIAS = [0.0, 0.05, 0.1, 0.2]
 CAL_BS = [0.0, 0.03, 0.05]
 CALIBRATION = {"steps": 200}
-
-
-def grid(**axes) -> list[dict]:
-    points = [{}]
-    for name, values in axes.items():
-        points = [{**p, name: v} for p in points for v in values]
-    return points
 
 
 def digital_accuracy(sweep_dir: Path) -> float:
@@ -93,7 +86,7 @@ def share_digital_weights(source: Path, target: Path) -> None:
 
 
 def part_sweep(dataset: str, work: Path, workers: int, fashion_full: bool) -> dict:
-    points = grid(phase_bits=BITS, phase_noise_std=SIGMAS)
+    points = grid_points({"phase_bits": BITS, "phase_noise_std": SIGMAS})
     base = dict(points=points, seeds=SEEDS, train={"dataset": dataset, **IN_SITU[dataset]},
                 backprop={"epochs": 20, "lr": 3e-3, "batch_size": 64, **BACKPROP[dataset]})
     if dataset == "fashion-mnist" and not fashion_full:
@@ -125,7 +118,7 @@ def part_sweep(dataset: str, work: Path, workers: int, fashion_full: bool) -> di
 
 
 def part_calibration(work: Path, workers: int) -> dict:
-    sweep = Sweep(points=grid(phase_bias=CAL_BIAS, bs_error_std=CAL_BS), modes=["deploy", "calibrated"],
+    sweep = Sweep(points=grid_points({"phase_bias": CAL_BIAS, "bs_error_std": CAL_BS}), modes=["deploy", "calibrated"],
                   seeds=SEEDS, hardware="typical", train={"dataset": "digits"}, backprop={"epochs": 20, "lr": 3e-3,
                                                                                             "batch_size": 64},
                   calibration=CALIBRATION)
@@ -141,7 +134,7 @@ def part_throughput(work: Path) -> dict:
     """Wall time of one in-situ sweep (8 cells), from scratch each time, the digital weights
     already trained: one worker with one torch thread, one worker with two (what ``--workers 1``
     does on 2 cores), and two workers with one thread each (``--workers 2``)."""
-    sweep = Sweep(points=grid(phase_bits=[5, 6, 8, 10]), modes=["in-situ"], seeds=[0, 1],
+    sweep = Sweep(points=grid_points({"phase_bits": [5, 6, 8, 10]}), modes=["in-situ"], seeds=[0, 1],
                   train={"dataset": "digits", **IN_SITU["digits"], "steps": 100})
     runs = {}
     cores = os.cpu_count() or 1

@@ -327,31 +327,21 @@ def _deployed(sweep: Sweep, sweep_dir: Path, cell: Cell):
     return config, network, deploy(network, weights)
 
 
-def _calibrated(sweep: Sweep, sweep_dir: Path, cell: Cell, out: Path) -> dict:
-    """Deploy, calibrate the chip through its Oracle towards the design's layer outputs for the
-    deployed phases, evaluate the compensated program; the calibration is saved in ``out``."""
+def _calibrated(sweep: Sweep, cell: Cell, chip, phases, probe_x, evaluate, out: Path) -> dict:
+    """Calibrate the chip through its Oracle towards the design's layer outputs for the deployed
+    ``phases``, then ``evaluate`` the compensated program; the calibration is saved in ``out``."""
     import torch
 
     from .photonics.chip import Chip
     from .training.calibration import calibrate
-    from .training.runs import build_chip, prepare_data
-    from .training.zo import Classification
 
-    config, network, phases = _deployed(sweep, sweep_dir, cell)
-    chip = build_chip(config, network)
-    design = Chip(network, "ideal", seed=cell.seed, dtype=chip.dtype, output_gain=chip.output_gain)
-    train, valid, test, _ = prepare_data(config, network.in_features)
-    phases = torch.as_tensor(phases, dtype=chip.real_dtype)
-    task = Classification(train, valid)
-    before = task.evaluate(chip.oracle(), phases, test)
-    probe_order = torch.randperm(len(train[0]), generator=torch.Generator().manual_seed(cell.seed))
-    result = calibrate(chip.oracle(), design, phases, train[0][probe_order], sweep.calibration_config(cell.seed))
-    after = task.evaluate(chip.oracle(), result.apply(phases), test)
-    out.mkdir(parents=True, exist_ok=True)
+    design = Chip(chip.network, "ideal", seed=cell.seed, dtype=chip.dtype, output_gain=chip.output_gain)
+    probe_order = torch.randperm(len(probe_x), generator=torch.Generator().manual_seed(cell.seed))
+    result = calibrate(chip.oracle(), design, phases, probe_x[probe_order], sweep.calibration_config(cell.seed))
     result.save(out)
+    after = evaluate(result.apply(phases))
     return {"test_acc": after["val_acc"], "test_loss": after["val_loss"], "train_queries": result.queries,
-            "start_test_acc": before["val_acc"], "calibration_loss_before": result.loss_before,
-            "calibration_loss_after": result.loss_after}
+            "calibration_loss_before": result.loss_before, "calibration_loss_after": result.loss_after}
 
 
 def cell_dir(sweep_dir: Path, cell: Cell) -> Path:
@@ -369,15 +359,18 @@ def run_cell(sweep: Sweep, sweep_dir, cell: Cell) -> dict:
     out = cell_dir(sweep_dir, cell)
     t0 = time.perf_counter()
     record = {"cell": cell.name, "mode": cell.mode, "seed": cell.seed, **{f: cell.point.get(f) for f in cell.point}}
-    if cell.mode == "deploy":
+    if cell.mode in ("deploy", "calibrated"):
         config, network, phases = _deployed(sweep, sweep_dir, cell)
         chip = build_chip(config, network)
         train, valid, test, _ = prepare_data(config, network.in_features)
-        result = Classification(train, valid).evaluate(chip.oracle(), torch.as_tensor(phases, dtype=chip.real_dtype), test)
+        phases = torch.as_tensor(phases, dtype=chip.real_dtype)
+        evaluate = lambda params: Classification(train, valid).evaluate(chip.oracle(), params, test)
+        result = evaluate(phases)
         record.update(test_acc=result["val_acc"], test_loss=result["val_loss"], train_queries=0)
         out.mkdir(parents=True, exist_ok=True)
-    elif cell.mode == "calibrated":
-        record.update(_calibrated(sweep, sweep_dir, cell, out))
+        if cell.mode == "calibrated":  # the deployed accuracy is where it starts
+            record.update(start_test_acc=record["test_acc"],
+                          **_calibrated(sweep, cell, chip, phases, train[0], evaluate, out))
     else:
         if sweep.in_situ_init == "deployed":
             config, network, phases = _deployed(sweep, sweep_dir, cell)
