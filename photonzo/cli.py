@@ -65,7 +65,8 @@ def _train(args) -> int:
     run_dir = args.run_dir or f"runs/{args.dataset}-{config.model}-{args.estimator}{'-tw' if args.tensorwise else ''}-{args.hardware}"
     summary = run_training(config, run_dir, resume=args.resume, progress=not args.quiet)
     print(f"{summary['model']} on {summary['dataset']} ({summary['hardware']['name']} chip): "
-          f"test accuracy {100 * summary['test_acc']:.1f}% after {summary['steps']} steps, "
+          f"test accuracy {100 * summary['test_acc']:.1f}% (phases of step {summary['kept_step']}, the best on "
+          f"validation; last step {100 * summary['final_test_acc']:.1f}%) after {summary['steps']} steps, "
           f"{summary['train_queries']:,} training queries, {summary['train_wall_s']:.0f} s")
     print(f"run directory: {run_dir} (config.json, metrics.jsonl, checkpoint.npz, curves.png, summary.json)")
     return 0

@@ -21,8 +21,9 @@ from photonzo.training.zo import CheckpointError, ZOTrainer, read_metrics
 
 def digits_setup(tmp_path, hardware="ideal", model="tt", steps=40, **kw):
     kw.setdefault("lr", 0.02)
+    kw.setdefault("schedule", "constant")
     config = TrainConfig(dataset="digits", model=model, hardware=hardware, steps=steps, eval_every=10,
-                         schedule="constant", eval_size=100, **kw)
+                         eval_size=100, **kw)
     chip = build_chip(config)
     train, valid, test, _ = prepare_data(config, chip.network.in_features)
     return config, chip, train, valid
@@ -191,6 +192,11 @@ def test_run_training_writes_a_complete_run_directory(tmp_path):
     assert json.loads((tmp_path / "run" / "summary.json").read_text()) == summary
     assert summary["steps"] == 12 and summary["train_queries"] == 12 * (1 + 2 * 2 * 6)
     assert 0 <= summary["test_acc"] <= 1 and summary["mzis"] == 1536
+    # the kept phases are the best validated of the start and steps 6 and 12
+    evaluated = {0: None, 6: None, 12: None}
+    assert summary["kept_step"] in evaluated and 0 <= summary["final_test_acc"] <= 1
+    if summary["kept_step"] == 12:
+        assert summary["test_acc"] == summary["final_test_acc"]
     with pytest.raises(FileExistsError, match="pass --resume"):
         run_training(config, tmp_path / "run", progress=False)
     other = TrainConfig(dataset="digits", steps=24, eval_every=6, eval_size=50, q=3)
@@ -212,3 +218,44 @@ def test_query_budget_and_hybrid_switch_survive_a_checkpoint(tmp_path):
     again = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
     again.load_checkpoint()
     assert again.estimator.switched_at == 4 and again.train_queries == history[-1]["queries"]
+
+
+def test_hybrid_switch_restarts_the_optimiser_and_the_budget_paces_the_schedule(tmp_path):
+    config, chip, train, valid = digits_setup(tmp_path, steps=100, q=1, estimator="hybrid", switch_step=4,
+                                              cge_subset=5, max_queries=120, schedule="cosine")
+    trainer = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
+    history = trainer.run()
+    # sign-RGE's ±1 estimates must not scale CGE's steps: Adam restarts at the switch
+    assert int(trainer.optimizer.state["t"]) == len(history) - 4
+    # the run ends on its query budget after 18 of its 100 steps; the cosine schedule follows the
+    # budget spent (CGE steps are cheaper here), so it has decayed when the budget runs out
+    lrs = [r["lr"] for r in history]
+    assert len(history) < 20 and lrs == sorted(lrs, reverse=True)
+    assert lrs[-1] < 0.05 * config.lr < 0.9 * config.lr < lrs[0]
+
+
+def test_the_best_validated_phases_are_kept_the_start_included(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 5, generator=g, dtype=torch.float64)
+    w = torch.randn(5, 3, generator=g, dtype=torch.float64)
+    y = (x @ w).argmax(1)
+    oracle = SoftmaxRegressionOracle(5, 3)
+    data = (x[:300], y[:300]), (x[300:], y[300:])
+    electronic = phase_mask(oracle.param_slices(), 15)  # weights, not phases: never wrapped
+    # a start that already solves the task, and steps far too large: training only makes it worse
+    start = 5 * w.T.reshape(-1)
+    trainer = ZOTrainer(oracle, RGE(q=2, mu=1e-3), Adam(2.0, mask=electronic), *data, tmp_path / "worse", steps=30, eval_every=10,
+                        progress=False, params=start)
+    history = trainer.run()
+    assert trainer.best["step"] == 0 and trainer.best["val_acc"] == 1.0 > history[-1]["val_acc"]
+    assert torch.equal(trainer.best_params, start)
+    # a run that learns keeps its best evaluation, and a resumed trainer knows it
+    trainer = ZOTrainer(oracle, RGE(q=5, mu=1e-3), Adam(0.05, mask=electronic), *data, tmp_path / "learns", steps=150, eval_every=50,
+                        progress=False)
+    history = trainer.run()
+    evaluated = [r["val_acc"] for r in history if "val_acc" in r]
+    assert trainer.best["val_acc"] == max(evaluated) > 0.85 and trainer.best["step"] > 0
+    assert trainer.evaluate(trainer.best_params)["val_acc"] == trainer.best["val_acc"]
+    again = ZOTrainer(oracle, RGE(q=5, mu=1e-3), Adam(0.05, mask=electronic), *data, tmp_path / "learns", steps=150, progress=False)
+    again.load_checkpoint()
+    assert again.best == trainer.best and torch.equal(again.best_params, trainer.best_params)

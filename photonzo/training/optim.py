@@ -87,6 +87,10 @@ class Optimizer:
     def _direction(self, grad: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def reset(self) -> None:
+        """Forget the moments (e.g. when the gradient estimator changes and with it their scale)."""
+        self.state = {}
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {k: v.clone() for k, v in self.state.items()}
 

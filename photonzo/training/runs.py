@@ -193,12 +193,16 @@ def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: b
     t0 = time.perf_counter()
     history = trainer.run(resume=resume)
     final = trainer.evaluate(data=test)  # test accuracy through the same Oracle
+    # the phases a user keeps: the best on validation (the start included), tested once on the test set
+    best = trainer.best or {"step": trainer.step, "val_acc": history[-1].get("val_acc")}  # older checkpoints had none
+    kept = final if best["step"] == trainer.step else trainer.evaluate(trainer.best_params, data=test)
     summary = {
         "dataset": config.dataset, "data_source": source, "model": config.model_name,
         "hardware": config.hardware_model().describe(), "estimator": trainer.estimator.describe(),
         "steps": trainer.step, "train_queries": trainer.train_queries, "eval_queries": trainer.eval_queries,
         "train_wall_s": round(trainer.wall, 3), "wall_s_this_session": round(time.perf_counter() - t0, 3),
-        "test_acc": final["val_acc"], "test_loss": final["val_loss"],
+        "test_acc": kept["val_acc"], "test_loss": kept["val_loss"], "kept_step": best["step"],
+        "kept_val_acc": best["val_acc"], "final_test_acc": final["val_acc"],
         "final_val_acc": history[-1].get("val_acc"), "phases": int(chip.network.phase_mask.sum()),
         "params": chip.n_params, "mzis": chip.network.n_mzis,
     }

@@ -10,7 +10,9 @@ A run directory holds:
   centre query), learning rate, estimator used, queries (cumulative and this step), wall
   time; evaluation steps add validation loss and accuracy read through the same Oracle
   (noise on). Evaluation queries are counted apart from training queries.
-* ``checkpoint.npz``: phases, optimiser and estimator state, random-generator states, step,
+* ``checkpoint.npz``: phases, the best-validated phases so far (the start included: the
+  objective's ``selection``, validation accuracy for classification), optimiser and
+  estimator state, random-generator states, step,
   counters, the metrics line count and a fingerprint of the parameter layout — written
   atomically (temporary file + rename), read with ``allow_pickle=False``.
 
@@ -68,6 +70,8 @@ class Classification:
         if len(self.x_train) < 1 or len(self.x_valid) < 1:
             raise ValueError("training and validation data must not be empty")
         self.eval_batch = eval_batch
+
+    selection = ("val_acc", "max")  # the evaluation that picks the kept parameters
 
     def sample(self, generator: torch.Generator, batch_size: int):
         idx = torch.randint(0, len(self.x_train), (batch_size,), generator=generator)
@@ -128,6 +132,10 @@ class ZOTrainer:
         self.wall = 0.0
         self.metric_lines = 0
         self.history: list[dict] = []
+        # the best evaluation so far (the start included) and its parameters: what a user keeps
+        self.best: dict | None = None
+        self.best_params: torch.Tensor | None = None
+        self.selection = getattr(self.objective, "selection", ("val_loss", "min"))
 
     # ---- evaluation through the Oracle ---------------------------------------------------
     def evaluate(self, params: torch.Tensor | None = None, data: tuple | None = None) -> dict:
@@ -139,6 +147,15 @@ class ZOTrainer:
         self.eval_queries += self.oracle.queries - before
         return result
 
+    def _consider(self, result: dict, queries: int) -> None:
+        """Keep ``self.params`` if ``result`` is the best evaluation so far (ties: the earlier)."""
+        key, sense = self.selection
+        value = result[key]
+        if self.best is not None and not (value > self.best[key] if sense == "max" else value < self.best[key]):
+            return
+        self.best = {"step": self.step, "queries": queries, **result}
+        self.best_params = self.params.clone()
+
     # ---- checkpoints ---------------------------------------------------------------------
     def _checkpoint_path(self) -> Path:
         return self.run_dir / CHECKPOINT
@@ -149,10 +166,12 @@ class ZOTrainer:
             "data_rng": self.data_generator.get_state().numpy(),
             "estimator_rng": self.estimator_generator.get_state().numpy(),
         }
+        if self.best_params is not None:
+            arrays["best_params"] = self.best_params.numpy()
         arrays.update({f"opt.{k}": v.detach().cpu().numpy() for k, v in self.optimizer.state_dict().items()})
         meta = {"step": self.step, "train_queries": self.train_queries, "eval_queries": self.eval_queries,
                 "wall": self.wall, "metric_lines": self.metric_lines, "fingerprint": self.fingerprint,
-                "estimator_state": self.estimator.state_dict()}
+                "estimator_state": self.estimator.state_dict(), "best": self.best}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         path = self._checkpoint_path()
         with atomic_file(path, "wb") as f:
@@ -170,6 +189,9 @@ class ZOTrainer:
             data_rng, estimator_rng = (torch.from_numpy(arrays.pop(k)) for k in ("data_rng", "estimator_rng"))
             counters = [meta[k] for k in ("step", "train_queries", "eval_queries", "wall", "metric_lines")]
             estimator_state = meta["estimator_state"]
+            best = meta.get("best")
+            best_params = arrays.pop("best_params", None)
+            best_params = None if best_params is None else torch.from_numpy(best_params).to(torch.float64)
         except FileNotFoundError:
             raise CheckpointError(f"no checkpoint to resume from at {path}; start without --resume") from None
         except (OSError, ValueError, KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
@@ -187,7 +209,7 @@ class ZOTrainer:
             self.estimator.load_state_dict(estimator_state)
         except (RuntimeError, KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"checkpoint {path} does not fit this estimator/optimiser ({e!r})") from None
-        self.params = params
+        self.params, self.best, self.best_params = params, best, best_params
         self.step, self.train_queries, self.eval_queries, self.wall, self.metric_lines = counters
         self._truncate_metrics()
 
@@ -219,6 +241,7 @@ class ZOTrainer:
         elif self._checkpoint_path().exists() or (self.run_dir / METRICS).exists():
             raise FileExistsError(f"{self.run_dir} already holds a run; resume it (--resume) or choose another run directory")
         else:
+            self._consider(self.evaluate(), queries=0)  # the start competes too: training never makes it worse
             self.save_checkpoint()  # from step 0 on, a killed run can always be resumed
         bar = progress_bar(enabled=self.progress, total=self.steps, initial=self.step, desc="ZO training")
         try:
@@ -230,8 +253,14 @@ class ZOTrainer:
                 if not math.isfinite(estimate.loss) or not torch.isfinite(estimate.grad).all():
                     raise FloatingPointError(f"step {self.step}: the loss or its estimate is not finite "
                                              f"(loss {estimate.loss}); lower the learning rate or the step mu")
-                lr = self.optimizer.lr_at(self.step)
-                self.params = self.optimizer.step(self.params, estimate.grad, self.step)
+                if self.history and estimate.method != self.history[-1]["method"]:
+                    # a new estimator (a hybrid's switch) estimates on another scale — sign-RGE's ±1
+                    # against CGE's true slopes — so the old moments would mis-scale its steps for
+                    # about 1/(1 − β₂) steps; it starts with a fresh optimiser state instead
+                    self.optimizer.reset()
+                at = self._schedule_step()
+                lr = self.optimizer.lr_at(at)
+                self.params = self.optimizer.step(self.params, estimate.grad, at)
                 if not torch.isfinite(self.params).all():
                     raise FloatingPointError(f"step {self.step}: the parameters became non-finite; lower the learning rate")
                 self.train_queries += estimate.queries
@@ -241,9 +270,10 @@ class ZOTrainer:
                 self.step += 1
                 last = self.step == self.steps or self._budget_spent()
                 if self.step % self.eval_every == 0 or last:
-                    record.update(self.evaluate())
-                    record["eval_queries"] = self.eval_queries
+                    result = self.evaluate()
+                    record.update(result, eval_queries=self.eval_queries)
                     self.estimator.observe(self.step - 1, record["val_loss"])
+                    self._consider(result, queries=self.train_queries)
                 record["wall"] = round(self.wall, 4)
                 self._log(record)
                 if bar is not None:
@@ -257,6 +287,15 @@ class ZOTrainer:
                 bar.close()
         return self.history
 
+
+    def _schedule_step(self) -> int:
+        """Where the learning-rate schedule stands: the step, or — when a query budget will end the
+        run first — the same fraction of ``steps`` as the fraction of the budget spent, so that a
+        decaying schedule has decayed when the budget runs out even if steps grow dearer on the way
+        (a hybrid's switch to CGE)."""
+        if self.max_queries is None:
+            return self.step
+        return max(self.step, min(self.steps, self.steps * self.train_queries // self.max_queries))
 
     def _budget_spent(self) -> bool:
         # checked before each step: the last step may overshoot the budget by at most its own cost,
