@@ -25,10 +25,14 @@ during the row, phase count, MZI count. Also measured: a ZO step's wall time aga
 batched forward of the same number of settings (the estimator's overhead), and the training
 queries each ZO run needed to first reach given validation accuracies.
 
-Writes ``benchmarks/results/mnist_table.{json,md,png}``.
+Writes ``benchmarks/results/mnist_table.{json,md,png}`` (``--name`` for another stem). The ZO rows'
+test accuracy is that of the phases kept (best on validation, the start included); the last
+step's is reported beside it.
 
     python benchmarks/mnist_table.py --datasets digits mnist fashion-mnist --budget 20000
     python benchmarks/mnist_table.py --datasets mnist --rows tpsgd --merge   # re-run some rows only
+    python benchmarks/mnist_table.py --datasets mnist --rows bp zo --only zo-hybrid-tw --chips typical \
+        --budget 60000 --name mnist_table_60k                                # one row at a longer budget
 """
 
 from __future__ import annotations
