@@ -101,9 +101,7 @@ def zo_run(name, config: TrainConfig, work: Path, test) -> dict:
     trainer = make_trainer(config, chip.oracle(), train, valid, work / name, progress=True)
     with PeakMemory() as mem:
         trainer.run()
-    final = trainer.evaluate(data=test)
-    # the phases kept: the best on validation (the start included), as `photonzo train` reports
-    kept = final if trainer.best["step"] == trainer.step else trainer.evaluate(trainer.best_params, data=test)
+    kept, final = trainer.evaluate_kept_and_final(data=test)  # kept: the best on validation, start included
     curve = [(r["queries"], r["val_acc"]) for r in trainer.history if "val_acc" in r]
     methods = sorted({r["method"] for r in trainer.history})
     switch = next((r["queries"] for a, r in zip(trainer.history, trainer.history[1:]) if a["method"] != r["method"]), None)

@@ -192,10 +192,10 @@ def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: b
         atomic_write_json(run_dir / "config.json", _jsonable(config))
     t0 = time.perf_counter()
     history = trainer.run(resume=resume)
-    final = trainer.evaluate(data=test)  # test accuracy through the same Oracle
-    # the phases a user keeps: the best on validation (the start included), tested once on the test set
+    # test accuracy through the same Oracle, of the phases a user keeps (the best on validation, the
+    # start included) and of the last step's
+    kept, final = trainer.evaluate_kept_and_final(data=test)
     best = trainer.best or {"step": trainer.step, "val_acc": history[-1].get("val_acc")}  # older checkpoints had none
-    kept = final if best["step"] == trainer.step else trainer.evaluate(trainer.best_params, data=test)
     summary = {
         "dataset": config.dataset, "data_source": source, "model": config.model_name,
         "hardware": config.hardware_model().describe(), "estimator": trainer.estimator.describe(),

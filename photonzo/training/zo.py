@@ -156,6 +156,14 @@ class ZOTrainer:
         self.best = {"step": self.step, "queries": queries, **result}
         self.best_params = self.params.clone()
 
+    def evaluate_kept_and_final(self, data: tuple | None = None) -> tuple[dict, dict]:
+        """(evaluation of the kept — best-validated — parameters, of the current ones) on ``data``;
+        one evaluation when they are the same (or when a checkpoint from before best-keeping has none)."""
+        final = self.evaluate(data=data)
+        if self.best is None or self.best["step"] == self.step:
+            return final, final
+        return self.evaluate(self.best_params, data=data), final
+
     # ---- checkpoints ---------------------------------------------------------------------
     def _checkpoint_path(self) -> Path:
         return self.run_dir / CHECKPOINT
@@ -286,7 +294,6 @@ class ZOTrainer:
             if bar is not None:
                 bar.close()
         return self.history
-
 
     def _schedule_step(self) -> int:
         """Where the learning-rate schedule stands: the step, or — when a query budget will end the
