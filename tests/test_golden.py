@@ -1,0 +1,107 @@
+"""Behaviour kept across the reshape of the training and experiment layers (issue 14): runs made with
+today's code reproduce, seed for seed, the metrics histories recorded from main at d44960e (before the
+reshape) by ``tests/golden/make_golden.py``, and a checkpoint written by that code still resumes."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from photonzo.photonics.chip import Chip
+from photonzo.photonics.hardware import HardwareModel
+from photonzo.photonics.layers import OpticalLinear
+from photonzo.photonics.network import OpticalNetwork, build_network
+from photonzo.pinn.trainer import PINNConfig, run_pinn
+from photonzo.training.backprop import deploy, train_backprop
+from photonzo.training.calibration import CalibrationConfig, calibrate
+from photonzo.training.runs import TrainConfig, prepare_data, run_training
+
+GOLDEN = Path(__file__).parent / "golden"
+RECORDED = json.loads((GOLDEN / "histories_d44960e.json").read_text())
+SUMMARY_KEYS = ("test_acc", "final_test_acc", "kept_step", "train_queries", "eval_queries")
+
+
+def history(run_dir: Path) -> list[dict]:
+    """The metrics history without wall times (the one thing that may differ)."""
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "wall"} for line in lines]
+
+
+def assert_same(got: list[dict], want: list[dict]) -> None:
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        assert a == b, (a, b)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
+def test_readme_defaults_give_the_recorded_history(tmp_path):
+    summary = run_training(TrainConfig(steps=300), tmp_path / "run", progress=False, plot=False)
+    assert_same(history(tmp_path / "run"), RECORDED["readme300"]["history"])
+    assert {k: summary[k] for k in SUMMARY_KEYS} == RECORDED["readme300"]["summary"]
+
+
+def test_a_hybrid_switch_on_a_noisy_chip_gives_the_recorded_history(tmp_path):
+    summary = run_training(TrainConfig(**RECORDED["hybrid"]["config"]), tmp_path / "run", progress=False, plot=False)
+    assert_same(history(tmp_path / "run"), RECORDED["hybrid"]["history"])
+    assert {k: summary[k] for k in SUMMARY_KEYS} == RECORDED["hybrid"]["summary"]
+
+
+def test_a_checkpoint_written_before_the_reshape_still_resumes(tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(GOLDEN / "checkpoint_d44960e", run)
+    summary = run_training(TrainConfig(**RECORDED["resumed"]["config"]), run, resume=True, progress=False, plot=False)
+    assert_same(history(run), RECORDED["resumed"]["history"])
+    assert {k: summary[k] for k in SUMMARY_KEYS} == RECORDED["resumed"]["summary"]
+
+
+def test_in_situ_training_of_deployed_weights_gives_the_recorded_history(tmp_path):
+    network = build_network("digits-tt")
+    config = TrainConfig(steps=40, eval_every=20, hardware="typical", output_gain=1.0)
+    train, _, _, _ = prepare_data(config, 64)
+    weights, _ = train_backprop(network, train[0].numpy(), train[1].numpy(), epochs=2, seed=0)
+    phases = deploy(network, weights)
+    assert float(np.sum(phases * np.arange(len(phases)) % 7.3)) == RECORDED["insitu"]["phases_sha"]
+    summary = run_training(config, tmp_path / "run", progress=False, plot=False, network=network, params=phases)
+    assert_same(history(tmp_path / "run"), RECORDED["insitu"]["history"])
+    keys = ("test_acc", "final_test_acc", "kept_step", "train_queries", "start_test_acc")
+    assert {k: summary[k] for k in keys} == RECORDED["insitu"]["summary"]
+
+
+def test_layer_local_training_gives_the_recorded_history(tmp_path):
+    config = TrainConfig(estimator="layer-local", joint=True, steps=30, eval_every=10, hardware="typical")
+    summary = run_training(config, tmp_path / "run", progress=False, plot=False)
+    assert_same(history(tmp_path / "run"), RECORDED["layer_local"]["history"])
+    assert {k: summary[k] for k in ("test_acc", "train_queries")} == RECORDED["layer_local"]["summary"]
+
+
+def test_a_pinn_run_gives_the_recorded_history(tmp_path):
+    config = PINNConfig(dim=3, model="small", steps=12, eval_every=4, q=3, test_points=500)
+    summary = run_pinn(config, tmp_path / "run", progress=False, plot=False)
+    assert_same(history(tmp_path / "run"), RECORDED["pinn"]["history"])
+    keys = ("rel_l2", "rel_l2_learned", "val_loss", "train_queries")
+    assert {k: summary[k] for k in keys} == RECORDED["pinn"]["summary"]
+
+
+def test_a_calibration_gives_the_recorded_offset():
+    network = OpticalNetwork([OpticalLinear(8, 8, block=4), OpticalLinear(8, 4, block=4)], ["relu"], name="small")
+    chip = Chip(network, HardwareModel(phase_bias=0.15, bs_error_std=0.05), seed=3, dtype=torch.complex128)
+    design = Chip(network, "ideal", seed=3, dtype=torch.complex128)
+    x = torch.as_tensor(np.random.default_rng(0).uniform(0, 1, (32, 8)))
+    config = CalibrationConfig(steps=40, q=4, lr=0.01, random_settings=2)
+    result = calibrate(chip.oracle(), design, chip.initial_params(7).double(), x, config)
+    want = RECORDED["calibration"]
+    assert (result.loss_before, result.loss_after, result.queries) == (
+        want["loss_before"], want["loss_after"], want["queries"])
+    assert result.offset.tolist() == want["offset"]
+    assert [h["loss"] for h in result.history] == want["losses"]
