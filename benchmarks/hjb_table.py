@@ -52,10 +52,11 @@ from photonzo.photonics.network import build_network, dense_equivalent_mzis
 from photonzo.pinn.pde import build_pde
 from photonzo.pinn.quadrature import sampled_rule, sparse_grid
 from photonzo.pinn.stein import FiniteDifference, SteinEstimator
-from photonzo.pinn.trainer import PINNConfig, PINNObjective, relative_l2, run_pinn
-from photonzo.plots import _figure, save_figure
+from photonzo.experiments.run import PINNConfig, run_pinn
+from photonzo.pinn.objective import PINNObjective, relative_l2
+from photonzo.experiments.plots import pyplot, save_figure
 from photonzo.training.backprop import deploy, train_pinn_backprop
-from photonzo.training.zo import read_metrics
+from photonzo.experiments.results import read_metrics
 
 RESULTS = Path(__file__).parent / "results"
 SPATIAL = 20
@@ -174,7 +175,7 @@ def training_rows(args) -> dict:
 
 
 def plot_training_curves(training: dict, path: Path) -> Path:
-    plt = _figure()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, key, label in zip(axes, ("rel_l2", "rel_l2_learned"), ("u", "learned part NN (exact: 1)")):
         for row in training["rows"]:

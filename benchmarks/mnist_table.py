@@ -53,9 +53,9 @@ from photonzo.io import atomic_write_json, atomic_write_text
 from photonzo.photonics.chip import Chip
 from photonzo.photonics.hardware import HardwareModel
 from photonzo.photonics.network import build_network
-from photonzo.plots import save_figure
+from photonzo.experiments.plots import save_figure
 from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
-from photonzo.training.runs import TrainConfig, build_chip, make_estimator, make_trainer, prepare_data
+from photonzo.experiments.run import TrainConfig, build_chip, make_estimator, make_trainer, prepare_data
 from photonzo.training.tpsgd import train_tpsgd
 from photonzo.training.zo import ZOTrainer
 

@@ -36,8 +36,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photonzo.io import atomic_write_json, atomic_write_text  # noqa: E402
-from photonzo.plots import plot_sweep  # noqa: E402
-from photonzo.sweep import Sweep, grid_points, run_sweep, summarise, summary_csv, train_digital  # noqa: E402
+from photonzo.experiments.plots import plot_sweep  # noqa: E402
+from photonzo.experiments.results import summarise, summary_csv  # noqa: E402
+from photonzo.experiments.sweep import Sweep, grid_points, run_sweep, train_digital  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BITS = [4, 5, 6, 8, 10, 16]

@@ -50,7 +50,7 @@ def _info(args) -> int:
 
 
 def _train(args) -> int:
-    from .training.runs import TrainConfig, run_training
+    from .experiments.run import TrainConfig, run_training
 
     config = TrainConfig(
         dataset=args.dataset, model=args.model, estimator=args.estimator, tensorwise=args.tensorwise,
@@ -96,7 +96,7 @@ def _add_train(sub) -> None:
     from .data.datasets import DATASETS
     from .training.estimators import DISTRIBUTIONS, SCHEMES
     from .training.optim import OPTIMIZERS, SCHEDULES
-    from .training.runs import TRAIN_ESTIMATORS
+    from .experiments.run import TRAIN_ESTIMATORS
     from .training.tpsgd import LOCAL_LOSSES
 
     train = sub.add_parser(
@@ -158,7 +158,7 @@ def _add_train(sub) -> None:
 
 
 def _hjb(args) -> int:
-    from .pinn.trainer import PINNConfig, run_pinn
+    from .experiments.run import PINNConfig, run_pinn
 
     config = PINNConfig(pde=args.pde, dim=args.dim, model=args.model, estimator=args.estimator, rule=args.rule,
                         level=args.level, nodes=args.nodes, sigma=args.sigma, force=args.force, q=args.q, mu=args.mu,
@@ -177,7 +177,7 @@ def _hjb(args) -> int:
 def _add_hjb(sub) -> None:
     from .pinn.pde import PDES
     from .pinn.quadrature import RULES
-    from .pinn.trainer import DERIVATIVES, PINN_MODELS
+    from .experiments.run import DERIVATIVES, PINN_MODELS
 
     hjb = sub.add_parser(
         "hjb", help="solve a high-dimensional PDE (HJB-20) with a PINN trained on the simulated chip",
@@ -217,7 +217,7 @@ def _add_hjb(sub) -> None:
 
 
 def _sweep(args) -> int:
-    from .sweep import parse_assignment, read_sweep_file, run_sweep, sweep_from_dict
+    from .experiments.sweep import parse_assignment, read_sweep_file, run_sweep, sweep_from_dict
 
     data = read_sweep_file(args.file) if args.file else {}
     if args.grid:
@@ -244,7 +244,7 @@ def _sweep(args) -> int:
     result = run_sweep(sweep, out, workers=args.workers, engine=args.engine, scheduler=args.scheduler,
                        show_progress=not args.quiet, threads=args.threads)
     if not args.no_plots and result["results"]:
-        from .plots import plot_sweep
+        from .experiments.plots import plot_sweep
 
         for path in plot_sweep(sweep, result["results"], Path(out)):
             print(f"plot: {path}")
@@ -254,7 +254,7 @@ def _sweep(args) -> int:
 
 
 def _add_sweep(sub) -> None:
-    from .sweep import ENGINES, HARDWARE_FIELDS, MODES
+    from .experiments.sweep import ENGINES, HARDWARE_FIELDS, MODES
 
     sweep = sub.add_parser(
         "sweep", help="sweep noise and phase precision: deploy vs in-situ training vs calibration, in parallel",
@@ -262,7 +262,7 @@ def _add_sweep(sub) -> None:
                     "back-propagation-trained weights programmed onto the noisy chip; in-situ: then trained by ZO "
                     "on that chip; calibrated: deployed after an in-situ calibration of the chip's static errors) and seeds. Each cell is a run directory; completed cells are skipped on a rerun; "
                     "summary.csv holds mean ± std over seeds. Describe the sweep in a TOML file (see "
-                    "photonzo/sweep.py) and/or on the command line.",
+                    "photonzo/experiments/sweep.py) and/or on the command line.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     sweep.add_argument("file", nargs="?", default=None, help="sweep description (TOML)")
     sweep.add_argument("--grid", action="append", metavar="FIELD=V1,V2,...",

@@ -14,10 +14,10 @@ from photonzo.photonics.chip import Chip
 from photonzo.photonics.hardware import HardwareModel
 from photonzo.photonics.layers import OpticalLinear
 from photonzo.photonics.network import OpticalNetwork, build_network
-from photonzo.pinn.trainer import PINNConfig, run_pinn
+from photonzo.experiments.run import PINNConfig, run_pinn
 from photonzo.training.backprop import deploy, train_backprop
 from photonzo.training.calibration import CalibrationConfig, calibrate
-from photonzo.training.runs import TrainConfig, prepare_data, run_training
+from photonzo.experiments.run import TrainConfig, prepare_data, run_training
 
 GOLDEN = Path(__file__).parent / "golden"
 RECORDED = json.loads((GOLDEN / "histories_d44960e.json").read_text())

@@ -141,7 +141,7 @@ def test_a_short_zo_pinn_run_on_the_chip_reduces_the_error(tmp_path):
     from photonzo.photonics.chip import Chip
     from photonzo.photonics.layers import OpticalLinear
     from photonzo.photonics.network import OpticalNetwork
-    from photonzo.pinn.trainer import PINNObjective
+    from photonzo.pinn.objective import PINNObjective
     from photonzo.training.estimators import RGE
     from photonzo.training.optim import Adam, phase_mask
     from photonzo.training.zo import ZOTrainer
@@ -167,7 +167,7 @@ def test_first_order_pinn_reference_learns_and_deploys_onto_the_chip():
     from photonzo.photonics.chip import Chip
     from photonzo.photonics.layers import OpticalLinear
     from photonzo.photonics.network import OpticalNetwork
-    from photonzo.pinn.trainer import PINNObjective
+    from photonzo.pinn.objective import PINNObjective
     from photonzo.training.backprop import deploy, train_pinn_backprop
 
     pde = build_pde("heat", 3)

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from photonzo import sweep as sweep_module
-from photonzo.sweep import (Cell, SweepError, load_sweep, parse_assignment, run_sweep, summarise, sweep_from_dict)
+from photonzo.experiments import sweep as sweep_module
+from photonzo.experiments.results import summarise
+from photonzo.experiments.sweep import Cell, SweepError, load_sweep, parse_assignment, run_sweep, sweep_from_dict
 
 TINY = {"sweep": {"modes": ["deploy", "in-situ"], "seeds": [0, 1]},
         "grid": {"phase_bits": [4, 8]},
@@ -132,7 +133,7 @@ def test_local_processes_and_a_dask_cluster_give_the_results_of_one_process(tmp_
 
 
 def test_sweep_plots_are_written_as_png_and_svg(tmp_path):
-    from photonzo.plots import plot_sweep
+    from photonzo.experiments.plots import plot_sweep
 
     sweep = sweep_from_dict({"grid": {"phase_bits": [4, 8], "phase_noise_std": [0.0, 0.02]},
                              "sweep": {"seeds": [0, 1]}})

@@ -15,8 +15,9 @@ from photonzo.photonics.layers import OpticalLayer, ParamSlice
 from photonzo.photonics.network import OpticalNetwork, build_network
 from photonzo.training.estimators import RGE
 from photonzo.training.optim import Adam, phase_mask
-from photonzo.training.runs import TrainConfig, build_chip, make_trainer, prepare_data, run_training
-from photonzo.training.zo import CheckpointError, ZOTrainer, read_metrics
+from photonzo.experiments.run import TrainConfig, build_chip, make_trainer, prepare_data, run_training
+from photonzo.experiments.results import read_metrics
+from photonzo.training.zo import CheckpointError, ZOTrainer
 
 
 def digits_setup(tmp_path, hardware="ideal", model="tt", steps=40, **kw):

@@ -315,8 +315,3 @@ def _last(history, key):
         if key in record:
             return f"{record[key]:.3f}"
     return "-"
-
-
-def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
-    path = Path(run_dir) / METRICS
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -44,26 +44,33 @@ The sweep file (TOML)::
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import io
 import itertools
 import json
-import math
+import multiprocessing
 import os
 import time
 import tomllib
 import traceback
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed as futures_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from .io import atomic_file, atomic_write_json, atomic_write_text
-from .progress import progress_bar
+from ..io import atomic_file, atomic_write_json, atomic_write_text
+from ..photonics.chip import Chip
+from ..photonics.hardware import HardwareModel
+from ..progress import progress_bar
+from ..training.backprop import deploy, digital_accuracy, train_backprop
+from ..training.calibration import calibrate, config_from_dict
+from ..training.zo import Classification
+from .results import summary_csv
+from .run import TrainConfig, build_chip, prepare_data, run_training
 
 MODES = ("deploy", "in-situ", "calibrated")
-ENGINES = ("local", "dask")
 HARDWARE_FIELDS = ("phase_bits", "phase_bias", "gamma_std", "phase_noise_std", "crosstalk", "bs_error_std",
                    "insertion_loss_db", "detector_noise_std", "shot_noise_photons", "input_bits", "output_bits")
 BACKPROP_KEYS = ("epochs", "lr", "batch_size")
@@ -89,9 +96,6 @@ class Sweep:
     calibration: dict = field(default_factory=dict)  # CalibrationConfig fields (seed: the cell's)
 
     def validate(self) -> "Sweep":
-        from .photonics.hardware import HardwareModel
-        from .training.runs import TrainConfig
-
         if not self.points:
             raise SweepError("the sweep has no hardware points: give a [grid] with at least one value per field, "
                              "or [[points]]")
@@ -140,14 +144,10 @@ class Sweep:
         return self
 
     def calibration_config(self, seed: int):
-        from .training.calibration import config_from_dict
-
         return config_from_dict({**self.calibration, "seed": seed})
 
     # ---- cells ------------------------------------------------------------------------------
     def train_config(self, point: dict, seed: int):
-        from .training.runs import TrainConfig
-
         settings = {**self.train}
         if self.in_situ_init == "deployed":
             settings["output_gain"] = 1.0  # the digital weights' logits, as trained
@@ -278,8 +278,6 @@ def _flatten_weights(weights: list[dict]) -> dict[str, np.ndarray]:
 
 
 def _unflatten_weights(arrays: dict, n_layers: int) -> list[dict]:
-    import torch
-
     weights = []
     for i in range(n_layers):
         keys = itertools.takewhile(lambda key: key in arrays, (f"layer{i}.core{k}" for k in itertools.count()))
@@ -292,11 +290,6 @@ def _unflatten_weights(arrays: dict, n_layers: int) -> list[dict]:
 
 def train_digital(sweep: Sweep, sweep_dir: Path, seed: int) -> dict:
     """The deploy weights of one seed: trained once, saved as a plain ``.npz`` (no pickles)."""
-    import torch
-
-    from .training.backprop import digital_accuracy, train_backprop
-    from .training.runs import build_chip, prepare_data
-
     path = _weights_path(sweep_dir, seed)
     if path.exists():
         return json.loads(path.with_suffix(".json").read_text())
@@ -317,9 +310,6 @@ def train_digital(sweep: Sweep, sweep_dir: Path, seed: int) -> dict:
 
 def _deployed(sweep: Sweep, sweep_dir: Path, cell: Cell):
     """(config, network with its electronic gains set, programmed phases) of a cell."""
-    from .training.backprop import deploy
-    from .training.runs import build_chip
-
     config = sweep.train_config(cell.point, cell.seed)
     network = build_chip(config).network
     with np.load(_weights_path(sweep_dir, cell.seed), allow_pickle=False) as arrays:
@@ -330,11 +320,6 @@ def _deployed(sweep: Sweep, sweep_dir: Path, cell: Cell):
 def _calibrated(sweep: Sweep, cell: Cell, chip, phases, probe_x, evaluate, out: Path) -> dict:
     """Calibrate the chip through its Oracle towards the design's layer outputs for the deployed
     ``phases``, then ``evaluate`` the compensated program; the calibration is saved in ``out``."""
-    import torch
-
-    from .photonics.chip import Chip
-    from .training.calibration import calibrate
-
     design = Chip(chip.network, "ideal", seed=cell.seed, dtype=chip.dtype, output_gain=chip.output_gain)
     probe_order = torch.randperm(len(probe_x), generator=torch.Generator().manual_seed(cell.seed))
     result = calibrate(chip.oracle(), design, phases, probe_x[probe_order], sweep.calibration_config(cell.seed))
@@ -350,11 +335,6 @@ def cell_dir(sweep_dir: Path, cell: Cell) -> Path:
 
 def run_cell(sweep: Sweep, sweep_dir, cell: Cell) -> dict:
     """Run one cell (``run_sweep`` skips finished ones); writes ``summary.json`` in its directory last."""
-    import torch
-
-    from .training.runs import build_chip, prepare_data, run_training
-    from .training.zo import Classification
-
     sweep_dir = Path(sweep_dir)
     out = cell_dir(sweep_dir, cell)
     t0 = time.perf_counter()
@@ -391,40 +371,53 @@ def _call(job):
     """A worker's entry point (picklable): ("digital", seed) or ("cell", cell)."""
     kind, sweep, sweep_dir, item, threads = job
     if threads:
-        import torch
-
         torch.set_num_threads(threads)
     return train_digital(sweep, Path(sweep_dir), item) if kind == "digital" else run_cell(sweep, sweep_dir, item)
 
 
+class Executor:
+    """Where a sweep's jobs run: ``submit(job)`` → a future with ``exception()`` and ``result()``,
+    and ``completed(futures)`` yielding them as they finish."""
+
+    def __init__(self, submit, completed):
+        self.submit, self.completed = submit, completed
+
+
 @contextlib.contextmanager
-def _executor(workers: int, engine: str, scheduler: str | None):
-    """Where jobs run, kept open for both stages: None (this process), a process pool, or a Dask client."""
-    if engine == "dask":
-        try:
-            from dask.distributed import Client, LocalCluster
-        except ImportError:
-            raise SweepError("the dask engine needs the dask extra: pip install 'photonzo[dask]'") from None
-        cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                      dashboard_address=None)
-        client = Client(scheduler or cluster)
-        try:
-            yield client
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    elif workers == 1:  # in this process: simplest to debug, and no start-up cost
+def _local(workers: int, scheduler: str | None):
+    """This process (one worker: simplest to debug, no start-up cost) or a pool of spawned processes;
+    ``scheduler`` is for the dask engine."""
+    if workers == 1:
         yield None
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            yield pool
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield Executor(lambda job: pool.submit(_call, job), futures_completed)
 
 
-def _run_jobs(executor, engine: str, jobs: list, progress, on_done) -> None:
+@contextlib.contextmanager
+def _dask(workers: int, scheduler: str | None):
+    """A Dask cluster: the one at ``scheduler``, or a local one of ``workers`` processes."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed  # optional extra
+    except ImportError:
+        raise SweepError("the dask engine needs the dask extra: pip install 'photonzo[dask]'") from None
+    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                  dashboard_address=None)
+    client = Client(scheduler or cluster)
+    try:
+        yield Executor(lambda job: client.submit(_call, job, pure=False), as_completed)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# engine name → context manager (workers, scheduler) yielding an Executor, or None for this process
+EXECUTORS = {"local": _local, "dask": _dask}
+ENGINES = tuple(EXECUTORS)
+
+
+def _run_jobs(executor: Executor | None, jobs: list, progress, on_done) -> None:
     """Run ``jobs`` (each through ``_call``), calling ``on_done(job, result, error)`` as they finish."""
     if executor is None:
         for job in jobs:
@@ -435,13 +428,8 @@ def _run_jobs(executor, engine: str, jobs: list, progress, on_done) -> None:
             on_done(job, result, error)
             progress()
         return
-    if engine == "dask":
-        from dask.distributed import as_completed
-        futures = {executor.submit(_call, job, pure=False): job for job in jobs}
-    else:
-        from concurrent.futures import as_completed
-        futures = {executor.submit(_call, job): job for job in jobs}
-    for future in as_completed(futures):
+    futures = {executor.submit(job): job for job in jobs}
+    for future in executor.completed(futures):
         error = future.exception()
         on_done(futures[future], None if error else future.result(), error)
         progress()
@@ -509,8 +497,8 @@ def run_sweep(sweep: Sweep, sweep_dir, workers: int | None = None, engine: str =
             results[job[3].name] = result
 
     if pending:
-        with _executor(workers, engine, scheduler) as executor:
-            _run_jobs(executor, engine, [("digital", sweep, str(sweep_dir), seed, threads) for seed in seeds],
+        with EXECUTORS[engine](workers, scheduler) as executor:
+            _run_jobs(executor, [("digital", sweep, str(sweep_dir), seed, threads) for seed in seeds],
                       lambda: None, digital_done)
             # stage 2: the cells
             jobs = []
@@ -520,7 +508,7 @@ def run_sweep(sweep: Sweep, sweep_dir, workers: int | None = None, engine: str =
                     progress()
                 else:
                     jobs.append(("cell", sweep, str(sweep_dir), cell, threads))
-            _run_jobs(executor, engine, jobs, progress, cell_done)
+            _run_jobs(executor, jobs, progress, cell_done)
     if bar is not None:
         bar.close()
     ordered = [results[c.name] for c in cells if c.name in results]
@@ -529,33 +517,3 @@ def run_sweep(sweep: Sweep, sweep_dir, workers: int | None = None, engine: str =
     atomic_write_text(sweep_dir / "summary.csv", summary_csv(sweep, ordered))
     atomic_write_json(sweep_dir / "failures.json", failures)
     return {"results": ordered, "failures": failures, "wall_s": round(time.perf_counter() - t0, 2)}
-
-
-def summarise(sweep: Sweep, results: list[dict]) -> list[dict]:
-    """Mean ± std (sample std, n − 1) over seeds of every (mode, point)."""
-    rows = []
-    fields = list(dict.fromkeys(f for p in sweep.points for f in p))
-    for mode in sweep.modes:
-        for point in sweep.points:
-            hits = [r for r in results if r["mode"] == mode and all(r.get(f) == point.get(f) for f in fields)]
-            if not hits:
-                continue
-            acc = np.array([r["test_acc"] for r in hits], dtype=float)
-            row = {"mode": mode, **{f: point.get(f) for f in fields}, "seeds": len(hits),
-                   "test_acc_mean": float(acc.mean()), "test_acc_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
-                   "train_queries_mean": float(np.mean([r["train_queries"] for r in hits]))}
-            rows.append(row)
-    return rows
-
-
-def summary_csv(sweep: Sweep, results: list[dict]) -> str:
-    rows = summarise(sweep, results)
-    if not rows:
-        return ""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if v is None else round(v, 6) if isinstance(v, float) and math.isfinite(v) else v)
-                         for k, v in row.items()})
-    return buffer.getvalue()

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_file
+from ..io import atomic_file
+from .results import summarise
 
 
-def _figure():
+def pyplot():
+    """matplotlib's pyplot on the headless Agg backend (imported on first use: it is slow to import)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -31,7 +33,7 @@ def plot_training(history: list[dict], path, title: str = "", loss_label: str = 
                   metrics: dict | None = None, metric_label: str = "validation accuracy (%)", scale: float = 100,
                   log: bool = False) -> Path:
     """Training loss and validation metrics (default: accuracy) against forward queries."""
-    plt = _figure()
+    plt = pyplot()
     metrics = metrics or {"val_acc": None}
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
     queries = [r["queries"] for r in history]
@@ -88,9 +90,7 @@ def plot_sweep(sweep, results: list[dict], out_dir) -> list[Path]:
     """Accuracy against the first varying field (one line per value of the second; deploy dashed,
     in-situ solid, calibrated dotted; error bars = std over seeds) and, for two varying fields,
     one accuracy heatmap per mode. PNG and SVG; returns the paths written."""
-    from .sweep import summarise
-
-    plt = _figure()
+    plt = pyplot()
     rows = summarise(sweep, results)
     axes_fields = _sweep_axes(sweep.points)
     if not rows or not axes_fields:

@@ -1,0 +1,66 @@
+"""A PDE as a training objective on the chip, through the Oracle only.
+
+``PINNObjective`` plugs a PDE into the ``ZOTrainer``: every step draws fresh collocation points
+(uniform in the domain); the loss of a parameter setting is the mean squared PDE residual of the
+ansatz u = g + c·NN, whose derivatives come from forward queries (Stein on a quadrature rule,
+or finite differences). All shifted inputs of all points go to the Oracle in one call:
+``outputs(settings[Q, P], inputs[points × evaluations, d + 1])`` — so a ZO step with Q
+settings is one batched read of the chip, and its query count is Q.
+
+Evaluation reads u at 10,000 fixed uniform test points (one query) and reports the relative
+ℓ2 error of u against the exact solution and of the learned part alone (NN against the exact
+NN: u's error is flattered by the exact part g), plus the residual loss on a fixed set of
+validation collocation points.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .pde import PDE
+
+
+def relative_l2(estimate: torch.Tensor, exact: torch.Tensor) -> float:
+    return float((estimate - exact).norm() / exact.norm())
+
+
+class PINNObjective:
+    """A PDE as a ZOTrainer objective (see the module docstring)."""
+
+    def __init__(self, pde: PDE, derivatives, *, test_points: int = 10_000, valid_points: int = 100, seed: int = 0):
+        if derivatives.dim != pde.input_dim or derivatives.spatial != pde.dim:
+            raise ValueError(f"the derivative estimator must work in {pde.input_dim} dimensions with {pde.dim} "
+                             f"spatial ones, got {derivatives.dim} and {derivatives.spatial}")
+        self.pde, self.derivatives = pde, derivatives
+        g = torch.Generator().manual_seed(10_000 + seed)
+        self.test_x = pde.sample(test_points, g)
+        self.valid_x = pde.sample(valid_points, g)
+        self.test_u, self.test_nn = pde.exact(self.test_x), pde.exact_nn(self.test_x)
+
+    def sample(self, generator: torch.Generator, batch_size: int) -> torch.Tensor:
+        return self.pde.sample(batch_size, generator)
+
+    def nn(self, oracle, settings: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Network outputs ``[Q, N]`` of Q settings at points ``x[N, d + 1]`` (one Oracle call)."""
+        return oracle.outputs(settings, x)[..., 0].to(torch.float64)
+
+    def residuals(self, oracle, settings: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+        """PDE residual ``[Q, N]`` of each setting at the collocation points."""
+        shifted = self.derivatives.points(points)  # [N, K, D]
+        n, k, dim = shifted.shape
+        nn = self.nn(oracle, settings, shifted.reshape(n * k, dim)).reshape(-1, n, k)
+        u = self.pde.ansatz(shifted[None], nn)  # [Q, N, K]
+        d = self.derivatives.derivatives(u)
+        return self.pde.residual(d["grad"][..., self.pde.dim], d["grad"][..., :self.pde.dim], d["laplacian"])
+
+    def loss_fn(self, oracle, points):
+        return lambda settings: self.residuals(oracle, settings, points).pow(2).mean(-1)
+
+    def evaluate(self, oracle, params: torch.Tensor, data=None) -> dict:
+        x = self.test_x if data is None else torch.as_tensor(data, dtype=torch.float64)
+        nn = self.nn(oracle, params[None], x)[0]
+        exact_u = self.test_u if data is None else self.pde.exact(x)
+        exact_nn = self.test_nn if data is None else self.pde.exact_nn(x)
+        loss = float(self.residuals(oracle, params[None], self.valid_x).pow(2).mean())
+        return {"val_loss": loss, "rel_l2": relative_l2(self.pde.ansatz(x, nn), exact_u),
+                "rel_l2_learned": relative_l2(nn, exact_nn)}
