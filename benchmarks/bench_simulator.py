@@ -62,27 +62,41 @@ def photontorch_update_time(n: int, rng: np.random.Generator, budget_s: float) -
 
 def markdown_table(result: dict) -> str:
     """The result as a Markdown table (also what the benchmark prints)."""
-    lines = [f"# Simulator speed (`{result['command'].strip()}`)", "",
-             f"torch {result['machine']['torch']}, {result['machine']['threads']} threads, {result['dtype']}, "
-             f"{result['mesh']} meshes. *vs bmm* = t_bmm / t_ours for the same fields; *speed-up* = photontorch's "
-             "time per phase update / ours (build time / Q).", "",
-             "| N | Q | B | build ms | build+apply ms | bmm ms | vs bmm | ours per update | photontorch per update | speed-up |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# Simulator speed (`{result['command'].strip()}`)",
+        "",
+        f"torch {result['machine']['torch']}, {result['machine']['threads']} threads, {result['dtype']}, "
+        f"{result['mesh']} meshes. *vs bmm* = t_bmm / t_ours for the same fields; *speed-up* = photontorch's "
+        "time per phase update / ours (build time / Q).",
+        "",
+        "| N | Q | B | build ms | build+apply ms | bmm ms | vs bmm | ours per update | photontorch per update | speed-up |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in result["rows"]:
         pt = f"{r['photontorch_update_s'] * 1e3:.1f} ms" if r["photontorch_update_s"] else "-"
         sp = f"{r['speedup_vs_photontorch']:.0f}×" if r["speedup_vs_photontorch"] else "-"
-        lines.append(f"| {r['n']} | {r['q']} | {r['fields']} | {r['build_s'] * 1e3:.3f} | {r['build_apply_s'] * 1e3:.3f} | "
-                     f"{r['bmm_s'] * 1e3:.3f} | {r['throughput_vs_bmm']:.0%} | {r['ours_per_update_s'] * 1e6:.1f} µs | {pt} | {sp} |")
+        lines.append(
+            f"| {r['n']} | {r['q']} | {r['fields']} | {r['build_s'] * 1e3:.3f} | {r['build_apply_s'] * 1e3:.3f} | "
+            f"{r['bmm_s'] * 1e3:.3f} | {r['throughput_vs_bmm']:.0%} | {r['ours_per_update_s'] * 1e6:.1f} µs | {pt} | {sp} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32, 64])
     parser.add_argument("--queries", type=int, nargs="+", default=[1, 64])
-    parser.add_argument("--fields", type=int, nargs="+", default=[256, 4096], help="fields per phase setting (B)")
-    parser.add_argument("--photontorch-max-n", type=int, default=64, help="skip photontorch above this N (0: never run it)")
-    parser.add_argument("--photontorch-budget", type=float, default=2.0, help="seconds of photontorch updates per N")
+    parser.add_argument(
+        "--fields", type=int, nargs="+", default=[256, 4096], help="fields per phase setting (B)"
+    )
+    parser.add_argument(
+        "--photontorch-max-n", type=int, default=64, help="skip photontorch above this N (0: never run it)"
+    )
+    parser.add_argument(
+        "--photontorch-budget", type=float, default=2.0, help="seconds of photontorch updates per N"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_simulator.json")
     args = parser.parse_args(argv)
 
@@ -100,8 +114,17 @@ def main(argv=None) -> int:
             t_build = timeit(lambda: mesh_matrix(layout, phases))
             t_ours = timeit(lambda: mesh_apply(layout, phases, fields))
             t_bmm = timeit(lambda: torch.bmm(fields, ut))
-        rows.append({"n": n, "q": q, "fields": b, "build_s": t_build, "build_apply_s": t_ours, "bmm_s": t_bmm,
-                     "throughput_vs_bmm": t_bmm / t_ours})
+        rows.append(
+            {
+                "n": n,
+                "q": q,
+                "fields": b,
+                "build_s": t_build,
+                "build_apply_s": t_ours,
+                "bmm_s": t_bmm,
+                "throughput_vs_bmm": t_bmm / t_ours,
+            }
+        )
     for n in tqdm([n for n in args.sizes if n <= args.photontorch_max_n], desc="photontorch", unit="N"):
         t, reps = photontorch_update_time(n, rng, args.photontorch_budget)
         photontorch[n] = {"update_s": t, "reps": reps}
@@ -114,10 +137,18 @@ def main(argv=None) -> int:
 
     result = {
         "benchmark": "bench_simulator",
-        "command": "python benchmarks/bench_simulator.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-                    "processor": platform.processor() or platform.machine()},
-        "dtype": "complex64", "mesh": "clements", "photontorch": photontorch, "rows": rows,
+        "command": "python benchmarks/bench_simulator.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "dtype": "complex64",
+        "mesh": "clements",
+        "photontorch": photontorch,
+        "rows": rows,
         "targets": {"speedup_vs_photontorch_at_n_ge_16": 100, "throughput_vs_bmm": 0.5},
     }
     atomic_write_json(args.out, result)

@@ -45,18 +45,18 @@ from pathlib import Path
 
 import torch
 
+from photonzo.experiments.plots import pyplot, save_figure
+from photonzo.experiments.results import read_metrics
+from photonzo.experiments.run import PINNConfig, run_pinn
 from photonzo.io import atomic_write_json, atomic_write_text
 from photonzo.photonics.chip import Chip
 from photonzo.photonics.hardware import HardwareModel
 from photonzo.photonics.network import build_network, dense_equivalent_mzis
+from photonzo.pinn.objective import PINNObjective, relative_l2
 from photonzo.pinn.pde import build_pde
 from photonzo.pinn.quadrature import sampled_rule, sparse_grid
 from photonzo.pinn.stein import FiniteDifference, SteinEstimator
-from photonzo.experiments.run import PINNConfig, run_pinn
-from photonzo.pinn.objective import PINNObjective, relative_l2
-from photonzo.experiments.plots import pyplot, save_figure
 from photonzo.training.backprop import deploy, train_pinn_backprop
-from photonzo.experiments.results import read_metrics
 
 RESULTS = Path(__file__).parent / "results"
 SPATIAL = 20
@@ -90,21 +90,34 @@ def derivative_rows(args) -> dict:
     rows = []
     for precision, dtype in (("float64", torch.complex128), ("float32", torch.complex64)):
         for noise in (0.0, args.noise):
-            chip = Chip(network, HardwareModel.preset("ideal").replace(detector_noise_std=noise), seed=args.seed,
-                        dtype=dtype)
+            chip = Chip(
+                network,
+                HardwareModel.preset("ideal").replace(detector_noise_std=noise),
+                seed=args.seed,
+                dtype=dtype,
+            )
             p = torch.as_tensor(phases)[None]
             for sigma in args.sigmas:
                 for name, est in estimators(sigma, args.seed).items():
                     pts = est.points(x)
                     t0 = time.perf_counter()
-                    values = chip.outputs(p, pts.reshape(-1, 21))[0, :, 0].to(torch.float64).reshape(len(x), -1)
+                    values = (
+                        chip.outputs(p, pts.reshape(-1, 21))[0, :, 0].to(torch.float64).reshape(len(x), -1)
+                    )
                     wall = time.perf_counter() - t0
                     out = est.derivatives(values)
-                    rows.append({"precision": precision, "noise": noise, "sigma": sigma, "estimator": name,
-                                 "evaluations": est.evaluations,
-                                 "grad_rel_err": float((out["grad"] - grad_ref).norm() / grad_ref.norm()),
-                                 "lap_rel_err": float((out["laplacian"] - lap_ref).norm() / lap_ref.norm()),
-                                 "read_s": round(wall, 3)})
+                    rows.append(
+                        {
+                            "precision": precision,
+                            "noise": noise,
+                            "sigma": sigma,
+                            "estimator": name,
+                            "evaluations": est.evaluations,
+                            "grad_rel_err": float((out["grad"] - grad_ref).norm() / grad_ref.norm()),
+                            "lap_rel_err": float((out["laplacian"] - lap_ref).norm() / lap_ref.norm()),
+                            "read_s": round(wall, 3),
+                        }
+                    )
                     print(rows[-1], flush=True)
     return {"argv": " ".join(sys.argv[1:]), "machine": MACHINE, "points": args.points, "rows": rows}
 
@@ -114,36 +127,73 @@ MACHINE = f"{platform.machine()}, torch {torch.__version__}"
 
 # ---- part 2: training ---------------------------------------------------------------------------
 
+
 def first_order_row(args, pde, objective: PINNObjective, lr: float) -> dict:
     network = build_network("hjb-tt")
 
     def evaluate(weights):
         nn = network.digital_forward(weights, objective.test_x)[:, 0]
-        return {"rel_l2": relative_l2(pde.ansatz(objective.test_x, nn), objective.test_u),
-                "rel_l2_learned": relative_l2(nn, objective.test_nn)}
+        return {
+            "rel_l2": relative_l2(pde.ansatz(objective.test_x, nn), objective.test_u),
+            "rel_l2_learned": relative_l2(nn, objective.test_nn),
+        }
 
     print(f"first-order reference, lr {lr:g} ...", flush=True)
     # "phases": the complex weights the ZO runs' initial phases encode — the same starting function
     init = network.weights(network.init_params(args.seed)) if args.fo_init == "phases" else None
-    weights, stats = train_pinn_backprop(network, pde, steps=args.fo_steps, points=args.collocation, lr=lr,
-                                         seed=args.seed, progress=True, evaluate=evaluate, eval_every=args.eval_every,
-                                         init=init)
+    weights, stats = train_pinn_backprop(
+        network,
+        pde,
+        steps=args.fo_steps,
+        points=args.collocation,
+        lr=lr,
+        seed=args.seed,
+        progress=True,
+        evaluate=evaluate,
+        eval_every=args.eval_every,
+        init=init,
+    )
     phases = torch.as_tensor(deploy(network, weights))
-    deployed = {hw: objective.evaluate(Chip(network, hw, seed=args.seed, dtype=torch.complex128, loss="mse").oracle(),
-                                       phases) for hw in ("ideal", "typical")}
+    deployed = {
+        hw: objective.evaluate(
+            Chip(network, hw, seed=args.seed, dtype=torch.complex128, loss="mse").oracle(), phases
+        )
+        for hw in ("ideal", "typical")
+    }
     final = stats["evaluations"][-1]
-    return {"row": f"first-order (digital), lr {lr:g}", "first_order": True, "lr": lr, "init": args.fo_init,
-            "steps": args.fo_steps, "queries": None, "wall_s": round(stats["wall"], 1),
-            "rel_l2": final["rel_l2"], "rel_l2_learned": final["rel_l2_learned"],
-            "deployed": {hw: {k: d[k] for k in ("rel_l2", "rel_l2_learned")} for hw, d in deployed.items()},
-            "curve": [{"step": e["step"] + 1, "rel_l2": e["rel_l2"], "rel_l2_learned": e["rel_l2_learned"]}
-                      for e in stats["evaluations"]]}
+    return {
+        "row": f"first-order (digital), lr {lr:g}",
+        "first_order": True,
+        "lr": lr,
+        "init": args.fo_init,
+        "steps": args.fo_steps,
+        "queries": None,
+        "wall_s": round(stats["wall"], 1),
+        "rel_l2": final["rel_l2"],
+        "rel_l2_learned": final["rel_l2_learned"],
+        "deployed": {hw: {k: d[k] for k in ("rel_l2", "rel_l2_learned")} for hw, d in deployed.items()},
+        "curve": [
+            {"step": e["step"] + 1, "rel_l2": e["rel_l2"], "rel_l2_learned": e["rel_l2_learned"]}
+            for e in stats["evaluations"]
+        ],
+    }
 
 
 def zo_row(args, hardware: str) -> dict:
-    config = PINNConfig(hardware=hardware, float64=True, steps=args.zo_steps, points=args.zo_points, q=args.zo_q,
-                        mu=args.zo_mu, lr=args.zo_lr, sigma=args.sigma, eval_every=args.eval_every,
-                        test_points=args.test_points, seed=args.seed, chip_seed=args.seed)
+    config = PINNConfig(
+        hardware=hardware,
+        float64=True,
+        steps=args.zo_steps,
+        points=args.zo_points,
+        q=args.zo_q,
+        mu=args.zo_mu,
+        lr=args.zo_lr,
+        sigma=args.sigma,
+        eval_every=args.eval_every,
+        test_points=args.test_points,
+        seed=args.seed,
+        chip_seed=args.seed,
+    )
     run_dir = Path(args.work_dir) / f"zo-{hardware}"
     done = run_dir / "summary.json"
     print(f"ZO + sparse grid on the {hardware} chip ...", flush=True)
@@ -153,25 +203,39 @@ def zo_row(args, hardware: str) -> dict:
         summary = run_pinn(config, run_dir, resume=(run_dir / "config.json").exists(), progress=True)
     history = read_metrics(run_dir)
     evals = [r for r in history if "rel_l2" in r]
-    return {"row": f"ZO + sparse grid, {hardware} chip", "steps": summary["steps"],
-            "queries": summary["train_queries"], "wall_s": round(summary["train_wall_s"], 1),
-            "rel_l2": summary["rel_l2"], "rel_l2_learned": summary["rel_l2_learned"],
-            "config": {k: getattr(config, k) for k in ("q", "mu", "lr", "points", "sigma", "rule", "level")},
-            "inferences_per_query": summary["inferences_per_query"],
-            "curve": [{"step": r["step"] + 1, "rel_l2": r["rel_l2"], "rel_l2_learned": r["rel_l2_learned"]}
-                      for r in evals]}
+    return {
+        "row": f"ZO + sparse grid, {hardware} chip",
+        "steps": summary["steps"],
+        "queries": summary["train_queries"],
+        "wall_s": round(summary["train_wall_s"], 1),
+        "rel_l2": summary["rel_l2"],
+        "rel_l2_learned": summary["rel_l2_learned"],
+        "config": {k: getattr(config, k) for k in ("q", "mu", "lr", "points", "sigma", "rule", "level")},
+        "inferences_per_query": summary["inferences_per_query"],
+        "curve": [
+            {"step": r["step"] + 1, "rel_l2": r["rel_l2"], "rel_l2_learned": r["rel_l2_learned"]}
+            for r in evals
+        ],
+    }
 
 
 def training_rows(args) -> dict:
     pde = build_pde("hjb", 20)
-    objective = PINNObjective(pde, FiniteDifference(21, args.sigma, spatial=20), test_points=args.test_points,
-                              seed=args.seed)
+    objective = PINNObjective(
+        pde, FiniteDifference(21, args.sigma, spatial=20), test_points=args.test_points, seed=args.seed
+    )
     network = build_network("hjb-tt")
     rows = [first_order_row(args, pde, objective, lr) for lr in args.fo_lrs]
     rows += [zo_row(args, hw) for hw in ("ideal", "typical")]
-    return {"argv": " ".join(sys.argv[1:]), "machine": MACHINE, "test_points": args.test_points,
-            "collocation": args.collocation, "mzis": network.n_mzis,
-            "dense_equivalent_mzis": dense_equivalent_mzis(network), "rows": rows}
+    return {
+        "argv": " ".join(sys.argv[1:]),
+        "machine": MACHINE,
+        "test_points": args.test_points,
+        "collocation": args.collocation,
+        "mzis": network.n_mzis,
+        "dense_equivalent_mzis": dense_equivalent_mzis(network),
+        "rows": rows,
+    }
 
 
 def plot_training_curves(training: dict, path: Path) -> Path:
@@ -181,7 +245,12 @@ def plot_training_curves(training: dict, path: Path) -> Path:
         for row in training["rows"]:
             curve = row["curve"]
             ax.plot([c["step"] for c in curve], [c[key] for c in curve], "o-", ms=3, label=row["row"])
-        ax.set(xlabel="training step", ylabel="relative ℓ2 error", title=f"relative ℓ2 error of {label}", yscale="log")
+        ax.set(
+            xlabel="training step",
+            ylabel="relative ℓ2 error",
+            title=f"relative ℓ2 error of {label}",
+            yscale="log",
+        )
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle("HJB-20 on the simulated chip: hjb-tt, 10,000 uniform test points", fontsize=10)
@@ -193,29 +262,43 @@ def plot_training_curves(training: dict, path: Path) -> Path:
 def training_markdown(training: dict) -> list[str]:
     rows = training["rows"]
     fo = min((r for r in rows if r.get("first_order")), key=lambda r: r["rel_l2"])  # the best-tuned reference
-    lines = ["## Part 2: training HJB-20", "",
-             f"`python benchmarks/hjb_table.py {training['argv']}` — {training['machine']}; hjb-tt "
-             f"({training['mzis']:,} MZIs; a dense 21→512→512→1 optical network needs "
-             f"{training['dense_equivalent_mzis']:,}, {training['dense_equivalent_mzis'] / training['mzis']:.0f}× more); "
-             f"relative ℓ2 on {training['test_points']:,} uniform test points of [0,1]^21.", "",
-             "| training | steps | forward queries | wall (s) | rel. ℓ2 of u | rel. ℓ2 of NN | u vs best first-order |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "## Part 2: training HJB-20",
+        "",
+        f"`python benchmarks/hjb_table.py {training['argv']}` — {training['machine']}; hjb-tt "
+        f"({training['mzis']:,} MZIs; a dense 21→512→512→1 optical network needs "
+        f"{training['dense_equivalent_mzis']:,}, {training['dense_equivalent_mzis'] / training['mzis']:.0f}× more); "
+        f"relative ℓ2 on {training['test_points']:,} uniform test points of [0,1]^21.",
+        "",
+        "| training | steps | forward queries | wall (s) | rel. ℓ2 of u | rel. ℓ2 of NN | u vs best first-order |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         queries = "—" if r["queries"] is None else f"{r['queries']:,}"
-        lines.append(f"| {r['row']} | {r['steps']} | {queries} | {r['wall_s']:.0f} | {r['rel_l2']:.2e} | "
-                     f"{r['rel_l2_learned']:.2e} | {r['rel_l2'] / fo['rel_l2']:.2f}× |")
+        lines.append(
+            f"| {r['row']} | {r['steps']} | {queries} | {r['wall_s']:.0f} | {r['rel_l2']:.2e} | "
+            f"{r['rel_l2_learned']:.2e} | {r['rel_l2'] / fo['rel_l2']:.2f}× |"
+        )
     for hw, d in fo["deployed"].items():
-        lines.append(f"| first-order lr {fo['lr']:g}, deployed on the {hw} chip | | | | {d['rel_l2']:.2e} | {d['rel_l2_learned']:.2e} | "
-                     f"{d['rel_l2'] / fo['rel_l2']:.2f}× |")
+        lines.append(
+            f"| first-order lr {fo['lr']:g}, deployed on the {hw} chip | | | | {d['rel_l2']:.2e} | {d['rel_l2_learned']:.2e} | "
+            f"{d['rel_l2'] / fo['rel_l2']:.2f}× |"
+        )
     zo = next(r for r in rows if not r.get("first_order"))
-    lines += ["", f"ZO: RGE (Rademacher, central) with q = {zo['config']['q']}, μ = {zo['config']['mu']}, Adam lr "
-              f"{zo['config']['lr']} (cosine), {zo['config']['points']} collocation points per step; Stein derivatives "
-              f"on the {zo['config']['rule']} sparse grid (level {zo['config']['level']}), σ = {zo['config']['sigma']}, "
-              f"so one query reads {zo['inferences_per_query']:,} inputs; complex128 chip. First-order: Adam on exact "
-              f"autograd derivatives, {training['collocation']} points per step, constant lr (each of the grid shown), "
-              + ("starting from the complex weights the ZO runs' initial phases encode (the same function). "
-                 if fo["init"] == "phases" else "starting from He-scaled real weights. ") +
-              "Curves: `hjb_training.png`."]
+    lines += [
+        "",
+        f"ZO: RGE (Rademacher, central) with q = {zo['config']['q']}, μ = {zo['config']['mu']}, Adam lr "
+        f"{zo['config']['lr']} (cosine), {zo['config']['points']} collocation points per step; Stein derivatives "
+        f"on the {zo['config']['rule']} sparse grid (level {zo['config']['level']}), σ = {zo['config']['sigma']}, "
+        f"so one query reads {zo['inferences_per_query']:,} inputs; complex128 chip. First-order: Adam on exact "
+        f"autograd derivatives, {training['collocation']} points per step, constant lr (each of the grid shown), "
+        + (
+            "starting from the complex weights the ZO runs' initial phases encode (the same function). "
+            if fo["init"] == "phases"
+            else "starting from He-scaled real weights. "
+        )
+        + "Curves: `hjb_training.png`.",
+    ]
     return lines
 
 
@@ -229,26 +312,38 @@ def markdown(results: dict) -> str:
 
 
 def derivative_markdown(results: dict) -> list[str]:
-    lines = ["## Part 1: derivative accuracy from forward queries of the chip", "",
-             f"`python benchmarks/hjb_table.py {results['argv']}` — {results['machine']}; hjb-tt with random phases, "
-             f"{results['points']} uniform points in [0,1]^21; relative error of ∇u (21 coordinates) and of the "
-             "spatial Laplacian (20) against autograd on the network's exact digital mirror.", ""]
+    lines = [
+        "## Part 1: derivative accuracy from forward queries of the chip",
+        "",
+        f"`python benchmarks/hjb_table.py {results['argv']}` — {results['machine']}; hjb-tt with random phases, "
+        f"{results['points']} uniform points in [0,1]^21; relative error of ∇u (21 coordinates) and of the "
+        "spatial Laplacian (20) against autograd on the network's exact digital mirror.",
+        "",
+    ]
     names = list(dict.fromkeys(r["estimator"] for r in results["rows"]))
     evals = {r["estimator"]: r["evaluations"] for r in results["rows"]}
-    lines += ["| precision | detector noise | σ | " + " | ".join(f"{n} ({evals[n]}) ∇ / Δ" for n in names) + " |",
-              "|---|---:|---:|" + "---|" * len(names)]
+    lines += [
+        "| precision | detector noise | σ | " + " | ".join(f"{n} ({evals[n]}) ∇ / Δ" for n in names) + " |",
+        "|---|---:|---:|" + "---|" * len(names),
+    ]
     keys = list(dict.fromkeys((r["precision"], r["noise"], r["sigma"]) for r in results["rows"]))
     for key in keys:
         cells = []
         for n in names:
-            r = next(r for r in results["rows"] if (r["precision"], r["noise"], r["sigma"]) == key and r["estimator"] == n)
+            r = next(
+                r
+                for r in results["rows"]
+                if (r["precision"], r["noise"], r["sigma"]) == key and r["estimator"] == n
+            )
             cells.append(f"{r['grad_rel_err']:.1e} / {r['lap_rel_err']:.1e}")
         lines.append(f"| {key[0]} | {key[1]:g} | {key[2]:g} | " + " | ".join(cells) + " |")
     return lines
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--part", choices=("all", "derivatives", "training"), default="all")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -258,10 +353,19 @@ def main(argv=None) -> int:
     part1.add_argument("--noise", type=float, default=1e-3, help="relative detector noise of the noisy rows")
     part2 = parser.add_argument_group("part 2: training")
     part2.add_argument("--fo-steps", type=int, default=200)
-    part2.add_argument("--fo-lrs", type=float, nargs="+", default=[1e-3, 3e-3, 1e-2, 3e-2],
-                       help="first-order Adam learning rates (one row each)")
-    part2.add_argument("--fo-init", choices=("phases", "he"), default="phases",
-                       help="first-order start: the weights the ZO runs' initial phases encode, or fresh He-scaled real ones")
+    part2.add_argument(
+        "--fo-lrs",
+        type=float,
+        nargs="+",
+        default=[1e-3, 3e-3, 1e-2, 3e-2],
+        help="first-order Adam learning rates (one row each)",
+    )
+    part2.add_argument(
+        "--fo-init",
+        choices=("phases", "he"),
+        default="phases",
+        help="first-order start: the weights the ZO runs' initial phases encode, or fresh He-scaled real ones",
+    )
     part2.add_argument("--collocation", type=int, default=100, help="first-order collocation points per step")
     part2.add_argument("--zo-steps", type=int, default=200)
     part2.add_argument("--zo-points", type=int, default=20, help="ZO collocation points per step")

@@ -46,18 +46,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from photonzo.experiments.plots import save_figure
+from photonzo.experiments.run import TrainConfig, build_chip, make_estimator, make_trainer, prepare_data
 from photonzo.io import atomic_write_json, atomic_write_text
 from photonzo.photonics.chip import Chip
-from photonzo.photonics.hardware import HardwareModel
 from photonzo.photonics.network import build_network
-from photonzo.experiments.plots import save_figure
 from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
-from photonzo.experiments.run import TrainConfig, build_chip, make_estimator, make_trainer, prepare_data
 from photonzo.training.tpsgd import train_tpsgd
-from photonzo.training.zo import ZOTrainer
 
 RESULTS = Path(__file__).parent / "results"
 ROW_GROUPS = ("bp", "zo", "dense", "tpsgd")
@@ -91,7 +88,7 @@ def queries_to(curve, thresholds=THRESHOLDS) -> dict:
 def chip_accuracy(network, hardware: str, phases, x, y, chunk: int = 1000) -> float:
     chip = Chip(network, hardware, seed=0)
     p = torch.as_tensor(phases)[None]
-    out = torch.cat([chip.outputs(p, x[i:i + chunk])[0] for i in range(0, len(x), chunk)])
+    out = torch.cat([chip.outputs(p, x[i : i + chunk])[0] for i in range(0, len(x), chunk)])
     return float((out.argmax(-1) == y).double().mean())
 
 
@@ -104,12 +101,27 @@ def zo_run(name, config: TrainConfig, work: Path, test) -> dict:
     kept, final = trainer.evaluate_kept_and_final(data=test)  # kept: the best on validation, start included
     curve = [(r["queries"], r["val_acc"]) for r in trainer.history if "val_acc" in r]
     methods = sorted({r["method"] for r in trainer.history})
-    switch = next((r["queries"] for a, r in zip(trainer.history, trainer.history[1:]) if a["method"] != r["method"]), None)
-    return {"row": name, "test_acc": kept["val_acc"], "final_test_acc": final["val_acc"],
-            "kept_step": trainer.best["step"], "queries": trainer.train_queries, "wall_s": round(trainer.wall, 1),
-            "steps": trainer.step, "phases": int(chip.network.phase_mask.sum()), "mzis": chip.network.n_mzis,
-            "hardware": config.hardware, "methods": methods, "switched_at_queries": switch, "curve": curve,
-            "peak_mib": mem.mib, "queries_to": queries_to(curve)}
+    switch = next(
+        (r["queries"] for a, r in zip(trainer.history, trainer.history[1:]) if a["method"] != r["method"]),
+        None,
+    )
+    return {
+        "row": name,
+        "test_acc": kept["val_acc"],
+        "final_test_acc": final["val_acc"],
+        "kept_step": trainer.best["step"],
+        "queries": trainer.train_queries,
+        "wall_s": round(trainer.wall, 1),
+        "steps": trainer.step,
+        "phases": int(chip.network.phase_mask.sum()),
+        "mzis": chip.network.n_mzis,
+        "hardware": config.hardware,
+        "methods": methods,
+        "switched_at_queries": switch,
+        "curve": curve,
+        "peak_mib": mem.mib,
+        "queries_to": queries_to(curve),
+    }
 
 
 def step_overhead(config: TrainConfig, reps: int = 3) -> dict:
@@ -119,7 +131,7 @@ def step_overhead(config: TrainConfig, reps: int = 3) -> dict:
     train, _, _, _ = prepare_data(config, chip.network.in_features)
     est = make_estimator(config, oracle)
     params = oracle.initial_params(0).double()
-    batch = (train[0][:config.batch_size], train[1][:config.batch_size])
+    batch = (train[0][: config.batch_size], train[1][: config.batch_size])
     gen = torch.Generator().manual_seed(0)
     est.estimate(oracle, params, batch, 0, gen)
     t0 = time.perf_counter()
@@ -132,7 +144,12 @@ def step_overhead(config: TrainConfig, reps: int = 3) -> dict:
     for _ in range(reps):
         oracle.loss(stacked, batch)
     t_fwd = (time.perf_counter() - t0) / reps
-    return {"queries_per_step": e.queries, "step_s": t_step, "batched_forward_s": t_fwd, "ratio": t_step / t_fwd}
+    return {
+        "queries_per_step": e.queries,
+        "step_s": t_step,
+        "batched_forward_s": t_fwd,
+        "ratio": t_step / t_fwd,
+    }
 
 
 def curve_at(curve, budget):
@@ -144,8 +161,17 @@ def curve_at(curve, budget):
 
 def run_dataset(dataset: str, args, work: Path) -> dict:
     family = "digits" if dataset == "digits" else "mnist"
-    base = dict(dataset=dataset, data_dir=args.data_dir, batch_size=64, eval_every=args.eval_every,
-                eval_size=args.eval_size, seed=0, lr=args.lr, schedule="cosine", output_gain=args.output_gain)
+    base = dict(
+        dataset=dataset,
+        data_dir=args.data_dir,
+        batch_size=64,
+        eval_every=args.eval_every,
+        eval_size=args.eval_size,
+        seed=0,
+        lr=args.lr,
+        schedule="cosine",
+        output_gain=args.output_gain,
+    )
     # a probe config to read the data once for BP and the test split
     probe = TrainConfig(**base)
     net_tt = build_network(f"{family}-tt")
@@ -159,15 +185,33 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
         print(f"[{dataset}] BP reference", flush=True)
         with PeakMemory() as mem:
             t0 = time.perf_counter()
-            weights, stats = train_backprop(net_tt, train[0].numpy(), train[1].numpy(), epochs=epochs, lr=3e-3,
-                                            progress=True)
+            weights, stats = train_backprop(
+                net_tt, train[0].numpy(), train[1].numpy(), epochs=epochs, lr=3e-3, progress=True
+            )
             bp_wall = time.perf_counter() - t0
         phases = deploy(net_tt, weights)  # also sets the network's electronic gains
-        rows.append({"row": "bp (digital)", "hardware": "-", "test_acc": digital_accuracy(net_tt, weights, *test),
-                     "wall_s": round(bp_wall, 1), "peak_mib": mem.mib, **common, "steps": stats["steps"]})
+        rows.append(
+            {
+                "row": "bp (digital)",
+                "hardware": "-",
+                "test_acc": digital_accuracy(net_tt, weights, *test),
+                "wall_s": round(bp_wall, 1),
+                "peak_mib": mem.mib,
+                **common,
+                "steps": stats["steps"],
+            }
+        )
         for hw in ("ideal", "typical"):
-            rows.append({"row": "bp → chip", "hardware": hw, "test_acc": chip_accuracy(net_tt, hw, phases, *test),
-                         "wall_s": round(bp_wall, 1), **common, "queries": 1})
+            rows.append(
+                {
+                    "row": "bp → chip",
+                    "hardware": hw,
+                    "test_acc": chip_accuracy(net_tt, hw, phases, *test),
+                    "wall_s": round(bp_wall, 1),
+                    **common,
+                    "queries": 1,
+                }
+            )
         extra["bp"] = stats
 
     if "tpsgd" in args.rows:
@@ -178,33 +222,53 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
     configs = {}
     if "zo" in args.rows:
         configs["zo-rge"] = dict(estimator="rge", tensorwise=False, q=10)
-        configs["zo-hybrid-tw"] = dict(estimator="hybrid", tensorwise=True, q=args.tw_q, cge_subset=args.cge_subset,
-                                       patience=3)
+        configs["zo-hybrid-tw"] = dict(
+            estimator="hybrid", tensorwise=True, q=args.tw_q, cge_subset=args.cge_subset, patience=3
+        )
     if "tpsgd" in args.rows:
-        configs["zo-layer-local"] = dict(estimator="layer-local", tensorwise=False, q=10, joint=True, local_loss="mse")
+        configs["zo-layer-local"] = dict(
+            estimator="layer-local", tensorwise=False, q=10, joint=True, local_loss="mse"
+        )
     if args.only:
         configs = {k: v for k, v in configs.items() if k in args.only}
     for name, more in configs.items():
         for hw in args.chips:
-            config = TrainConfig(**base, **more, model="tt", hardware=hw, max_queries=budget,
-                                 steps=budget)  # steps: an upper bound; the query budget stops the run
+            config = TrainConfig(
+                **base, **more, model="tt", hardware=hw, max_queries=budget, steps=budget
+            )  # steps: an upper bound; the query budget stops the run
             config.steps = _steps_for(config, budget)
-            print(f"[{dataset}] {name} on the {hw} chip: {config.steps} steps, {budget:,} queries", flush=True)
+            print(
+                f"[{dataset}] {name} on the {hw} chip: {config.steps} steps, {budget:,} queries", flush=True
+            )
             rows.append(zo_run(f"{dataset}-{name}-{hw}", config, work, test) | {"row": name})
     if "dense" in args.rows:
         dense_budget = args.dense_budget if dataset != "digits" else budget
-        config = TrainConfig(**base, estimator="rge", tensorwise=False, q=10, model="dense", hardware="ideal",
-                             max_queries=dense_budget, steps=dense_budget)
+        config = TrainConfig(
+            **base,
+            estimator="rge",
+            tensorwise=False,
+            q=10,
+            model="dense",
+            hardware="ideal",
+            max_queries=dense_budget,
+            steps=dense_budget,
+        )
         config.steps = _steps_for(config, dense_budget)
-        print(f"[{dataset}] zo-dense on the ideal chip: {config.steps} steps, {dense_budget:,} queries", flush=True)
+        print(
+            f"[{dataset}] zo-dense on the ideal chip: {config.steps} steps, {dense_budget:,} queries",
+            flush=True,
+        )
         rows.append(zo_run(f"{dataset}-zo-dense-ideal", config, work, test) | {"row": "zo-dense"})
     if "zo" in args.rows and not args.only:
-        extra["step_overhead"] = step_overhead(TrainConfig(**base, **configs["zo-hybrid-tw"], model="tt",
-                                                           hardware="typical"))
+        extra["step_overhead"] = step_overhead(
+            TrainConfig(**base, **configs["zo-hybrid-tw"], model="tt", hardware="typical")
+        )
     return {"dataset": dataset, "source": source, "rows": rows, **extra}
 
 
-def tp_digital(method: str, network, train, valid, test, epochs: int, lrs, common: dict, dataset: str) -> dict:
+def tp_digital(
+    method: str, network, train, valid, test, epochs: int, lrs, common: dict, dataset: str
+) -> dict:
     """Target projection on the network's weights: each learning rate in ``lrs``, best epoch on
     validation kept; the row reports the learning rate with the best validation accuracy."""
     best = None
@@ -212,16 +276,33 @@ def tp_digital(method: str, network, train, valid, test, epochs: int, lrs, commo
         t0 = time.perf_counter()
         for lr in lrs:
             print(f"[{dataset}] {method} (digital), lr {lr:g}", flush=True)
-            weights, stats = train_tpsgd(network, train[0].numpy(), train[1].numpy(), method=method, epochs=epochs,
-                                         lr=lr, valid=(valid[0].numpy(), valid[1].numpy()), progress=True)
+            weights, stats = train_tpsgd(
+                network,
+                train[0].numpy(),
+                train[1].numpy(),
+                method=method,
+                epochs=epochs,
+                lr=lr,
+                valid=(valid[0].numpy(), valid[1].numpy()),
+                progress=True,
+            )
             if best is None or stats["valid_acc"] > best[1]["valid_acc"]:
                 best = (weights, stats | {"lr": lr})
         wall = time.perf_counter() - t0
     weights, stats = best
-    return {"row": f"{method} (digital)", "hardware": "-", "test_acc": digital_accuracy(network, weights, *test),
-            "wall_s": round(wall, 1), "peak_mib": mem.mib, **common, "steps": stats["steps"] * len(lrs),
-            "lr": stats["lr"], "best_epoch": stats["best_epoch"], "local_loss": stats["local_loss"],
-            "methods": [f"{stats['local_loss']} local loss, lr {stats['lr']:g} of {', '.join(map(str, lrs))}"]}
+    return {
+        "row": f"{method} (digital)",
+        "hardware": "-",
+        "test_acc": digital_accuracy(network, weights, *test),
+        "wall_s": round(wall, 1),
+        "peak_mib": mem.mib,
+        **common,
+        "steps": stats["steps"] * len(lrs),
+        "lr": stats["lr"],
+        "best_epoch": stats["best_epoch"],
+        "local_loss": stats["local_loss"],
+        "methods": [f"{stats['local_loss']} local loss, lr {stats['lr']:g} of {', '.join(map(str, lrs))}"],
+    }
 
 
 def _steps_for(config: TrainConfig, budget: int) -> int:
@@ -235,8 +316,11 @@ def equal_budget(ds: dict) -> dict | None:
     at = dense["curve"][-1] if dense and dense["curve"] else None
     if at is None:
         return None
-    tt = {r["row"]: curve_at(r["curve"], at[0]) for r in ds["rows"]
-          if r.get("curve") and r["hardware"] == "ideal" and r["row"] != "zo-dense"}
+    tt = {
+        r["row"]: curve_at(r["curve"], at[0])
+        for r in ds["rows"]
+        if r.get("curve") and r["hardware"] == "ideal" and r["row"] != "zo-dense"
+    }
     return {"dense": at, "tt": tt}
 
 
@@ -245,42 +329,70 @@ def _mib(value) -> str:
 
 
 def markdown(results: dict) -> str:
-    lines = ["# MNIST-family table: BP vs BP-free training of the same optical network", "",
-             f"`python benchmarks/mnist_table.py {results['argv']}` — {results['machine']}", "",
-             "Test accuracy of the chip-trained rows is that of the phases kept: the best on validation, the "
-             "start included (rows run before that rule report their last step); *last step* is the "
-             "accuracy of the final phases.", ""]
+    lines = [
+        "# MNIST-family table: BP vs BP-free training of the same optical network",
+        "",
+        f"`python benchmarks/mnist_table.py {results['argv']}` — {results['machine']}",
+        "",
+        "Test accuracy of the chip-trained rows is that of the phases kept: the best on validation, the "
+        "start included (rows run before that rule report their last step); *last step* is the "
+        "accuracy of the final phases.",
+        "",
+    ]
     for ds in results["datasets"]:
-        lines += [f"## {ds['dataset']}", "", f"Data: {ds['source']}.", "",
-                  "| row | chip | test acc. | last step | training queries | wall (s) | peak memory (MiB) | phases | "
-                  "MZIs | estimators used |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+        lines += [
+            f"## {ds['dataset']}",
+            "",
+            f"Data: {ds['source']}.",
+            "",
+            "| row | chip | test acc. | last step | training queries | wall (s) | peak memory (MiB) | phases | "
+            "MZIs | estimators used |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
         for r in ds["rows"]:
             last = f"{100 * r['final_test_acc']:.1f} %" if "final_test_acc" in r else "-"
-            lines.append(f"| {r['row']} | {r['hardware']} | {100 * r['test_acc']:.1f} % | {last} | {r['queries']:,} | "
-                         f"{r['wall_s']} | {_mib(r.get('peak_mib'))} | {r['phases']:,} | {r['mzis']:,} | "
-                         f"{', '.join(r.get('methods', [])) or '-'} |")
+            lines.append(
+                f"| {r['row']} | {r['hardware']} | {100 * r['test_acc']:.1f} % | {last} | {r['queries']:,} | "
+                f"{r['wall_s']} | {_mib(r.get('peak_mib'))} | {r['phases']:,} | {r['mzis']:,} | "
+                f"{', '.join(r.get('methods', [])) or '-'} |"
+            )
         reached = [r for r in ds["rows"] if r.get("queries_to")]
         if reached:
             keys = list(reached[0]["queries_to"])
-            lines += ["", "Training queries to first reach a validation accuracy (evaluations every "
-                          f"{ds.get('eval_every', '?')} steps; – = not reached within the budget):", "",
-                      "| row | chip | " + " | ".join(keys) + " |", "|---|---|" + "---:|" * len(keys)]
+            lines += [
+                "",
+                "Training queries to first reach a validation accuracy (evaluations every "
+                f"{ds.get('eval_every', '?')} steps; – = not reached within the budget):",
+                "",
+                "| row | chip | " + " | ".join(keys) + " |",
+                "|---|---|" + "---:|" * len(keys),
+            ]
             for r in reached:
-                lines.append(f"| {r['row']} | {r['hardware']} | " +
-                             " | ".join("–" if r["queries_to"][k] is None else f"{r['queries_to'][k]:,}" for k in keys)
-                             + " |")
+                lines.append(
+                    f"| {r['row']} | {r['hardware']} | "
+                    + " | ".join(
+                        "–" if r["queries_to"][k] is None else f"{r['queries_to'][k]:,}" for k in keys
+                    )
+                    + " |"
+                )
         eq = equal_budget(ds)
         lines.append("")
         if eq is not None:
-            tt = ", ".join(f"{k} {100 * v[1]:.1f} % at {v[0]:,}" for k, v in eq["tt"].items() if v is not None)
-            lines.append(f"Equal budget (ideal chip, validation accuracy at the dense run's last evaluation; "
-                         f"TT at its first evaluation past that many queries): dense {100 * eq['dense'][1]:.1f} % at "
-                         f"{eq['dense'][0]:,} queries; TT {tt} queries.")
+            tt = ", ".join(
+                f"{k} {100 * v[1]:.1f} % at {v[0]:,}" for k, v in eq["tt"].items() if v is not None
+            )
+            lines.append(
+                f"Equal budget (ideal chip, validation accuracy at the dense run's last evaluation; "
+                f"TT at its first evaluation past that many queries): dense {100 * eq['dense'][1]:.1f} % at "
+                f"{eq['dense'][0]:,} queries; TT {tt} queries."
+            )
         ov = ds.get("step_overhead")
         if ov:
-            lines.append(f"ZO step overhead (zo-hybrid-tw, typical chip, {ov['queries_per_step']} queries/step): "
-                         f"step {1e3 * ov['step_s']:.0f} ms vs one batched forward {1e3 * ov['batched_forward_s']:.0f} ms "
-                         f"→ ratio {ov['ratio']:.2f}.")
+            lines.append(
+                f"ZO step overhead (zo-hybrid-tw, typical chip, {ov['queries_per_step']} queries/step): "
+                f"step {1e3 * ov['step_s']:.0f} ms vs one batched forward {1e3 * ov['batched_forward_s']:.0f} ms "
+                f"→ ratio {ov['ratio']:.2f}."
+            )
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -289,10 +401,24 @@ def merge_rows(previous: dict, new: dict) -> dict:
     """``new`` with the rows of ``previous`` it did not re-run (same dataset), in table order."""
     ran = {(r["row"], r["hardware"]) for r in new["rows"]}
     kept = [r for r in previous["rows"] if (r["row"], r["hardware"]) not in ran]
-    order = ["bp (digital)", "bp → chip", "tpsgd (digital)", "drtp (digital)", "zo-rge", "zo-hybrid-tw",
-             "zo-layer-local", "zo-dense"]
-    rows = sorted(kept + new["rows"], key=lambda r: (order.index(r["row"]) if r["row"] in order else len(order),
-                                                     r["hardware"] != "-", r["hardware"] != "ideal"))
+    order = [
+        "bp (digital)",
+        "bp → chip",
+        "tpsgd (digital)",
+        "drtp (digital)",
+        "zo-rge",
+        "zo-hybrid-tw",
+        "zo-layer-local",
+        "zo-dense",
+    ]
+    rows = sorted(
+        kept + new["rows"],
+        key=lambda r: (
+            order.index(r["row"]) if r["row"] in order else len(order),
+            r["hardware"] != "-",
+            r["hardware"] != "ideal",
+        ),
+    )
     return previous | {k: v for k, v in new.items() if k != "rows"} | {"rows": rows}
 
 
@@ -308,13 +434,23 @@ def plot(results: dict, path: Path) -> None:
         for r in ds["rows"]:
             if r.get("curve"):
                 q, acc = zip(*r["curve"])
-                ax.plot(q, [100 * a for a in acc], "o-" if r["hardware"] == "ideal" else "s--", ms=2.5,
-                        label=f"{r['row']} ({r['hardware']})")
+                ax.plot(
+                    q,
+                    [100 * a for a in acc],
+                    "o-" if r["hardware"] == "ideal" else "s--",
+                    ms=2.5,
+                    label=f"{r['row']} ({r['hardware']})",
+                )
         for name, style in (("bp (digital)", ":"), ("tpsgd (digital)", "-.")):
             ref = next((r for r in ds["rows"] if r["row"] == name), None)
             if ref is not None:
                 ax.axhline(100 * ref["test_acc"], color="k", lw=0.8, ls=style, label=f"{name} (test)")
-        ax.set(xscale="log", xlabel="training forward queries", ylabel="validation accuracy (%)", title=ds["dataset"])
+        ax.set(
+            xscale="log",
+            xlabel="training forward queries",
+            ylabel="validation accuracy (%)",
+            title=ds["dataset"],
+        )
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     save_figure(fig, path)
@@ -322,37 +458,80 @@ def plot(results: dict, path: Path) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist", "fashion-mnist"])
-    parser.add_argument("--budget", type=int, default=20000, help="training queries per ZO TT run (MNIST-size)")
-    parser.add_argument("--dense-budget", type=int, default=1000, help="training queries of the dense ZO run (MNIST-size)")
-    parser.add_argument("--digits-budget", type=int, default=60000, help="training queries per ZO run on digits")
-    parser.add_argument("--tw-q", type=int, default=1, help="± pairs per slice and step of the tensor-wise estimator")
-    parser.add_argument("--cge-subset", type=int, default=256, help="coordinates per CGE step after the switch")
+    parser.add_argument(
+        "--budget", type=int, default=20000, help="training queries per ZO TT run (MNIST-size)"
+    )
+    parser.add_argument(
+        "--dense-budget", type=int, default=1000, help="training queries of the dense ZO run (MNIST-size)"
+    )
+    parser.add_argument(
+        "--digits-budget", type=int, default=60000, help="training queries per ZO run on digits"
+    )
+    parser.add_argument(
+        "--tw-q", type=int, default=1, help="± pairs per slice and step of the tensor-wise estimator"
+    )
+    parser.add_argument(
+        "--cge-subset", type=int, default=256, help="coordinates per CGE step after the switch"
+    )
     parser.add_argument("--lr", type=float, default=0.01)
-    parser.add_argument("--output-gain", type=float, default=10.0, help="the chip's readout gain for every ZO run")
-    parser.add_argument("--tp-lrs", type=float, nargs="+", default=[1e-3, 3e-3, 1e-2],
-                        help="learning rates tried for digital tpSGD/DRTP (picked on validation)")
-    parser.add_argument("--rows", nargs="+", choices=ROW_GROUPS, default=list(ROW_GROUPS),
-                        help="row groups to run: bp (and bp → chip), zo (rge, hybrid), dense, tpsgd (digital "
-                             "tpSGD/DRTP and layer-local ZO)")
-    parser.add_argument("--only", nargs="+", choices=("zo-rge", "zo-hybrid-tw", "zo-layer-local"), default=None,
-                        help="of the chip-trained TT rows, run only these")
-    parser.add_argument("--chips", nargs="+", choices=("ideal", "typical"), default=["ideal", "typical"],
-                        help="chips for the chip-trained TT rows")
-    parser.add_argument("--name", default="mnist_table",
-                        help="stem of the results files in benchmarks/results (e.g. for a run at another budget)")
+    parser.add_argument(
+        "--output-gain", type=float, default=10.0, help="the chip's readout gain for every ZO run"
+    )
+    parser.add_argument(
+        "--tp-lrs",
+        type=float,
+        nargs="+",
+        default=[1e-3, 3e-3, 1e-2],
+        help="learning rates tried for digital tpSGD/DRTP (picked on validation)",
+    )
+    parser.add_argument(
+        "--rows",
+        nargs="+",
+        choices=ROW_GROUPS,
+        default=list(ROW_GROUPS),
+        help="row groups to run: bp (and bp → chip), zo (rge, hybrid), dense, tpsgd (digital "
+        "tpSGD/DRTP and layer-local ZO)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=("zo-rge", "zo-hybrid-tw", "zo-layer-local"),
+        default=None,
+        help="of the chip-trained TT rows, run only these",
+    )
+    parser.add_argument(
+        "--chips",
+        nargs="+",
+        choices=("ideal", "typical"),
+        default=["ideal", "typical"],
+        help="chips for the chip-trained TT rows",
+    )
+    parser.add_argument(
+        "--name",
+        default="mnist_table",
+        help="stem of the results files in benchmarks/results (e.g. for a run at another budget)",
+    )
     parser.add_argument("--bp-epochs", type=int, default=3)
     parser.add_argument("--bp-min-steps", type=int, default=2000, help="BP: at least this many Adam steps")
-    parser.add_argument("--merge", action="store_true",
-                        help="keep what an existing results file has that this run does not re-run (other "
-                             "datasets, other rows)")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep what an existing results file has that this run does not re-run (other "
+        "datasets, other rows)",
+    )
     parser.add_argument("--eval-every", type=int, default=50)
     parser.add_argument("--eval-size", type=int, default=1000)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--report-only", action="store_true",
-                        help="rewrite the Markdown table and the plot from the existing JSON, run nothing")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite the Markdown table and the plot from the existing JSON, run nothing",
+    )
     args = parser.parse_args(argv)
     if args.report_only:
         results = json.loads((RESULTS / f"{args.name}.json").read_text())
@@ -362,9 +541,11 @@ def main(argv=None) -> int:
         return 0
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(exist_ok=True)
-    results = {"argv": " ".join(sys.argv[1:] if argv is None else argv),
-               "machine": f"{platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}",
-               "datasets": []}
+    results = {
+        "argv": " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": f"{platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}",
+        "datasets": [],
+    }
     kept = {}
     if args.merge and (RESULTS / f"{args.name}.json").exists():
         previous = json.loads((RESULTS / f"{args.name}.json").read_text())
@@ -376,7 +557,9 @@ def main(argv=None) -> int:
             new = run_dataset(dataset, args, Path(work)) | {"eval_every": args.eval_every}
             done[dataset] = merge_rows(kept[dataset], new) if dataset in kept else new
             merged = kept | done
-            results["datasets"] = [merged[name] for name in ("digits", "mnist", "fashion-mnist") if name in merged]
+            results["datasets"] = [
+                merged[name] for name in ("digits", "mnist", "fashion-mnist") if name in merged
+            ]
             # after each dataset: partial results are complete files, never half-written
             atomic_write_json(RESULTS / f"{args.name}.json", results)
             atomic_write_text(RESULTS / f"{args.name}.md", markdown(results))

@@ -10,12 +10,20 @@ from photonzo.photonics.chip import Chip
 from photonzo.photonics.hardware import HardwareModel
 from photonzo.photonics.layers import OpticalLinear
 from photonzo.photonics.network import OpticalNetwork
-from photonzo.training.calibration import (CalibrationConfig, calibrate, calibration_loss, config_from_dict,
-                                           design_targets, load_offset)
+from photonzo.training.calibration import (
+    CalibrationConfig,
+    calibrate,
+    calibration_loss,
+    config_from_dict,
+    design_targets,
+    load_offset,
+)
 
 
 def small_network():
-    return OpticalNetwork([OpticalLinear(8, 8, block=4), OpticalLinear(8, 4, block=4)], ["relu"], name="small")
+    return OpticalNetwork(
+        [OpticalLinear(8, 8, block=4), OpticalLinear(8, 4, block=4)], ["relu"], name="small"
+    )
 
 
 def chips(hardware: HardwareModel, seed: int = 3):
@@ -66,8 +74,13 @@ def test_a_calibration_on_several_programs_carries_over_to_unseen_programs():
     network, chip, design = chips(HardwareModel(phase_bias=0.2), seed=11)
     oracle = chip.oracle()
     x = probe_inputs()
-    result = calibrate(oracle, design, oracle.initial_params(100).double(), x,
-                       CalibrationConfig(steps=400, q=10, lr=0.01, random_settings=11))
+    result = calibrate(
+        oracle,
+        design,
+        oracle.initial_params(100).double(),
+        x,
+        CalibrationConfig(steps=400, q=10, lr=0.01, random_settings=11),
+    )
     unseen = torch.stack([oracle.initial_params(200 + i).double() for i in range(4)])
     before, after = error(oracle, design, unseen, x), error(oracle, design, unseen, x, result.offset)
     assert after < before / 4, (before, after)

@@ -98,9 +98,12 @@ def test_runtime_never_imports_photontorch():
     """photontorch is AGPL and only an optional reference: the runtime must not load it."""
     import subprocess
     import sys
-    code = ("import sys, torch; import photonzo.cli, photonzo.photonics.chip as c, photonzo.photonics.network as n; "
-            "ch = c.Chip(n.build_network('digits-tt'), 'typical'); ch.outputs(ch.initial_params()[None], torch.rand(2, 64)); "
-            "assert 'photontorch' not in sys.modules, 'photontorch was imported'")
+
+    code = (
+        "import sys, torch; import photonzo.cli, photonzo.photonics.chip as c, photonzo.photonics.network as n; "
+        "ch = c.Chip(n.build_network('digits-tt'), 'typical'); ch.outputs(ch.initial_params()[None], torch.rand(2, 64)); "
+        "assert 'photontorch' not in sys.modules, 'photontorch was imported'"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
@@ -116,7 +119,9 @@ def test_rejected_loss_calls_cost_no_query_and_results_are_ordinary_tensors(chip
     out = chip.outputs(phases, x)
     out[0, 0, 0] = 1.0  # editable outside inference mode
     weight = torch.ones(1, requires_grad=True)
-    (chip.loss(phases, (x, torch.tensor([1, 2, 3]))) * weight).sum().backward()  # usable as autograd constants
+    (
+        chip.loss(phases, (x, torch.tensor([1, 2, 3]))) * weight
+    ).sum().backward()  # usable as autograd constants
     assert weight.grad is not None
 
 

@@ -1,8 +1,8 @@
 import json
-
-import pytest
 import subprocess
 import sys
+
+import pytest
 
 from photonzo.cli import main
 
@@ -29,14 +29,29 @@ def test_bad_input_is_a_clear_error(capsys):
 
 
 def test_help_from_the_installed_entry_point():
-    done = subprocess.run([sys.executable, "-m", "photonzo.cli", "info", "--help"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "photonzo.cli", "info", "--help"], capture_output=True, text=True
+    )
     assert done.returncode == 0 and "--hardware" in done.stdout
 
 
 def test_train_writes_a_run_and_refuses_bad_options(tmp_path, capsys):
     run = tmp_path / "run"
-    args = ["train", "digits", "--steps", "6", "--eval-every", "3", "--eval-size", "40", "--q", "2", "--quiet",
-            "--run-dir", str(run)]
+    args = [
+        "train",
+        "digits",
+        "--steps",
+        "6",
+        "--eval-every",
+        "3",
+        "--eval-size",
+        "40",
+        "--q",
+        "2",
+        "--quiet",
+        "--run-dir",
+        str(run),
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "test accuracy" in out and "36 training queries" not in out
@@ -56,11 +71,31 @@ def test_train_writes_a_run_and_refuses_bad_options(tmp_path, capsys):
 
 def test_train_layer_local_on_the_chip(tmp_path, capsys):
     run = tmp_path / "ll"
-    args = ["train", "digits", "--estimator", "layer-local", "--no-tensorwise", "--joint", "--q", "3", "--steps", "4",
-            "--eval-every", "2", "--eval-size", "40", "--quiet", "--run-dir", str(run)]
+    args = [
+        "train",
+        "digits",
+        "--estimator",
+        "layer-local",
+        "--no-tensorwise",
+        "--joint",
+        "--q",
+        "3",
+        "--steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--eval-size",
+        "40",
+        "--quiet",
+        "--run-dir",
+        str(run),
+    ]
     assert main(args) == 0
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["train_queries"] == 4 * (1 + 2 * 3) and summary["estimator"]["name"] == "layer-local-mse-joint"
+    assert (
+        summary["train_queries"] == 4 * (1 + 2 * 3)
+        and summary["estimator"]["name"] == "layer-local-mse-joint"
+    )
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert all(len(r["local_losses"]) == 1 for r in lines)
     capsys.readouterr()
@@ -71,8 +106,26 @@ def test_train_layer_local_on_the_chip(tmp_path, capsys):
 
 def test_hjb_writes_a_pinn_run_and_refuses_bad_options(tmp_path, capsys):
     run = tmp_path / "hjb"
-    args = ["hjb", "--dim", "3", "--model", "small", "--steps", "4", "--eval-every", "2", "--test-points", "200",
-            "--points", "10", "--q", "2", "--quiet", "--run-dir", str(run)]
+    args = [
+        "hjb",
+        "--dim",
+        "3",
+        "--model",
+        "small",
+        "--steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--test-points",
+        "200",
+        "--points",
+        "10",
+        "--q",
+        "2",
+        "--quiet",
+        "--run-dir",
+        str(run),
+    ]
     assert main(args) == 0
     summary = json.loads((run / "summary.json").read_text())
     assert summary["train_queries"] == 4 * (1 + 2 * 2) and summary["derivatives"]["nodes"] == 41
@@ -80,6 +133,22 @@ def test_hjb_writes_a_pinn_run_and_refuses_bad_options(tmp_path, capsys):
     assert main(args) == 2 and "pass --resume" in capsys.readouterr().err
     assert main(["hjb", "--dim", "3", "--quiet", "--run-dir", str(tmp_path / "x")]) == 2
     assert "use --model small" in capsys.readouterr().err
-    assert main(["hjb", "--dim", "20", "--model", "small", "--level", "4", "--quiet", "--run-dir", str(tmp_path / "y")]) == 2
+    assert (
+        main(
+            [
+                "hjb",
+                "--dim",
+                "20",
+                "--model",
+                "small",
+                "--level",
+                "4",
+                "--quiet",
+                "--run-dir",
+                str(tmp_path / "y"),
+            ]
+        )
+        == 2
+    )
     assert "more than the limit" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

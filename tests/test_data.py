@@ -10,7 +10,9 @@ from photonzo.data import DataNotFoundError, batches, fit_features, load_dataset
 from photonzo.data.datasets import IDX_FILES, find_file
 
 SHARED = Path(os.environ.get("PHOTONZO_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
-needs_shared = pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="shared data folder (PHOTONZO_DATA) not present")
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "mnist").is_dir(), reason="shared data folder (PHOTONZO_DATA) not present"
+)
 
 
 @pytest.fixture
@@ -22,7 +24,11 @@ def isolated(tmp_path, monkeypatch):
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
-    return bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape) + array.tobytes()
+    return (
+        bytes([0, 0, 0x08, array.ndim])
+        + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+        + array.tobytes()
+    )
 
 
 def test_idx_reader_handles_gzip_and_raw_and_rejects_garbage(tmp_path):
@@ -47,7 +53,7 @@ def test_offline_mnist_is_the_documented_split_of_the_test_set(isolated, monkeyp
         data = load_dataset("mnist", download=False)
     assert data.x_train.shape == (8000, 784) and data.x_test.shape == (2000, 784)
     assert "split 8000/2000 (seed 0)" in data.source
-    assert data.x_train.dtype == np.float32 and 0 <= data.x_train.min() and data.x_train.max() == 1.0
+    assert data.x_train.dtype == np.float32 and data.x_train.min() >= 0 and data.x_train.max() == 1.0
     full = read_idx(SHARED / "mnist" / "t10k-images-idx3-ubyte.gz").reshape(10000, -1) / 255.0
     rows = {r.tobytes() for r in np.concatenate([data.x_train, data.x_test]).astype(np.float32)}
     assert rows == {r.tobytes() for r in full.astype(np.float32)}  # a partition of the 10k test images
@@ -86,8 +92,11 @@ def test_lookup_order_data_dir_then_env(isolated, monkeypatch):
 
 
 def test_missing_files_offline_say_where_to_put_them(isolated):
-    with pytest.raises(DataNotFoundError, match=r"(?s)t10k-images-idx3-ubyte.gz was not found and downloading is off.*"
-                                                r"--data-dir DIR or set PHOTONZO_DATA"):
+    with pytest.raises(
+        DataNotFoundError,
+        match=r"(?s)t10k-images-idx3-ubyte.gz was not found and downloading is off.*"
+        r"--data-dir DIR or set PHOTONZO_DATA",
+    ):
         load_dataset("fashion-mnist", data_dir=isolated / "nowhere", download=False)
     with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
         load_dataset("cifar")

@@ -73,8 +73,9 @@ def test_cge_is_exact_on_linear_functions(scheme):
     n = 37
     a = torch.randn(n, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     oracle = FunctionOracle(lambda th: th @ a + 2.5, n)
-    e = CGE(scheme=scheme, mu=0.1).estimate(oracle, torch.rand(n, dtype=torch.float64), None, 0,
-                                            torch.Generator(), max_settings=10)
+    e = CGE(scheme=scheme, mu=0.1).estimate(
+        oracle, torch.rand(n, dtype=torch.float64), None, 0, torch.Generator(), max_settings=10
+    )
     assert torch.allclose(e.grad, a, atol=1e-12)
     assert e.queries == (2 * n + 1 if scheme == "central" else n + 1)
     assert oracle.calls == math.ceil(e.queries / 10)  # batched: a few calls, not one per query
@@ -84,7 +85,9 @@ def test_cge_subset_touches_only_its_coordinates():
     n = 50
     a = torch.arange(1.0, n + 1, dtype=torch.float64)
     oracle = FunctionOracle(lambda th: th @ a, n)
-    e = CGE(mu=0.1, subset=7).estimate(oracle, torch.zeros(n, dtype=torch.float64), None, 0, torch.Generator().manual_seed(0))
+    e = CGE(mu=0.1, subset=7).estimate(
+        oracle, torch.zeros(n, dtype=torch.float64), None, 0, torch.Generator().manual_seed(0)
+    )
     nz = e.grad.nonzero().flatten()
     assert len(nz) == 7 and torch.allclose(e.grad[nz], a[nz])
     assert e.queries == 8
@@ -102,12 +105,18 @@ def test_tensorwise_variance_is_lower_at_equal_queries_when_slices_differ():
     linear = lambda th: th @ g_true  # gradient g everywhere: the estimator's own variance only
     trials, k = 400, 4
     errors = {}
-    for name, est in [("whole", RGE(q=2 * k, mu=0.01)),
-                      ("tensorwise", RGE(q=k, mu=0.01, slices=slices, tensorwise=True))]:
+    for name, est in [
+        ("whole", RGE(q=2 * k, mu=0.01)),
+        ("tensorwise", RGE(q=k, mu=0.01, slices=slices, tensorwise=True)),
+    ]:
         oracle = FunctionOracle(linear, n, slices)
         gen = torch.Generator().manual_seed(7)
-        errs = [(est.estimate(oracle, torch.zeros(n, dtype=torch.float64), None, 0, gen).grad - g_true).pow(2).sum()
-                for _ in range(trials)]
+        errs = [
+            (est.estimate(oracle, torch.zeros(n, dtype=torch.float64), None, 0, gen).grad - g_true)
+            .pow(2)
+            .sum()
+            for _ in range(trials)
+        ]
         errors[name] = torch.stack(errs).mean().item()
         assert oracle.queries == trials * (2 * 2 * k + 1)  # equal queries for both
     g2 = g_true.pow(2)

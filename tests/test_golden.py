@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 import torch
 
+from photonzo.experiments.run import PINNConfig, TrainConfig, prepare_data, run_pinn, run_training
 from photonzo.photonics.chip import Chip
 from photonzo.photonics.hardware import HardwareModel
 from photonzo.photonics.layers import OpticalLinear
 from photonzo.photonics.network import OpticalNetwork, build_network
-from photonzo.experiments.run import PINNConfig, run_pinn
 from photonzo.training.backprop import deploy, train_backprop
 from photonzo.training.calibration import CalibrationConfig, calibrate
-from photonzo.experiments.run import TrainConfig, prepare_data, run_training
 
 GOLDEN = Path(__file__).parent / "golden"
 RECORDED = json.loads((GOLDEN / "histories_d44960e.json").read_text())
@@ -52,7 +51,9 @@ def test_readme_defaults_give_the_recorded_history(tmp_path):
 
 
 def test_a_hybrid_switch_on_a_noisy_chip_gives_the_recorded_history(tmp_path):
-    summary = run_training(TrainConfig(**RECORDED["hybrid"]["config"]), tmp_path / "run", progress=False, plot=False)
+    summary = run_training(
+        TrainConfig(**RECORDED["hybrid"]["config"]), tmp_path / "run", progress=False, plot=False
+    )
     assert_same(history(tmp_path / "run"), RECORDED["hybrid"]["history"])
     assert {k: summary[k] for k in SUMMARY_KEYS} == RECORDED["hybrid"]["summary"]
 
@@ -60,7 +61,9 @@ def test_a_hybrid_switch_on_a_noisy_chip_gives_the_recorded_history(tmp_path):
 def test_a_checkpoint_written_before_the_reshape_still_resumes(tmp_path):
     run = tmp_path / "run"
     shutil.copytree(GOLDEN / "checkpoint_d44960e", run)
-    summary = run_training(TrainConfig(**RECORDED["resumed"]["config"]), run, resume=True, progress=False, plot=False)
+    summary = run_training(
+        TrainConfig(**RECORDED["resumed"]["config"]), run, resume=True, progress=False, plot=False
+    )
     assert_same(history(run), RECORDED["resumed"]["history"])
     assert {k: summary[k] for k in SUMMARY_KEYS} == RECORDED["resumed"]["summary"]
 
@@ -72,7 +75,9 @@ def test_in_situ_training_of_deployed_weights_gives_the_recorded_history(tmp_pat
     weights, _ = train_backprop(network, train[0].numpy(), train[1].numpy(), epochs=2, seed=0)
     phases = deploy(network, weights)
     assert float(np.sum(phases * np.arange(len(phases)) % 7.3)) == RECORDED["insitu"]["phases_sha"]
-    summary = run_training(config, tmp_path / "run", progress=False, plot=False, network=network, params=phases)
+    summary = run_training(
+        config, tmp_path / "run", progress=False, plot=False, network=network, params=phases
+    )
     assert_same(history(tmp_path / "run"), RECORDED["insitu"]["history"])
     keys = ("test_acc", "final_test_acc", "kept_step", "train_queries", "start_test_acc")
     assert {k: summary[k] for k in keys} == RECORDED["insitu"]["summary"]
@@ -94,7 +99,9 @@ def test_a_pinn_run_gives_the_recorded_history(tmp_path):
 
 
 def test_a_calibration_gives_the_recorded_offset():
-    network = OpticalNetwork([OpticalLinear(8, 8, block=4), OpticalLinear(8, 4, block=4)], ["relu"], name="small")
+    network = OpticalNetwork(
+        [OpticalLinear(8, 8, block=4), OpticalLinear(8, 4, block=4)], ["relu"], name="small"
+    )
     chip = Chip(network, HardwareModel(phase_bias=0.15, bs_error_std=0.05), seed=3, dtype=torch.complex128)
     design = Chip(network, "ideal", seed=3, dtype=torch.complex128)
     x = torch.as_tensor(np.random.default_rng(0).uniform(0, 1, (32, 8)))
@@ -102,6 +109,9 @@ def test_a_calibration_gives_the_recorded_offset():
     result = calibrate(chip.oracle(), design, chip.initial_params(7).double(), x, config)
     want = RECORDED["calibration"]
     assert (result.loss_before, result.loss_after, result.queries) == (
-        want["loss_before"], want["loss_after"], want["queries"])
+        want["loss_before"],
+        want["loss_after"],
+        want["queries"],
+    )
     assert result.offset.tolist() == want["offset"]
     assert [h["loss"] for h in result.history] == want["losses"]

@@ -11,7 +11,12 @@ from photonzo.photonics.network import OpticalNetwork
 
 
 def small_chip(hardware, seed=0, bias=True):
-    return Chip(OpticalNetwork([OpticalLinear(8, 8, block=4, bias=bias)], []), hardware, seed=seed, dtype=torch.complex128)
+    return Chip(
+        OpticalNetwork([OpticalLinear(8, 8, block=4, bias=bias)], []),
+        hardware,
+        seed=seed,
+        dtype=torch.complex128,
+    )
 
 
 @pytest.mark.parametrize("bits", [1, 3, 6, 8])
@@ -19,11 +24,11 @@ def test_quantisation_maps_onto_2_to_the_b_levels(bits, rng):
     hw = HardwareModel(phase_bits=bits)
     phases = torch.tensor(rng.uniform(-20, 20, 20000))
     q = hw.quantise_phases(phases)
-    step = 2 * math.pi / 2 ** bits
+    step = 2 * math.pi / 2**bits
     levels = torch.round(q / step)
     assert torch.allclose(levels * step, q)  # every value is a level k·2π/2^b
-    assert set(levels.long().tolist()) <= set(range(2 ** bits))
-    assert len(set(levels.long().tolist())) == 2 ** bits  # and all levels get used
+    assert set(levels.long().tolist()) <= set(range(2**bits))
+    assert len(set(levels.long().tolist())) == 2**bits  # and all levels get used
     err = torch.remainder(phases - q + math.pi, 2 * math.pi) - math.pi  # wrapped rounding error
     assert err.abs().max() <= step / 2 + 1e-12
 

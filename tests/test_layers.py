@@ -3,9 +3,15 @@ import pytest
 import torch
 
 from photonzo.photonics.chip import Chip
-from photonzo.photonics.layers import (ForwardContext, OpticalLinear, OpticalMatrix, RealisedMatrix, TTOpticalLinear,
-                                      tt_dense)
-from photonzo.photonics.network import OpticalNetwork, build_network, MODELS
+from photonzo.photonics.layers import (
+    ForwardContext,
+    OpticalLinear,
+    OpticalMatrix,
+    RealisedMatrix,
+    TTOpticalLinear,
+    tt_dense,
+)
+from photonzo.photonics.network import MODELS, OpticalNetwork, build_network
 
 C128 = torch.complex128
 
@@ -14,16 +20,20 @@ def ideal_chip(layers, activations=(), readout="coherent"):
     return Chip(OpticalNetwork(list(layers), list(activations), readout=readout), "ideal", dtype=C128)
 
 
-@pytest.mark.parametrize("shapes", [((2, 3, 4), (3, 2, 2), 2), ((4, 4), (2, 8), 3), ((7, 4, 4, 7), (1, 5, 2, 1), 6)])
+@pytest.mark.parametrize(
+    "shapes", [((2, 3, 4), (3, 2, 2), 2), ((4, 4), (2, 8), 3), ((7, 4, 4, 7), (1, 5, 2, 1), 6)]
+)
 def test_tt_layer_equals_the_dense_tt_matrix_it_encodes(shapes, rng):
     layer = TTOpticalLinear(*shapes, block=4, bias=False)
     chip = ideal_chip([layer])
     phases = torch.tensor(layer.init_params(rng))
     x = torch.tensor(rng.standard_normal((6, layer.in_features)))
     # the dense TT matrix, contracted independently from the cores' realised matrices
-    cores = [m.matrix(phases[None, p:p + m.n_params], None)[0] for _, m, p, _ in layer._offsets()]
-    tensors = [c.reshape(layer.ranks[k], layer.out_shape[k], layer.in_shape[k], layer.ranks[k + 1])
-               for k, c in enumerate(cores)]
+    cores = [m.matrix(phases[None, p : p + m.n_params], None)[0] for _, m, p, _ in layer._offsets()]
+    tensors = [
+        c.reshape(layer.ranks[k], layer.out_shape[k], layer.in_shape[k], layer.ranks[k + 1])
+        for k, c in enumerate(cores)
+    ]
     dense = tt_dense(tensors)
     assert dense.shape == (layer.out_features, layer.in_features)
     out = chip.outputs(phases[None], x)[0]
@@ -44,15 +54,21 @@ def test_realised_matrix_real_gemms_equal_the_complex_product(complex_in, real_o
 def test_tt_dense_against_explicit_index_sums(rng):
     """W[(i1 i2 i3), (j1 j2 j3)] = Σ_ab G1[0,i1,j1,a] G2[a,i2,j2,b] G3[b,i3,j3,0], row-major indices."""
     shapes_in, shapes_out, r = (2, 3, 2), (3, 1, 2), (1, 2, 3, 1)
-    cores = [torch.tensor(rng.standard_normal((r[k], shapes_out[k], shapes_in[k], r[k + 1]))) for k in range(3)]
+    cores = [
+        torch.tensor(rng.standard_normal((r[k], shapes_out[k], shapes_in[k], r[k + 1]))) for k in range(3)
+    ]
     explicit = torch.einsum("xiav,vjbw,wkcy->ijkabc", *cores).reshape(6, 12)
     np.testing.assert_allclose(tt_dense(cores).numpy(), explicit.numpy(), atol=1e-12)
     batched = tt_dense([torch.stack([c, 2 * c]) for c in cores])  # leading axes pass through
     np.testing.assert_allclose(batched[1].numpy(), 8 * explicit.numpy(), atol=1e-11)
     layer = TTOpticalLinear(shapes_in, shapes_out, r, block=4, bias=False)
     x = torch.tensor(rng.standard_normal((4, 12)))
-    out = layer.forward(torch.tensor(layer.from_weights([c.numpy() for c in cores]))[None], x,
-                        ForwardContext(dtype=C128), "coherent")[0]
+    out = layer.forward(
+        torch.tensor(layer.from_weights([c.numpy() for c in cores]))[None],
+        x,
+        ForwardContext(dtype=C128),
+        "coherent",
+    )[0]
     np.testing.assert_allclose(out.numpy(), (x @ explicit.T).numpy(), atol=1e-10)
 
 
@@ -66,7 +82,10 @@ def test_zero_blocks_do_not_inflate_the_shared_gain(rng):
 
 def test_tt_from_weights_programs_given_cores(rng):
     layer = TTOpticalLinear((7, 4, 4, 7), (8, 4, 4, 8), 6, block=8)
-    cores = [rng.standard_normal((layer.ranks[k], layer.out_shape[k], layer.in_shape[k], layer.ranks[k + 1])) for k in range(4)]
+    cores = [
+        rng.standard_normal((layer.ranks[k], layer.out_shape[k], layer.in_shape[k], layer.ranks[k + 1]))
+        for k in range(4)
+    ]
     bias = rng.standard_normal(1024)
     phases = layer.from_weights(cores, bias)
     x = torch.tensor(rng.standard_normal((3, 784)))
@@ -110,7 +129,9 @@ def test_slices_tile_the_parameter_vector():
         assert all(a.stop == b.start for a, b in zip(slices, slices[1:]))
         assert len({s.name for s in slices}) == len(slices)
     cores = [s.name for s in net.param_slices("core")]
-    assert cores == [f"layer0.core{k}" for k in range(4)] + ["layer0.bias"] + [f"layer1.core{k}" for k in range(4)] + ["layer1.bias"]
+    assert cores == [f"layer0.core{k}" for k in range(4)] + ["layer0.bias"] + [
+        f"layer1.core{k}" for k in range(4)
+    ] + ["layer1.bias"]
     mask = net.phase_mask
     for s in net.param_slices("core"):
         assert mask[s.slice].all() == (s.kind != "bias")
@@ -126,7 +147,10 @@ def test_reference_model_sizes():
 
 
 def test_bad_layer_input():
-    with pytest.raises(ValueError, match=r"TT shapes \(7, 4, 4, 7\)→\(8, 4, 4, 8\) give a 784→1024 layer, but the layer must be 784→512"):
+    with pytest.raises(
+        ValueError,
+        match=r"TT shapes \(7, 4, 4, 7\)→\(8, 4, 4, 8\) give a 784→1024 layer, but the layer must be 784→512",
+    ):
         TTOpticalLinear((7, 4, 4, 7), (8, 4, 4, 8), 6, in_features=784, out_features=512)
     with pytest.raises(ValueError, match="same number"):
         TTOpticalLinear((7, 4, 4, 7), (8, 4, 4), 6)

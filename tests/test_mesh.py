@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 import torch
+from conftest import random_phases
 
 from photonzo.photonics.mesh import mesh_apply, mesh_layout, mesh_matrix
-from conftest import random_phases
 
 C128 = torch.complex128
 
@@ -26,7 +26,7 @@ def test_layout_counts(kind, depth, n):
     assert layout.n_phases == n * (n - 1) + n
     assert len(layout.columns) == (depth(n) if n > 2 else 1)  # Clements' 2nd column is empty at N = 2
     for col in layout.columns:  # disjoint pairs inside the mesh
-        assert 0 <= col.start and col.start + 2 * col.count <= n
+        assert col.start >= 0 and col.start + 2 * col.count <= n
 
 
 def test_apply_matches_matrix_on_both_paths(rng):
@@ -47,7 +47,9 @@ def test_leading_axes_broadcast_with_static_errors(rng):
     u = mesh_matrix(layout, phases, eps, dtype=C128)
     assert u.shape == (5, 3, 4, 4)
     # each (query, block) equals the unbatched build with that block's errors
-    np.testing.assert_allclose(u[2, 1].numpy(), mesh_matrix(layout, phases[2, 1], eps[1], dtype=C128).numpy(), atol=1e-14)
+    np.testing.assert_allclose(
+        u[2, 1].numpy(), mesh_matrix(layout, phases[2, 1], eps[1], dtype=C128).numpy(), atol=1e-14
+    )
 
 
 def test_energy_is_conserved_without_loss_and_lost_with_it(rng):
@@ -56,9 +58,11 @@ def test_energy_is_conserved_without_loss_and_lost_with_it(rng):
     x = torch.tensor(rng.standard_normal((4, 8)))
     eps = torch.tensor(rng.normal(0, 0.05, (layout.n_mzis, 2)))
     y = mesh_apply(layout, phases, x, bs_error=eps, dtype=C128)
-    np.testing.assert_allclose((y.abs() ** 2).sum(-1).numpy(), np.broadcast_to((x ** 2).sum(-1).numpy(), (2, 4)), rtol=1e-12)
+    np.testing.assert_allclose(
+        (y.abs() ** 2).sum(-1).numpy(), np.broadcast_to((x**2).sum(-1).numpy(), (2, 4)), rtol=1e-12
+    )
     lossy = mesh_apply(layout, phases, x, amplitude=0.9, dtype=C128)
-    assert ((lossy.abs() ** 2).sum(-1) < (x ** 2).sum(-1) * 0.9 ** 2 + 1e-12).all()
+    assert ((lossy.abs() ** 2).sum(-1) < (x**2).sum(-1) * 0.9**2 + 1e-12).all()
 
 
 def test_crosstalk_pairs_are_column_neighbours():
@@ -111,7 +115,9 @@ def test_autograd_path_equals_inference_path_and_has_true_gradients(with_errors,
     slow = mesh_matrix(layout, leaf, eps, dtype=C128)
     np.testing.assert_allclose(slow.detach().numpy(), fast.numpy(), atol=1e-14)
     x = torch.tensor(rng.standard_normal((3, 5)))
-    assert torch.autograd.gradcheck(lambda p: mesh_apply(layout, p, x, eps, dtype=C128).abs().pow(2).sum(), (leaf,))
+    assert torch.autograd.gradcheck(
+        lambda p: mesh_apply(layout, p, x, eps, dtype=C128).abs().pow(2).sum(), (leaf,)
+    )
 
 
 def test_inputs_are_left_untouched_and_tensor_losses_broadcast(rng):

@@ -10,8 +10,12 @@ C128 = torch.complex128
 
 
 def clements_t(theta, phi):
-    return np.array([[np.exp(1j * phi) * np.cos(theta), -np.sin(theta)],
-                     [np.exp(1j * phi) * np.sin(theta), np.cos(theta)]])
+    return np.array(
+        [
+            [np.exp(1j * phi) * np.cos(theta), -np.sin(theta)],
+            [np.exp(1j * phi) * np.sin(theta), np.cos(theta)],
+        ]
+    )
 
 
 def test_ideal_mzi_is_clements_t(rng):
@@ -37,15 +41,24 @@ def test_coupler_error_limits_extinction():
     # An ideal MZI at θ = π/2 routes all light across; with coupler errors ε₁ = ε₂ = ε the
     # bar-port leakage is |t00|² = sin²(2ε) (from the closed form), not zero.
     eps = 0.05
-    t = mzi_matrix(torch.tensor(math.pi / 2, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64),
-                   bs_error=torch.tensor([eps, eps], dtype=torch.float64), dtype=C128)
+    t = mzi_matrix(
+        torch.tensor(math.pi / 2, dtype=torch.float64),
+        torch.tensor(0.0, dtype=torch.float64),
+        bs_error=torch.tensor([eps, eps], dtype=torch.float64),
+        dtype=C128,
+    )
     assert abs(abs(t[0, 0].item()) ** 2 - math.sin(2 * eps) ** 2) < 1e-14
 
 
 def test_insertion_loss_scales_power():
     amp = insertion_loss_amplitude(3.0)
-    t = mzi_matrix(torch.tensor(0.3, dtype=torch.float64), torch.tensor(1.1, dtype=torch.float64), amplitude=amp, dtype=C128)
+    t = mzi_matrix(
+        torch.tensor(0.3, dtype=torch.float64),
+        torch.tensor(1.1, dtype=torch.float64),
+        amplitude=amp,
+        dtype=C128,
+    )
     power = (t.abs() ** 2).sum(0)  # power out for unit power in each input
-    np.testing.assert_allclose(power.numpy(), [10 ** -0.3] * 2, rtol=1e-12)
+    np.testing.assert_allclose(power.numpy(), [10**-0.3] * 2, rtol=1e-12)
     with pytest.raises(ValueError, match="insertion loss"):
         insertion_loss_amplitude(-1.0)

@@ -40,7 +40,9 @@ def test_phases_wrap_into_their_range_but_electronic_parameters_do_not():
     mask = phase_mask(slices, 5)
     assert mask.tolist() == [True, True, True, False, False]
     out = wrap_phases(torch.tensor([-0.1, 7.0, 3.0, -9.0, 9.0], dtype=torch.float64), mask)
-    assert torch.allclose(out, torch.tensor([2 * math.pi - 0.1, 7.0 - 2 * math.pi, 3.0, -9.0, 9.0], dtype=torch.float64))
+    assert torch.allclose(
+        out, torch.tensor([2 * math.pi - 0.1, 7.0 - 2 * math.pi, 3.0, -9.0, 9.0], dtype=torch.float64)
+    )
     opt = SGD(1.0, momentum=0.0, mask=mask)
     stepped = opt.step(torch.zeros(5, dtype=torch.float64), torch.full((5,), 1.0, dtype=torch.float64), 0)
     assert ((stepped[:3] >= 0) & (stepped[:3] < 2 * math.pi)).all() and (stepped[3:] == -1).all()

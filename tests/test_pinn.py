@@ -1,7 +1,5 @@
 """PINN pieces: quadrature rules for N(0, I), Stein derivatives, PDEs with exact solutions."""
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -24,8 +22,8 @@ def test_sparse_grid_moments(rule, dim):
     assert r.origin is not None  # symmetric with the centre node: the one-sided Stein form applies
     assert w.sum() == pytest.approx(1.0, abs=1e-12)
     np.testing.assert_allclose(r.expect(z), 0.0, atol=1e-12)
-    np.testing.assert_allclose(r.expect(z ** 2), 1.0, atol=1e-12)
-    np.testing.assert_allclose(r.expect(z ** 4), 3.0, atol=1e-10)
+    np.testing.assert_allclose(r.expect(z**2), 1.0, atol=1e-12)
+    np.testing.assert_allclose(r.expect(z**4), 3.0, atol=1e-10)
     pair = r.expect(z[:, 0] ** 2 * z[:, 1] ** 2)
     assert pair == pytest.approx(1.0, abs=1e-10)
     assert r.abs_weight_sum >= 1.0
@@ -73,7 +71,9 @@ def test_stein_is_exact_for_quadratics_at_level_2(spatial):
     out = est.derivatives(f(est.points(x)))
     assert est.evaluations == est.rule.n_nodes  # one value per node: the origin is a node
     np.testing.assert_allclose(out["grad"].numpy(), (2 * x @ A + b).numpy(), atol=1e-10)
-    np.testing.assert_allclose(out["laplacian"].numpy(), 2 * torch.diagonal(A)[:spatial].sum().item(), atol=1e-9)
+    np.testing.assert_allclose(
+        out["laplacian"].numpy(), 2 * torch.diagonal(A)[:spatial].sum().item(), atol=1e-9
+    )
     np.testing.assert_allclose(out["value"].numpy(), (f(x) + 0.09 * torch.trace(A)).numpy(), atol=1e-10)
 
 
@@ -83,15 +83,21 @@ def test_stein_converges_as_sigma_squared_on_a_smooth_function():
     f = lambda x: torch.sin(x @ a) * torch.exp(0.3 * x[..., 0])
     x = torch.rand(5, d, dtype=torch.float64).requires_grad_(True)
     grad_true = torch.autograd.grad(f(x).sum(), x, create_graph=True)[0]
-    lap_true = sum(torch.autograd.grad(grad_true[:, i].sum(), x, retain_graph=True)[0][:, i] for i in range(d))
+    lap_true = sum(
+        torch.autograd.grad(grad_true[:, i].sum(), x, retain_graph=True)[0][:, i] for i in range(d)
+    )
     rule = sparse_grid("gauss-hermite", d, 4)
     errors = []
     for sigma in (0.2, 0.1, 0.05):
         est = SteinEstimator(rule, sigma)
         out = est.derivatives(f(est.points(x.detach())))
-        errors.append(((out["grad"] - grad_true).norm() / grad_true.norm()).item() +
-                      ((out["laplacian"] - lap_true).norm() / lap_true.norm()).item())
-    assert errors[0] / errors[1] == pytest.approx(4, rel=0.25) and errors[1] / errors[2] == pytest.approx(4, rel=0.25)
+        errors.append(
+            ((out["grad"] - grad_true).norm() / grad_true.norm()).item()
+            + ((out["laplacian"] - lap_true).norm() / lap_true.norm()).item()
+        )
+    assert errors[0] / errors[1] == pytest.approx(4, rel=0.25) and errors[1] / errors[2] == pytest.approx(
+        4, rel=0.25
+    )
 
 
 def test_finite_differences_baseline_is_exact_for_quadratics():
@@ -112,13 +118,17 @@ def test_exact_solutions_solve_their_pdes(name):
     u = pde.exact(x)
     grad = torch.autograd.grad(u.sum(), x, create_graph=True)[0]
     if grad.requires_grad:
-        lap = sum(torch.autograd.grad(grad[:, i].sum(), x, retain_graph=True)[0][:, i] for i in range(pde.dim))
+        lap = sum(
+            torch.autograd.grad(grad[:, i].sum(), x, retain_graph=True)[0][:, i] for i in range(pde.dim)
+        )
     else:  # a linear solution: its gradient is constant
         lap = torch.zeros(len(x), dtype=torch.float64)
-    residual = pde.residual(grad[:, pde.dim], grad[:, :pde.dim], lap)
+    residual = pde.residual(grad[:, pde.dim], grad[:, : pde.dim], lap)
     assert residual.abs().max().item() < 1e-12
     # the ansatz meets the boundary condition for any network and is exact with the exact network output
-    np.testing.assert_allclose(pde.ansatz(x, pde.exact_nn(x)).detach().numpy(), u.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        pde.ansatz(x, pde.exact_nn(x)).detach().numpy(), u.detach().numpy(), atol=1e-12
+    )
     assert torch.isfinite(pde.exact_nn(torch.zeros(2, 21, dtype=torch.float64))).all()
     with pytest.raises(ValueError, match="unknown PDE 'wave'"):
         build_pde("wave")
@@ -134,7 +144,7 @@ def test_stein_sees_the_smoothing_bias_of_the_heat_solution():
         # E f(x + σz) for f = e^{−t} sin(a·x): factor e^{σ²/2} from time, e^{−σ²/2} from space (‖a‖ = 1)
         assert torch.allclose(out["value"], pde.exact(x), rtol=2e-3, atol=2e-3)
         residual = pde.residual(out["grad"][:, 20], out["grad"][:, :20], out["laplacian"])
-        assert residual.abs().max() < 5 * sigma ** 2
+        assert residual.abs().max() < 5 * sigma**2
 
 
 def test_a_short_zo_pinn_run_on_the_chip_reduces_the_error(tmp_path):
@@ -147,13 +157,25 @@ def test_a_short_zo_pinn_run_on_the_chip_reduces_the_error(tmp_path):
     from photonzo.training.zo import ZOTrainer
 
     pde = build_pde("hjb", 3)
-    network = OpticalNetwork([OpticalLinear(4, 16, block=4), OpticalLinear(16, 1, block=4)], ["sin"], name="small")
+    network = OpticalNetwork(
+        [OpticalLinear(4, 16, block=4), OpticalLinear(16, 1, block=4)], ["sin"], name="small"
+    )
     oracle = Chip(network, "ideal", dtype=torch.complex128).oracle()
     stein = SteinEstimator(sparse_grid("gauss-hermite", 4, 2), 0.05, spatial=3)
     objective = PINNObjective(pde, stein, test_points=2000)
-    trainer = ZOTrainer(oracle, RGE(q=10), Adam(0.01, mask=phase_mask(oracle.param_slices("mesh"), oracle.n_params)),
-                        None, None, tmp_path / "run", steps=60, batch_size=50, eval_every=60, objective=objective,
-                        progress=False)
+    trainer = ZOTrainer(
+        oracle,
+        RGE(q=10),
+        Adam(0.01, mask=phase_mask(oracle.param_slices("mesh"), oracle.n_params)),
+        None,
+        None,
+        tmp_path / "run",
+        steps=60,
+        batch_size=50,
+        eval_every=60,
+        objective=objective,
+        progress=False,
+    )
     before = trainer.evaluate()
     history = trainer.run()
     after = history[-1]
@@ -171,21 +193,34 @@ def test_first_order_pinn_reference_learns_and_deploys_onto_the_chip():
     from photonzo.training.backprop import deploy, train_pinn_backprop
 
     pde = build_pde("heat", 3)
-    network = OpticalNetwork([OpticalLinear(4, 16, block=4), OpticalLinear(16, 1, block=4)], ["sin"], name="small")
+    network = OpticalNetwork(
+        [OpticalLinear(4, 16, block=4), OpticalLinear(16, 1, block=4)], ["sin"], name="small"
+    )
     calls = []
-    weights, stats = train_pinn_backprop(network, pde, steps=300, points=64, lr=1e-2, eval_every=120,
-                                         evaluate=lambda w: calls.append(1) or {"calls": len(calls)})
+    weights, stats = train_pinn_backprop(
+        network,
+        pde,
+        steps=300,
+        points=64,
+        lr=1e-2,
+        eval_every=120,
+        evaluate=lambda w: calls.append(1) or {"calls": len(calls)},
+    )
     assert stats["losses"][-1] < 0.1 * stats["losses"][0]
-    assert [e["step"] for e in stats["evaluations"]] == [119, 239, 299] and stats["evaluations"][-1]["calls"] == 3
+    assert [e["step"] for e in stats["evaluations"]] == [119, 239, 299] and stats["evaluations"][-1][
+        "calls"
+    ] == 3
     # started from the complex weights a chip's phases encode: the same function as the chip, trained
     # without touching the given weights, and still deployable onto the chip
     phases = torch.as_tensor(network.init_params(1))
     init = network.weights(phases)
     start = [t.clone() for t in network.weight_tensors(init)]
     x = pde.sample(16, torch.Generator().manual_seed(0))
-    np.testing.assert_allclose(network.digital_forward(init, x).numpy(),
-                               Chip(network, "ideal", dtype=torch.complex128).outputs(phases[None], x)[0].numpy(),
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        network.digital_forward(init, x).numpy(),
+        Chip(network, "ideal", dtype=torch.complex128).outputs(phases[None], x)[0].numpy(),
+        atol=1e-10,
+    )
     tuned, stats = train_pinn_backprop(network, pde, steps=100, points=64, lr=1e-2, init=init)
     assert all(torch.equal(a, b) for a, b in zip(start, network.weight_tensors(init)))
     assert stats["losses"][-1] < 0.2 * stats["losses"][0]

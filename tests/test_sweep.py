@@ -5,21 +5,30 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from photonzo.experiments import sweep as sweep_module
 from photonzo.experiments.results import summarise
-from photonzo.experiments.sweep import Cell, SweepError, load_sweep, parse_assignment, run_sweep, sweep_from_dict
+from photonzo.experiments.sweep import (
+    Cell,
+    SweepError,
+    load_sweep,
+    parse_assignment,
+    run_sweep,
+    sweep_from_dict,
+)
 
-TINY = {"sweep": {"modes": ["deploy", "in-situ"], "seeds": [0, 1]},
-        "grid": {"phase_bits": [4, 8]},
-        "train": {"dataset": "digits", "steps": 4, "q": 2, "eval_every": 4, "eval_size": 50},
-        "backprop": {"epochs": 1}}
+TINY = {
+    "sweep": {"modes": ["deploy", "in-situ"], "seeds": [0, 1]},
+    "grid": {"phase_bits": [4, 8]},
+    "train": {"dataset": "digits", "steps": 4, "q": 2, "eval_every": 4, "eval_size": 50},
+    "backprop": {"epochs": 1},
+}
 
 
 def test_a_grid_is_the_cartesian_product_and_cells_cross_modes_and_seeds():
-    sweep = sweep_from_dict({"grid": {"phase_bits": [4, 6, 8], "phase_noise_std": [0.0, 0.02]},
-                             "sweep": {"seeds": [0, 1, 2]}})
+    sweep = sweep_from_dict(
+        {"grid": {"phase_bits": [4, 6, 8], "phase_noise_std": [0.0, 0.02]}, "sweep": {"seeds": [0, 1, 2]}}
+    )
     assert len(sweep.points) == 6 and {"phase_bits": 6, "phase_noise_std": 0.02} in sweep.points
     cells = sweep.cells()
     assert len(cells) == 6 * 2 * 3 and len({c.name for c in cells}) == len(cells)
@@ -27,24 +36,27 @@ def test_a_grid_is_the_cartesian_product_and_cells_cross_modes_and_seeds():
     assert listed.points == [{"phase_bits": 5}, {"crosstalk": 0.01, "phase_bits": None}]
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"grid": {"phase_bitz": [4]}}, "unknown hardware field"),
-    ({"grid": {"phase_bits": [0]}}, "impossible hardware point"),
-    ({"grid": {"phase_noise_std": [-0.1]}}, "impossible hardware point"),
-    ({"grid": {"phase_bits": []}}, "has no values"),
-    ({}, "no hardware points"),
-    ({"grid": {"phase_bits": [4]}, "sweep": {"modes": ["insitu"]}}, "unknown mode"),
-    ({"grid": {"phase_bits": [4]}, "sweep": {"seeds": []}}, "seeds must be"),
-    ({"grid": {"phase_bits": [4]}, "sweep": {"hardware": "perfect"}}, "unknown hardware preset"),
-    ({"grid": {"phase_bits": [4]}, "train": {"seed": 3}}, "must not set 'seed'"),
-    ({"grid": {"phase_bits": [4]}, "train": {"dataset": "cifar"}}, "invalid \\[train\\]"),
-    ({"grid": {"phase_bits": [4]}, "train": {"stepz": 3}}, "unknown \\[train\\]"),
-    ({"grid": {"phase_bits": [4]}, "extra": {}}, "unknown section"),
-    ({"grid": {"phase_bits": [4]}, "points": [{"phase_bits": 4}]}, "either a \\[grid\\] or"),
-    ({"grid": {"phase_bits": [4]}, "calibration": {"stepz": 3}}, "invalid \\[calibration\\]"),
-    ({"grid": {"phase_bits": [4]}, "calibration": {"steps": 0}}, "invalid \\[calibration\\]"),
-    ({"grid": {"phase_bits": [4]}, "calibration": {"seed": 1}}, "must not set 'seed'"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"grid": {"phase_bitz": [4]}}, "unknown hardware field"),
+        ({"grid": {"phase_bits": [0]}}, "impossible hardware point"),
+        ({"grid": {"phase_noise_std": [-0.1]}}, "impossible hardware point"),
+        ({"grid": {"phase_bits": []}}, "has no values"),
+        ({}, "no hardware points"),
+        ({"grid": {"phase_bits": [4]}, "sweep": {"modes": ["insitu"]}}, "unknown mode"),
+        ({"grid": {"phase_bits": [4]}, "sweep": {"seeds": []}}, "seeds must be"),
+        ({"grid": {"phase_bits": [4]}, "sweep": {"hardware": "perfect"}}, "unknown hardware preset"),
+        ({"grid": {"phase_bits": [4]}, "train": {"seed": 3}}, "must not set 'seed'"),
+        ({"grid": {"phase_bits": [4]}, "train": {"dataset": "cifar"}}, "invalid \\[train\\]"),
+        ({"grid": {"phase_bits": [4]}, "train": {"stepz": 3}}, "unknown \\[train\\]"),
+        ({"grid": {"phase_bits": [4]}, "extra": {}}, "unknown section"),
+        ({"grid": {"phase_bits": [4]}, "points": [{"phase_bits": 4}]}, "either a \\[grid\\] or"),
+        ({"grid": {"phase_bits": [4]}, "calibration": {"stepz": 3}}, "invalid \\[calibration\\]"),
+        ({"grid": {"phase_bits": [4]}, "calibration": {"steps": 0}}, "invalid \\[calibration\\]"),
+        ({"grid": {"phase_bits": [4]}, "calibration": {"seed": 1}}, "must not set 'seed'"),
+    ],
+)
 def test_bad_sweeps_fail_before_any_cell_runs(data, message):
     with pytest.raises(SweepError, match=message):
         sweep_from_dict(data)
@@ -52,7 +64,7 @@ def test_bad_sweeps_fail_before_any_cell_runs(data, message):
 
 def test_sweep_files_and_command_line_axes(tmp_path):
     path = tmp_path / "s.toml"
-    path.write_text('[sweep]\nseeds = [0, 1]\n[grid]\nphase_bits = [4, 6]\nphase_noise_std = [0.0, 0.02]\n')
+    path.write_text("[sweep]\nseeds = [0, 1]\n[grid]\nphase_bits = [4, 6]\nphase_noise_std = [0.0, 0.02]\n")
     assert len(load_sweep(path).cells()) == 4 * 2 * 2
     path.write_text("[grid\nphase_bits = 4")
     with pytest.raises(SweepError, match="not valid TOML"):
@@ -74,7 +86,11 @@ def test_a_sweep_runs_resumes_and_reports_crashed_cells(tmp_path, monkeypatch):
     # each cell is a run directory; an in-situ cell is an ordinary training run
     cell = Cell("in-situ", {"phase_bits": 8}, 0)
     run = tmp_path / "cells" / cell.name
-    assert (run / "summary.json").exists() and (run / "metrics.jsonl").exists() and (run / "config.json").exists()
+    assert (
+        (run / "summary.json").exists()
+        and (run / "metrics.jsonl").exists()
+        and (run / "config.json").exists()
+    )
     config = json.loads((run / "config.json").read_text())
     assert config["hardware_overrides"] == {"phase_bits": 8} and config["chip_seed"] == 0
     # in-situ training starts where deploy stands: the same programmed phases on the same chip
@@ -105,16 +121,24 @@ def test_a_sweep_runs_resumes_and_reports_crashed_cells(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "failures.json").read_text())[0]["job"] == again["failures"][0]["job"]
     # the same directory with a different description is refused
     with pytest.raises(SweepError, match="different sweep"):
-        run_sweep(sweep_from_dict({**TINY, "grid": {"phase_bits": [5]}}), tmp_path, workers=1, show_progress=False)
+        run_sweep(
+            sweep_from_dict({**TINY, "grid": {"phase_bits": [5]}}), tmp_path, workers=1, show_progress=False
+        )
 
 
 def test_calibrated_cells_start_where_deploy_stands_and_keep_their_calibration(tmp_path):
-    data = {**TINY, "sweep": {"modes": ["deploy", "calibrated"], "seeds": [0]}, "grid": {"phase_bias": [0.2]},
-            "calibration": {"steps": 30, "probe_inputs": 32}}
+    data = {
+        **TINY,
+        "sweep": {"modes": ["deploy", "calibrated"], "seeds": [0]},
+        "grid": {"phase_bias": [0.2]},
+        "calibration": {"steps": 30, "probe_inputs": 32},
+    }
     out = run_sweep(sweep_from_dict(data), tmp_path, workers=1, show_progress=False)
     assert not out["failures"]
     deploy, calibrated = out["results"]
-    assert calibrated["mode"] == "calibrated" and calibrated["start_test_acc"] == pytest.approx(deploy["test_acc"])
+    assert calibrated["mode"] == "calibrated" and calibrated["start_test_acc"] == pytest.approx(
+        deploy["test_acc"]
+    )
     assert calibrated["calibration_loss_after"] < calibrated["calibration_loss_before"]
     assert calibrated["train_queries"] > 0
     run = tmp_path / "cells" / Cell("calibrated", {"phase_bias": 0.2}, 0).name
@@ -135,15 +159,30 @@ def test_local_processes_and_a_dask_cluster_give_the_results_of_one_process(tmp_
 def test_sweep_plots_are_written_as_png_and_svg(tmp_path):
     from photonzo.experiments.plots import plot_sweep
 
-    sweep = sweep_from_dict({"grid": {"phase_bits": [4, 8], "phase_noise_std": [0.0, 0.02]},
-                             "sweep": {"seeds": [0, 1]}})
+    sweep = sweep_from_dict(
+        {"grid": {"phase_bits": [4, 8], "phase_noise_std": [0.0, 0.02]}, "sweep": {"seeds": [0, 1]}}
+    )
     rng = np.random.default_rng(0)
-    results = [{"cell": c.name, "mode": c.mode, "seed": c.seed, **c.point, "test_acc": rng.uniform(0.3, 0.9),
-                "train_queries": 0} for c in sweep.cells()]
+    results = [
+        {
+            "cell": c.name,
+            "mode": c.mode,
+            "seed": c.seed,
+            **c.point,
+            "test_acc": rng.uniform(0.3, 0.9),
+            "train_queries": 0,
+        }
+        for c in sweep.cells()
+    ]
     paths = plot_sweep(sweep, results, tmp_path)
-    assert sorted(p.name for p in paths) == sorted(["accuracy_vs_phase_bits.png", "accuracy_vs_phase_bits.svg",
-                                                    "heatmap_phase_bits_phase_noise_std.png",
-                                                    "heatmap_phase_bits_phase_noise_std.svg"])
+    assert sorted(p.name for p in paths) == sorted(
+        [
+            "accuracy_vs_phase_bits.png",
+            "accuracy_vs_phase_bits.svg",
+            "heatmap_phase_bits_phase_noise_std.png",
+            "heatmap_phase_bits_phase_noise_std.svg",
+        ]
+    )
     assert all(p.stat().st_size > 1000 for p in paths)
 
 
@@ -161,7 +200,10 @@ def test_the_cli_refuses_bad_sweeps_before_creating_anything(tmp_path, capsys):
 
 def test_bad_worker_and_thread_counts_are_refused(tmp_path):
     sweep = sweep_from_dict(TINY)
-    for kwargs, message in (({"workers": 0}, "workers must be"), ({"threads": 0}, "threads must be"),
-                            ({"engine": "ray"}, "unknown engine")):
+    for kwargs, message in (
+        ({"workers": 0}, "workers must be"),
+        ({"threads": 0}, "threads must be"),
+        ({"engine": "ray"}, "unknown engine"),
+    ):
         with pytest.raises(SweepError, match=message):
             run_sweep(sweep, tmp_path / "s", show_progress=False, **kwargs)

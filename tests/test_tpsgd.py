@@ -1,7 +1,6 @@
 """Target projection (tpSGD, DRTP): fixed label-dependent targets, no gradient across layers or
 time steps, learning digitally, and layer-local zeroth-order training through the chip's taps."""
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,8 +10,16 @@ from photonzo.photonics.chip import Chip, LayerTapOracle
 from photonzo.photonics.layers import OpticalLinear, ParamSlice
 from photonzo.photonics.network import OpticalNetwork, build_network
 from photonzo.training.optim import Adam, phase_mask
-from photonzo.training.tpsgd import (LOCAL_LOSSES, LayerLocalRGE, TargetProjection, build_layer_local, layer_losses,
-                                     rnn_losses, train_tpsgd, train_tpsgd_rnn, ProjectedRNN)
+from photonzo.training.tpsgd import (
+    LOCAL_LOSSES,
+    ProjectedRNN,
+    TargetProjection,
+    build_layer_local,
+    layer_losses,
+    rnn_losses,
+    train_tpsgd,
+    train_tpsgd_rnn,
+)
 from photonzo.training.zo import ZOTrainer
 
 
@@ -55,8 +62,10 @@ def test_no_gradient_crosses_layers(local_loss):
     losses, logits = layer_losses(network, weights, x, y, projection, local_loss)
     assert len(losses) == 3 and logits.shape == (12, 4)
     for i, loss in enumerate(losses):
-        grads = torch.autograd.grad(loss, [t for g in tensors for t in g], allow_unused=True, retain_graph=True)
-        per_layer = [grads[2 * j:2 * j + 2] for j in range(3)]
+        grads = torch.autograd.grad(
+            loss, [t for g in tensors for t in g], allow_unused=True, retain_graph=True
+        )
+        per_layer = [grads[2 * j : 2 * j + 2] for j in range(3)]
         for j, (gw, gb) in enumerate(per_layer):
             reached = any(g is not None and g.abs().sum() > 0 for g in (gw, gb))
             assert reached == (i == j), f"loss of layer {i} reaches layer {j}"
@@ -65,7 +74,9 @@ def test_no_gradient_crosses_layers(local_loss):
     with torch.no_grad():
         weights[2]["weight"].mul_(-3.0)
         weights[1]["weight"].add_(1.0)
-    again = torch.autograd.grad(sum(layer_losses(network, weights, x, y, projection, local_loss)[0]), tensors[0][0])[0]
+    again = torch.autograd.grad(
+        sum(layer_losses(network, weights, x, y, projection, local_loss)[0]), tensors[0][0]
+    )[0]
     assert torch.equal(grad0, again)
 
 
@@ -76,14 +87,22 @@ def test_the_local_losses_are_what_they_say():
     assert LOCAL_LOSSES["linear"](h, t).item() == pytest.approx(-(0 - 1 + 0 + 2) / 4)  # DRTP: −⟨h, t⟩
     assert LOCAL_LOSSES["cosine"](2 * t[None], t).item() == pytest.approx(0.0, abs=1e-7)  # scale-free
     soft = torch.softmax(t, -1)
-    assert LOCAL_LOSSES["ce"](h, t).item() == pytest.approx(-(soft * torch.log_softmax(h[0], -1)).sum(-1).mean().item())
+    assert LOCAL_LOSSES["ce"](h, t).item() == pytest.approx(
+        -(soft * torch.log_softmax(h[0], -1)).sum(-1).mean().item()
+    )
 
 
 @pytest.mark.parametrize("model", ["digits-dense", "digits-tt"])
 def test_digital_tpsgd_learns_digits(model, digits):
     network = build_network(model)
-    weights, stats = train_tpsgd(network, digits.x_train, digits.y_train, epochs=15, lr=1e-2,
-                                 valid=(digits.x_test[:100], digits.y_test[:100]))
+    weights, stats = train_tpsgd(
+        network,
+        digits.x_train,
+        digits.y_train,
+        epochs=15,
+        lr=1e-2,
+        valid=(digits.x_test[:100], digits.y_test[:100]),
+    )
     with torch.no_grad():
         out = network.digital_forward(weights, torch.as_tensor(digits.x_test[100:], dtype=torch.float64))
     acc = (out.argmax(-1).numpy() == digits.y_test[100:]).mean()
@@ -109,16 +128,22 @@ def test_drtp_is_tpsgd_with_the_linear_loss(digits):
 def test_recurrent_tpsgd_learns_row_sequences_without_crossing_time(digits):
     seq = lambda x: x.reshape(len(x), 8, 8)  # the 8×8 digits read row by row: 8 steps of 8 pixels
     model, stats = train_tpsgd_rnn(seq(digits.x_train), digits.y_train, hidden=64, epochs=20)
-    acc = (model.logits(torch.as_tensor(seq(digits.x_test), dtype=torch.float64)).argmax(-1).numpy()
-           == digits.y_test).mean()
+    acc = (
+        model.logits(torch.as_tensor(seq(digits.x_test), dtype=torch.float64)).argmax(-1).numpy()
+        == digits.y_test
+    ).mean()
     assert acc > 0.55, acc  # chance is 0.1; measured 0.66
     # each step's local loss sees only its own input: no gradient reaches earlier time steps
     x = torch.as_tensor(seq(digits.x_test[:5]), dtype=torch.float64).requires_grad_(True)
     last = ProjectedRNN(8, 16, 10, seed=0).states(x)[-1]
     grad = torch.autograd.grad(last.sum(), x)[0]
     assert grad[:, :-1].abs().sum() == 0 and grad[:, -1].abs().sum() > 0
-    local, task = rnn_losses(ProjectedRNN(8, 16, 10), x, torch.tensor([1, 2, 3, 4, 5]),
-                             TargetProjection([16], 10, distribution="uniform"))
+    local, task = rnn_losses(
+        ProjectedRNN(8, 16, 10),
+        x,
+        torch.tensor([1, 2, 3, 4, 5]),
+        TargetProjection([16], 10, distribution="uniform"),
+    )
     assert torch.isfinite(local) and torch.isfinite(task)
 
 
@@ -163,8 +188,12 @@ def test_layer_local_estimate_follows_each_layers_own_loss(joint):
     h = t[:2] * x
     local = ((h - est.projection.targets(y)[0]) ** 2).mean()
     task = F.cross_entropy(h.detach().sum(-1, keepdim=True) * t[2:5], y)
-    expected = torch.cat([torch.autograd.grad(local, t, retain_graph=True)[0][:2],
-                          torch.autograd.grad(task, t, retain_graph=True)[0][2:5]])
+    expected = torch.cat(
+        [
+            torch.autograd.grad(local, t, retain_graph=True)[0][:2],
+            torch.autograd.grad(task, t, retain_graph=True)[0][2:5],
+        ]
+    )
     whole = torch.autograd.grad(F.cross_entropy(h.sum(-1, keepdim=True) * t[2:5], y), t)[0]
     error = (e.grad - expected).norm() / expected.norm()
     assert error < 0.1, error
@@ -190,8 +219,17 @@ def test_layer_local_zo_reduces_each_local_loss_on_digits(tmp_path, digits):
     projection = [P.clone() for P in est.projection.matrices]
     opt = Adam(0.02, mask=phase_mask(oracle.param_slices("mesh"), oracle.n_params))
     x, y = (torch.as_tensor(a) for a in (digits.x_train, digits.y_train))
-    trainer = ZOTrainer(oracle, est, opt, (x, y), (x[:200], y[:200]), tmp_path / "run", steps=150, eval_every=150,
-                        progress=False)
+    trainer = ZOTrainer(
+        oracle,
+        est,
+        opt,
+        (x, y),
+        (x[:200], y[:200]),
+        tmp_path / "run",
+        steps=150,
+        eval_every=150,
+        progress=False,
+    )
     probe_x, probe_y = x[:300], y[:300]
 
     def losses(params):

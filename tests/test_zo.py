@@ -10,21 +10,22 @@ import pytest
 import torch
 
 import photonzo.training as training
+from photonzo.experiments.results import read_metrics
+from photonzo.experiments.run import TrainConfig, build_chip, make_trainer, prepare_data, run_training
 from photonzo.photonics.chip import Chip
 from photonzo.photonics.layers import OpticalLayer, ParamSlice
-from photonzo.photonics.network import OpticalNetwork, build_network
+from photonzo.photonics.network import OpticalNetwork
 from photonzo.training.estimators import RGE
 from photonzo.training.optim import Adam, phase_mask
-from photonzo.experiments.run import TrainConfig, build_chip, make_trainer, prepare_data, run_training
-from photonzo.experiments.results import read_metrics
 from photonzo.training.zo import CheckpointError, ZOTrainer
 
 
 def digits_setup(tmp_path, hardware="ideal", model="tt", steps=40, **kw):
     kw.setdefault("lr", 0.02)
     kw.setdefault("schedule", "constant")
-    config = TrainConfig(dataset="digits", model=model, hardware=hardware, steps=steps, eval_every=10,
-                         eval_size=100, **kw)
+    config = TrainConfig(
+        dataset="digits", model=model, hardware=hardware, steps=steps, eval_every=10, eval_size=100, **kw
+    )
     chip = build_chip(config)
     train, valid, test, _ = prepare_data(config, chip.network.in_features)
     return config, chip, train, valid
@@ -72,7 +73,9 @@ def test_resume_reproduces_the_metrics_history(tmp_path):
     straight = make_trainer(config, chip.oracle(), train, valid, tmp_path / "a", progress=False).run()
 
     config, chip, train, valid = digits_setup(tmp_path, hardware="typical", steps=30, q=2)
-    killed = make_trainer(config, InterruptingOracle(chip.oracle(), 25), train, valid, tmp_path / "b", progress=False)
+    killed = make_trainer(
+        config, InterruptingOracle(chip.oracle(), 25), train, valid, tmp_path / "b", progress=False
+    )
     with pytest.raises(Interrupt):
         killed.run()
     assert len(read_metrics(tmp_path / "b")) == 25  # lines past the checkpoint at step 20 exist…
@@ -80,7 +83,9 @@ def test_resume_reproduces_the_metrics_history(tmp_path):
         f.write('{"step": 25, "loss": 0.1')  # …and a torn last line, as a kill can leave
 
     config, chip, train, valid = digits_setup(tmp_path, hardware="typical", steps=30, q=2)
-    resumed = make_trainer(config, chip.oracle(), train, valid, tmp_path / "b", progress=False).run(resume=True)
+    resumed = make_trainer(config, chip.oracle(), train, valid, tmp_path / "b", progress=False).run(
+        resume=True
+    )
     strip = lambda h: [{k: v for k, v in r.items() if k != "wall"} for r in h]
     assert strip(resumed) == strip(straight)
     assert strip(read_metrics(tmp_path / "b")) == strip(straight)
@@ -127,8 +132,11 @@ def test_the_trainer_cannot_reach_the_network(tmp_path):
     config, chip, train, valid = digits_setup(tmp_path, steps=2)
     trainer = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
     trainer.run()
-    found = [type(o).__name__ for o in _reachable(trainer)
-             if isinstance(o, (Chip, OpticalNetwork, OpticalLayer, np.random.Generator))]
+    found = [
+        type(o).__name__
+        for o in _reachable(trainer)
+        if isinstance(o, (Chip, OpticalNetwork, OpticalLayer, np.random.Generator))
+    ]
     assert found == []
     oracle = trainer.oracle
     for attribute in ("network", "chip", "_chip", "hardware", "weights", "__dict__"):
@@ -139,7 +147,14 @@ def test_the_trainer_cannot_reach_the_network(tmp_path):
     for module in ("zo", "estimators", "optim", "tpsgd"):
         tree = ast.parse(Path(training.__file__).with_name(f"{module}.py").read_text())
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-        assert not imported & {"..photonics.chip", "..photonics.network", ".backprop", "chip", "network", "backprop"}, module
+        assert not imported & {
+            "..photonics.chip",
+            "..photonics.network",
+            ".backprop",
+            "chip",
+            "network",
+            "backprop",
+        }, module
 
 
 class SoftmaxRegressionOracle:
@@ -156,13 +171,16 @@ class SoftmaxRegressionOracle:
 
     def outputs(self, phases, x):
         self.queries += phases.shape[0]
-        return torch.as_tensor(x, dtype=torch.float64) @ phases.reshape(-1, self.n_out, self.n_in).transpose(1, 2)
+        return torch.as_tensor(x, dtype=torch.float64) @ phases.reshape(-1, self.n_out, self.n_in).transpose(
+            1, 2
+        )
 
     def loss(self, phases, batch):
         x, y = batch
         out = self.outputs(phases, x)
-        return torch.nn.functional.cross_entropy(out.transpose(1, 2), y.long().expand(out.shape[0], -1),
-                                                 reduction="none").mean(1)
+        return torch.nn.functional.cross_entropy(
+            out.transpose(1, 2), y.long().expand(out.shape[0], -1), reduction="none"
+        ).mean(1)
 
 
 def test_the_trainer_runs_on_any_oracle(tmp_path):
@@ -170,8 +188,17 @@ def test_the_trainer_runs_on_any_oracle(tmp_path):
     x = torch.randn(400, 5, generator=g, dtype=torch.float64)
     y = (x @ torch.randn(5, 3, generator=g, dtype=torch.float64)).argmax(1)  # linearly separable
     oracle = SoftmaxRegressionOracle(5, 3)
-    trainer = ZOTrainer(oracle, RGE(q=5, mu=1e-3), Adam(0.05, mask=phase_mask(oracle.param_slices(), 15)),
-                        (x[:300], y[:300]), (x[300:], y[300:]), tmp_path, steps=150, eval_every=50, progress=False)
+    trainer = ZOTrainer(
+        oracle,
+        RGE(q=5, mu=1e-3),
+        Adam(0.05, mask=phase_mask(oracle.param_slices(), 15)),
+        (x[:300], y[:300]),
+        (x[300:], y[300:]),
+        tmp_path,
+        steps=150,
+        eval_every=50,
+        progress=False,
+    )
     history = trainer.run()
     assert history[0]["loss"] == pytest.approx(np.log(3)) and history[-1]["val_acc"] > 0.85
 
@@ -205,24 +232,34 @@ def test_run_training_writes_a_complete_run_directory(tmp_path):
 
 
 def test_query_budget_and_hybrid_switch_survive_a_checkpoint(tmp_path):
-    config, chip, train, valid = digits_setup(tmp_path, steps=100, q=1, estimator="hybrid", switch_step=4,
-                                              cge_subset=5, max_queries=120)
+    config, chip, train, valid = digits_setup(
+        tmp_path, steps=100, q=1, estimator="hybrid", switch_step=4, cge_subset=5, max_queries=120
+    )
     trainer = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
     history = trainer.run()
     # 4 steps of tensor-wise sign-RGE (1 + 2·6 queries), then CGE on 5 coordinates (6 queries)
     assert [r["method"] for r in history[:6]] == ["sign-rge-tensorwise"] * 4 + ["cge"] * 2
     assert history[-1]["queries"] >= 120 > history[-2]["queries"]
     assert len(history) == 4 + (120 - 4 * 13 + 5) // 6
-    config, chip, train, valid = digits_setup(tmp_path, steps=100, q=1, estimator="hybrid", switch_step=4,
-                                              cge_subset=5, max_queries=120)
+    config, chip, train, valid = digits_setup(
+        tmp_path, steps=100, q=1, estimator="hybrid", switch_step=4, cge_subset=5, max_queries=120
+    )
     again = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
     again.load_checkpoint()
     assert again.estimator.switched_at == 4 and again.train_queries == history[-1]["queries"]
 
 
 def test_hybrid_switch_restarts_the_optimiser_and_the_budget_paces_the_schedule(tmp_path):
-    config, chip, train, valid = digits_setup(tmp_path, steps=100, q=1, estimator="hybrid", switch_step=4,
-                                              cge_subset=5, max_queries=120, schedule="cosine")
+    config, chip, train, valid = digits_setup(
+        tmp_path,
+        steps=100,
+        q=1,
+        estimator="hybrid",
+        switch_step=4,
+        cge_subset=5,
+        max_queries=120,
+        schedule="cosine",
+    )
     trainer = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
     history = trainer.run()
     # sign-RGE's ±1 estimates must not scale CGE's steps: Adam restarts at the switch
@@ -244,19 +281,43 @@ def test_the_best_validated_phases_are_kept_the_start_included(tmp_path):
     electronic = phase_mask(oracle.param_slices(), 15)  # weights, not phases: never wrapped
     # a start that already solves the task, and steps far too large: training only makes it worse
     start = 5 * w.T.reshape(-1)
-    trainer = ZOTrainer(oracle, RGE(q=2, mu=1e-3), Adam(2.0, mask=electronic), *data, tmp_path / "worse",
-                        steps=30, eval_every=10, progress=False, params=start)
+    trainer = ZOTrainer(
+        oracle,
+        RGE(q=2, mu=1e-3),
+        Adam(2.0, mask=electronic),
+        *data,
+        tmp_path / "worse",
+        steps=30,
+        eval_every=10,
+        progress=False,
+        params=start,
+    )
     history = trainer.run()
     assert trainer.best["step"] == 0 and trainer.best["val_acc"] == 1.0 > history[-1]["val_acc"]
     assert torch.equal(trainer.best_params, start)
     # a run that learns keeps its best evaluation, and a resumed trainer knows it
-    trainer = ZOTrainer(oracle, RGE(q=5, mu=1e-3), Adam(0.05, mask=electronic), *data, tmp_path / "learns",
-                        steps=150, eval_every=50, progress=False)
+    trainer = ZOTrainer(
+        oracle,
+        RGE(q=5, mu=1e-3),
+        Adam(0.05, mask=electronic),
+        *data,
+        tmp_path / "learns",
+        steps=150,
+        eval_every=50,
+        progress=False,
+    )
     history = trainer.run()
     evaluated = [r["val_acc"] for r in history if "val_acc" in r]
     assert trainer.best["val_acc"] == max(evaluated) > 0.85 and trainer.best["step"] > 0
     assert trainer.evaluate(trainer.best_params)["val_acc"] == trainer.best["val_acc"]
-    again = ZOTrainer(oracle, RGE(q=5, mu=1e-3), Adam(0.05, mask=electronic), *data, tmp_path / "learns",
-                      steps=150, progress=False)
+    again = ZOTrainer(
+        oracle,
+        RGE(q=5, mu=1e-3),
+        Adam(0.05, mask=electronic),
+        *data,
+        tmp_path / "learns",
+        steps=150,
+        progress=False,
+    )
     again.load_checkpoint()
     assert again.best == trainer.best and torch.equal(again.best_params, trainer.best_params)

@@ -33,9 +33,9 @@ import tempfile
 import urllib.error
 import urllib.request
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -52,22 +52,43 @@ class IdxFile:
 IDX_FILES = {
     "mnist": {
         "train-images": IdxFile("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", None),
-        "train-labels": IdxFile("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432",
-                                "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-        "test-images": IdxFile("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3",
-                               "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-        "test-labels": IdxFile("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c",
-                               "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+        "train-labels": IdxFile(
+            "train-labels-idx1-ubyte.gz",
+            "d53e105ee54ea40749a09fcbcd1e9432",
+            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        ),
+        "test-images": IdxFile(
+            "t10k-images-idx3-ubyte.gz",
+            "9fb629c4189551a2d022fa330f9573f3",
+            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        ),
+        "test-labels": IdxFile(
+            "t10k-labels-idx1-ubyte.gz",
+            "ec29112dd5afa0611ce80d1b7f02629c",
+            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        ),
     },
     "fashion-mnist": {
-        "train-images": IdxFile("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-                                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-        "train-labels": IdxFile("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe",
-                                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
-        "test-images": IdxFile("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79",
-                               "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
-        "test-labels": IdxFile("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310",
-                               "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+        "train-images": IdxFile(
+            "train-images-idx3-ubyte.gz",
+            "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        ),
+        "train-labels": IdxFile(
+            "train-labels-idx1-ubyte.gz",
+            "25c81989df183df01b3e8a0aad5dffbe",
+            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        ),
+        "test-images": IdxFile(
+            "t10k-images-idx3-ubyte.gz",
+            "bef4ecab320f06d8554ea6380940ec79",
+            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        ),
+        "test-labels": IdxFile(
+            "t10k-labels-idx1-ubyte.gz",
+            "bb300cfdad3c16e7a12a480ee83cd310",
+            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        ),
     },
 }
 MIRRORS = {
@@ -87,6 +108,7 @@ class DataNotFoundError(FileNotFoundError):
 
 # ---- IDX ------------------------------------------------------------------------------------
 
+
 def _payload(path: Path) -> bytes:
     with open(path, "rb") as f:
         head = f.read(2)
@@ -102,12 +124,14 @@ def parse_idx(data: bytes, source: str = "IDX data") -> np.ndarray:
     ndim = data[3]
     if ndim < 1 or len(data) < 4 + 4 * ndim:
         raise ValueError(f"{source}: IDX header is truncated or has {ndim} dimensions")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_DTYPES[data[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
-    body = data[4 + 4 * ndim:]
+    body = data[4 + 4 * ndim :]
     if len(body) != expected:
-        raise ValueError(f"{source}: IDX header promises shape {shape} ({expected} bytes) but holds {len(body)} bytes")
+        raise ValueError(
+            f"{source}: IDX header promises shape {shape} ({expected} bytes) but holds {len(body)} bytes"
+        )
     return np.frombuffer(body, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -118,6 +142,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 # ---- look-up, verification, download --------------------------------------------------------
+
 
 def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "photonzo"
@@ -140,13 +165,17 @@ def verify(path: Path, spec: IdxFile) -> bytes:
     if spec.payload_sha256 is not None:
         digest = hashlib.sha256(payload).hexdigest()
         if digest != spec.payload_sha256:
-            raise ValueError(f"{path}: checksum mismatch (payload sha256 {digest}, expected {spec.payload_sha256}); "
-                             "the file is corrupt or not the canonical one — delete it and fetch it again")
+            raise ValueError(
+                f"{path}: checksum mismatch (payload sha256 {digest}, expected {spec.payload_sha256}); "
+                "the file is corrupt or not the canonical one — delete it and fetch it again"
+            )
         return payload
     digest = hashlib.md5(path.read_bytes()).hexdigest()
     if digest != spec.gz_md5:
-        raise ValueError(f"{path}: checksum mismatch (md5 {digest}, expected {spec.gz_md5} of the canonical "
-                         f"{spec.name}); the file is corrupt or not the canonical one — delete it and fetch it again")
+        raise ValueError(
+            f"{path}: checksum mismatch (md5 {digest}, expected {spec.gz_md5} of the canonical "
+            f"{spec.name}); the file is corrupt or not the canonical one — delete it and fetch it again"
+        )
     return payload
 
 
@@ -162,7 +191,10 @@ def _download(name: str, spec: IdxFile, timeout: float = 30.0) -> Path:
     for mirror in MIRRORS[name]:
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
         try:
-            with urllib.request.urlopen(mirror + spec.name, timeout=timeout) as response, os.fdopen(fd, "wb") as out:
+            with (
+                urllib.request.urlopen(mirror + spec.name, timeout=timeout) as response,
+                os.fdopen(fd, "wb") as out,
+            ):
                 shutil.copyfileobj(response, out)
             if hashlib.md5(Path(tmp).read_bytes()).hexdigest() != spec.gz_md5:
                 raise ValueError(f"download from {mirror} failed its md5 check")
@@ -204,10 +236,12 @@ def _locate(name: str, part: str, data_dir, download: bool) -> tuple[Path, bytes
     raise DataNotFoundError(
         f"{name}: {spec.name} was not found and {reason}. Put the file (gzip or raw IDX) in one of:\n  {where}\n"
         f"(e.g. pass --data-dir DIR or set PHOTONZO_DATA=DIR with DIR/{name}/{spec.name}); "
-        f"canonical md5 of the .gz: {spec.gz_md5}")
+        f"canonical md5 of the .gz: {spec.gz_md5}"
+    )
 
 
 # ---- datasets -------------------------------------------------------------------------------
+
 
 @dataclass
 class Dataset:
@@ -245,7 +279,9 @@ def load_dataset(name: str, data_dir=None, download: bool = True) -> Dataset:
         digits = load_digits()
         x, y = digits.data.astype(np.float32) / 16.0, digits.target.astype(np.int64)
         train, test = _split(len(x), DIGITS_TEST, seed=0)
-        return Dataset(name, x[train], y[train], x[test], y[test], source="sklearn digits, fixed split 1437/360 (seed 0)")
+        return Dataset(
+            name, x[train], y[train], x[test], y[test], source="sklearn digits, fixed split 1437/360 (seed 0)"
+        )
 
     def get(part):
         return read_part(name, part, data_dir, download)
@@ -269,16 +305,20 @@ def fit_features(x: np.ndarray, in_features: int) -> np.ndarray:
     """Flatten and zero-pad samples to a model's input size (never truncate)."""
     x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
     if x.shape[1] > in_features:
-        raise ValueError(f"samples have {x.shape[1]} features but the model takes {in_features}; choose a model "
-                         "whose input is at least that large")
+        raise ValueError(
+            f"samples have {x.shape[1]} features but the model takes {in_features}; choose a model "
+            "whose input is at least that large"
+        )
     return np.pad(x, ((0, 0), (0, in_features - x.shape[1])))
 
 
-def batches(x: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def batches(
+    x: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """One shuffled epoch of ``(x, y)`` minibatches (the last one may be smaller)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     order = rng.permutation(len(x))
     for start in range(0, len(x), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         yield x[idx], y[idx]

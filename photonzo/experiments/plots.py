@@ -29,9 +29,16 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
     return path
 
 
-def plot_training(history: list[dict], path, title: str = "", loss_label: str = "cross-entropy",
-                  metrics: dict | None = None, metric_label: str = "validation accuracy (%)", scale: float = 100,
-                  log: bool = False) -> Path:
+def plot_training(
+    history: list[dict],
+    path,
+    title: str = "",
+    loss_label: str = "cross-entropy",
+    metrics: dict | None = None,
+    metric_label: str = "validation accuracy (%)",
+    scale: float = 100,
+    log: bool = False,
+) -> Path:
     """Training loss and validation metrics (default: accuracy) against forward queries."""
     plt = pyplot()
     metrics = metrics or {"val_acc": None}
@@ -39,21 +46,38 @@ def plot_training(history: list[dict], path, title: str = "", loss_label: str = 
     queries = [r["queries"] for r in history]
     ax_loss.plot(queries, [r["loss"] for r in history], lw=0.6, alpha=0.5, label="batch loss")
     evals = [r for r in history if "val_loss" in r]
-    ax_loss.plot([r["queries"] for r in evals], [r["val_loss"] for r in evals], "o-", ms=3, label="validation loss")
-    ax_loss.set(xlabel="forward queries (training)", ylabel=loss_label, title="loss", yscale="log" if log else "linear")
+    ax_loss.plot(
+        [r["queries"] for r in evals], [r["val_loss"] for r in evals], "o-", ms=3, label="validation loss"
+    )
+    ax_loss.set(
+        xlabel="forward queries (training)",
+        ylabel=loss_label,
+        title="loss",
+        yscale="log" if log else "linear",
+    )
     ax_loss.legend()
     for key, label in metrics.items():
         ax_acc.plot([r["queries"] for r in evals], [scale * r[key] for r in evals], "o-", ms=3, label=label)
     if any(metrics.values()):
         ax_acc.legend()
-    ax_acc.set(xlabel="forward queries (training)", ylabel=metric_label, title=metric_label.split(" (")[0],
-               yscale="log" if log else "linear")
+    ax_acc.set(
+        xlabel="forward queries (training)",
+        ylabel=metric_label,
+        title=metric_label.split(" (")[0],
+        yscale="log" if log else "linear",
+    )
     switches = [r for a, r in zip(history, history[1:]) if a["method"] != r["method"]]
     for r in switches:
         for ax in (ax_loss, ax_acc):
             ax.axvline(r["queries"], color="grey", ls="--", lw=0.8)
-        ax_acc.annotate(f"→ {r['method']}", (r["queries"], ax_acc.get_ylim()[0]), fontsize=7, rotation=90,
-                        va="bottom", ha="right")
+        ax_acc.annotate(
+            f"→ {r['method']}",
+            (r["queries"], ax_acc.get_ylim()[0]),
+            fontsize=7,
+            rotation=90,
+            va="bottom",
+            ha="right",
+        )
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
     if title:
@@ -66,11 +90,17 @@ def plot_training(history: list[dict], path, title: str = "", loss_label: str = 
 # ---- sweeps ---------------------------------------------------------------------------------------
 
 AXIS_LABELS = {
-    "phase_bits": "phase DAC resolution (bits)", "phase_noise_std": "phase noise σ (rad)",
-    "phase_bias": "static phase bias half-width (rad)", "gamma_std": "phase-shifter gain error σ_γ",
-    "crosstalk": "thermal crosstalk κ", "bs_error_std": "beam-splitter error σ (rad)",
-    "insertion_loss_db": "insertion loss per MZI (dB)", "detector_noise_std": "detector noise (relative)",
-    "shot_noise_photons": "photons per unit power", "input_bits": "input DAC bits", "output_bits": "output ADC bits",
+    "phase_bits": "phase DAC resolution (bits)",
+    "phase_noise_std": "phase noise σ (rad)",
+    "phase_bias": "static phase bias half-width (rad)",
+    "gamma_std": "phase-shifter gain error σ_γ",
+    "crosstalk": "thermal crosstalk κ",
+    "bs_error_std": "beam-splitter error σ (rad)",
+    "insertion_loss_db": "insertion loss per MZI (dB)",
+    "detector_noise_std": "detector noise (relative)",
+    "shot_noise_photons": "photons per unit power",
+    "input_bits": "input DAC bits",
+    "output_bits": "output ADC bits",
 }
 MODE_STYLE = {"deploy": "--", "in-situ": "-", "calibrated": ":"}
 
@@ -104,21 +134,39 @@ def plot_sweep(sweep, results: list[dict], out_dir) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for mode in sweep.modes:
         for colour, lv in zip(colours, line_values):
-            pts = sorted((r for r in rows if r["mode"] == mode and (line_field is None or r.get(line_field) == lv)),
-                         key=lambda r: _num(r[x_field]))
+            pts = sorted(
+                (r for r in rows if r["mode"] == mode and (line_field is None or r.get(line_field) == lv)),
+                key=lambda r: _num(r[x_field]),
+            )
             if not pts:
                 continue
             xs = [_num(r[x_field]) for r in pts]
-            label = mode + (f", {AXIS_LABELS.get(line_field, line_field).split(' (')[0]} = {lv}" if line_field else "")
-            ax.errorbar(xs, [100 * r["test_acc_mean"] for r in pts], yerr=[100 * r["test_acc_std"] for r in pts],
-                        ls=MODE_STYLE.get(mode, "-"), marker="o", ms=4, capsize=3, color=colour, label=label)
-    if any(r[x_field] is None for r in rows):  # None means "off" (e.g. no quantisation): drawn at the right edge
+            label = mode + (
+                f", {AXIS_LABELS.get(line_field, line_field).split(' (')[0]} = {lv}" if line_field else ""
+            )
+            ax.errorbar(
+                xs,
+                [100 * r["test_acc_mean"] for r in pts],
+                yerr=[100 * r["test_acc_std"] for r in pts],
+                ls=MODE_STYLE.get(mode, "-"),
+                marker="o",
+                ms=4,
+                capsize=3,
+                color=colour,
+                label=label,
+            )
+    if any(
+        r[x_field] is None for r in rows
+    ):  # None means "off" (e.g. no quantisation): drawn at the right edge
         finite = [_num(r[x_field]) for r in rows if r[x_field] is not None]
         ax.set_xlim(right=max(finite) * 1.15 if finite else 1)
     ax.set_xticks(sorted({_num(r[x_field]) for r in rows if r[x_field] is not None}))
-    ax.set(xlabel=AXIS_LABELS.get(x_field, x_field), ylabel="test accuracy (%)",
-           title=f"{sweep.train.get('dataset', 'digits')}: accuracy on the noisy chip (mean ± std over "
-                 f"{len(sweep.seeds)} seed{'s' if len(sweep.seeds) > 1 else ''})")
+    ax.set(
+        xlabel=AXIS_LABELS.get(x_field, x_field),
+        ylabel="test accuracy (%)",
+        title=f"{sweep.train.get('dataset', 'digits')}: accuracy on the noisy chip (mean ± std over "
+        f"{len(sweep.seeds)} seed{'s' if len(sweep.seeds) > 1 else ''})",
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2 if len(line_values) > 2 else 1)
     for suffix in (".png", ".svg"):
@@ -127,8 +175,9 @@ def plot_sweep(sweep, results: list[dict], out_dir) -> list[Path]:
 
     if line_field is not None:
         xs = sorted({r[x_field] for r in rows}, key=_num)
-        fig, axs = plt.subplots(1, len(sweep.modes), figsize=(4.6 * len(sweep.modes), 3.8), squeeze=False,
-                                layout="constrained")
+        fig, axs = plt.subplots(
+            1, len(sweep.modes), figsize=(4.6 * len(sweep.modes), 3.8), squeeze=False, layout="constrained"
+        )
         for ax, mode in zip(axs[0], sweep.modes):
             grid = np.full((len(line_values), len(xs)), np.nan)
             for r in rows:
@@ -137,8 +186,15 @@ def plot_sweep(sweep, results: list[dict], out_dir) -> list[Path]:
             image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=100)
             for (i, j), v in np.ndenumerate(grid):
                 if np.isfinite(v):
-                    ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=7,
-                            color="white" if v < 60 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{v:.0f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if v < 60 else "black",
+                    )
             ax.set_xticks(range(len(xs)), [str(x) for x in xs])
             ax.set_yticks(range(len(line_values)), [str(v) for v in line_values])
             ax.set(xlabel=AXIS_LABELS.get(x_field, x_field), title=f"{mode}: test accuracy (%)")

@@ -30,9 +30,14 @@ def summarise(sweep, results: list[dict]) -> list[dict]:
             if not hits:
                 continue
             acc = np.array([r["test_acc"] for r in hits], dtype=float)
-            row = {"mode": mode, **{f: point.get(f) for f in fields}, "seeds": len(hits),
-                   "test_acc_mean": float(acc.mean()), "test_acc_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
-                   "train_queries_mean": float(np.mean([r["train_queries"] for r in hits]))}
+            row = {
+                "mode": mode,
+                **{f: point.get(f) for f in fields},
+                "seeds": len(hits),
+                "test_acc_mean": float(acc.mean()),
+                "test_acc_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+                "train_queries_mean": float(np.mean([r["train_queries"] for r in hits])),
+            }
             rows.append(row)
     return rows
 
@@ -45,6 +50,10 @@ def summary_csv(sweep, results: list[dict]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if v is None else round(v, 6) if isinstance(v, float) and math.isfinite(v) else v)
-                         for k, v in row.items()})
+        writer.writerow(
+            {
+                k: ("" if v is None else round(v, 6) if isinstance(v, float) and math.isfinite(v) else v)
+                for k, v in row.items()
+            }
+        )
     return buffer.getvalue()

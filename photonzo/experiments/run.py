@@ -82,11 +82,16 @@ class TrainConfig:
     data_dir: str | None = None
     extra: dict = field(default_factory=dict)
 
-    def validate(self) -> "TrainConfig":
-        checks = [("dataset", self.dataset, DATASETS), ("model", self.model, ("tt", "dense")),
-                  ("estimator", self.estimator, TRAIN_ESTIMATORS),
-                  ("local loss", self.local_loss, tuple(LOCAL_LOSSES)), ("hardware", self.hardware, tuple(PRESETS)),
-                  ("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES)]
+    def validate(self) -> TrainConfig:
+        checks = [
+            ("dataset", self.dataset, DATASETS),
+            ("model", self.model, ("tt", "dense")),
+            ("estimator", self.estimator, TRAIN_ESTIMATORS),
+            ("local loss", self.local_loss, tuple(LOCAL_LOSSES)),
+            ("hardware", self.hardware, tuple(PRESETS)),
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("schedule", self.schedule, SCHEDULES),
+        ]
         for name, value, accepted in checks:
             if value not in accepted:
                 raise ValueError(f"unknown {name} {value!r}; accepted values are {', '.join(accepted)}")
@@ -124,40 +129,89 @@ def prepare_data(config: TrainConfig, in_features: int):
     n_valid = max(1, int(round(config.valid_fraction * len(x_train))))
     valid, train = order[:n_valid], order[n_valid:]
     if config.eval_size is not None:
-        valid = valid[:config.eval_size]
+        valid = valid[: config.eval_size]
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a))
-    return ((t(x_train[train]), t(ds.y_train[train])), (t(x_train[valid]), t(ds.y_train[valid])),
-            (t(x_test), t(ds.y_test)), ds.source)
+    return (
+        (t(x_train[train]), t(ds.y_train[train])),
+        (t(x_train[valid]), t(ds.y_train[valid])),
+        (t(x_test), t(ds.y_test)),
+        ds.source,
+    )
 
 
 def build_chip(config: TrainConfig, network=None) -> Chip:
-    network = network or build_network(config.model_name, block=config.block, mesh=config.mesh, readout=config.readout)
+    network = network or build_network(
+        config.model_name, block=config.block, mesh=config.mesh, readout=config.readout
+    )
     return Chip(network, config.hardware_model(), seed=config.chip_seed, output_gain=config.output_gain)
 
 
 def make_estimator(config: TrainConfig, oracle):
     """The configured estimator for ``oracle``'s parameter layout."""
     if config.estimator == "layer-local":
-        return build_layer_local(oracle, q=config.q, mu=config.mu, distribution=config.distribution,
-                                 scheme=config.scheme, level=config.level if config.tensorwise else "layer",
-                                 local_loss=config.local_loss, joint=config.joint,
-                                 projection_seed=config.projection_seed, target_scale=config.target_scale)
-    return build_estimator(config.estimator, oracle, q=config.q, mu=config.mu, distribution=config.distribution,
-                           scheme=config.scheme, tensorwise=config.tensorwise, level=config.level,
-                           cge_scheme=config.cge_scheme, cge_subset=config.cge_subset, per_group=config.per_group,
-                           cge_max=config.cge_max, switch_step=config.switch_step, patience=config.patience)
+        return build_layer_local(
+            oracle,
+            q=config.q,
+            mu=config.mu,
+            distribution=config.distribution,
+            scheme=config.scheme,
+            level=config.level if config.tensorwise else "layer",
+            local_loss=config.local_loss,
+            joint=config.joint,
+            projection_seed=config.projection_seed,
+            target_scale=config.target_scale,
+        )
+    return build_estimator(
+        config.estimator,
+        oracle,
+        q=config.q,
+        mu=config.mu,
+        distribution=config.distribution,
+        scheme=config.scheme,
+        tensorwise=config.tensorwise,
+        level=config.level,
+        cge_scheme=config.cge_scheme,
+        cge_subset=config.cge_subset,
+        per_group=config.per_group,
+        cge_max=config.cge_max,
+        switch_step=config.switch_step,
+        patience=config.patience,
+    )
 
 
-def make_trainer(config: TrainConfig, oracle, train, valid, run_dir, progress: bool = True,
-                 params: torch.Tensor | None = None) -> ZOTrainer:
+def make_trainer(
+    config: TrainConfig,
+    oracle,
+    train,
+    valid,
+    run_dir,
+    progress: bool = True,
+    params: torch.Tensor | None = None,
+) -> ZOTrainer:
     estimator = make_estimator(config, oracle)
-    schedule = Schedule(config.schedule, total=config.steps) if config.schedule == "cosine" else (
-        Schedule("step", every=max(1, config.steps // 3)) if config.schedule == "step" else Schedule())
-    optimizer = build_optimizer(config.optimizer, config.lr, schedule,
-                                mask=phase_mask(oracle.param_slices("mesh"), oracle.n_params))
-    return ZOTrainer(oracle, estimator, optimizer, train, valid, run_dir, steps=config.steps,
-                     batch_size=config.batch_size, eval_every=config.eval_every, seed=config.seed,
-                     progress=progress, params=params, max_queries=config.max_queries)
+    schedule = (
+        Schedule(config.schedule, total=config.steps)
+        if config.schedule == "cosine"
+        else (Schedule("step", every=max(1, config.steps // 3)) if config.schedule == "step" else Schedule())
+    )
+    optimizer = build_optimizer(
+        config.optimizer, config.lr, schedule, mask=phase_mask(oracle.param_slices("mesh"), oracle.n_params)
+    )
+    return ZOTrainer(
+        oracle,
+        estimator,
+        optimizer,
+        train,
+        valid,
+        run_dir,
+        steps=config.steps,
+        batch_size=config.batch_size,
+        eval_every=config.eval_every,
+        seed=config.seed,
+        progress=progress,
+        params=params,
+        max_queries=config.max_queries,
+    )
 
 
 def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ...]) -> None:
@@ -171,10 +225,14 @@ def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ..
         now = {k: v for k, v in config.items() if k not in free}
         if before != now:
             changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-            raise ValueError(f"{saved} differs from this run's options ({', '.join(changed)}); resume with the same "
-                             "options (or start a new run directory)")
+            raise ValueError(
+                f"{saved} differs from this run's options ({', '.join(changed)}); resume with the same "
+                "options (or start a new run directory)"
+            )
     elif saved.exists() or (run_dir / "checkpoint.npz").exists():
-        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir")
+        raise FileExistsError(
+            f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir"
+        )
 
 
 def _execute(run_dir, config: dict, free: tuple[str, ...], resume: bool, build, summarise, plot) -> dict:
@@ -197,8 +255,15 @@ def _execute(run_dir, config: dict, free: tuple[str, ...], resume: bool, build, 
     return summary
 
 
-def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: bool = True, plot: bool = True,
-                 network=None, params=None) -> dict:
+def run_training(
+    config: TrainConfig,
+    run_dir,
+    resume: bool = False,
+    progress: bool = True,
+    plot: bool = True,
+    network=None,
+    params=None,
+) -> dict:
     """Train on the simulated chip; writes config.json, metrics.jsonl, checkpoint.npz,
     curves.png and (last) summary.json into ``run_dir``. Returns the summary.
 
@@ -220,27 +285,43 @@ def run_training(config: TrainConfig, run_dir, resume: bool = False, progress: b
         # test accuracy through the same Oracle, of the phases a user keeps (the best on validation,
         # the start included) and of the last step's
         kept, final = trainer.evaluate_kept_and_final(data=test)
-        best = trainer.best or {"step": trainer.step, "val_acc": history[-1].get("val_acc")}  # older checkpoints
+        best = trainer.best or {
+            "step": trainer.step,
+            "val_acc": history[-1].get("val_acc"),
+        }  # older checkpoints
         summary = {
-            "dataset": config.dataset, "data_source": source, "model": config.model_name,
-            "hardware": config.hardware_model().describe(), "estimator": trainer.estimator.describe(),
-            "steps": trainer.step, "train_queries": trainer.train_queries, "eval_queries": trainer.eval_queries,
+            "dataset": config.dataset,
+            "data_source": source,
+            "model": config.model_name,
+            "hardware": config.hardware_model().describe(),
+            "estimator": trainer.estimator.describe(),
+            "steps": trainer.step,
+            "train_queries": trainer.train_queries,
+            "eval_queries": trainer.eval_queries,
             "train_wall_s": round(trainer.wall, 3),
-            "test_acc": kept["val_acc"], "test_loss": kept["val_loss"], "kept_step": best["step"],
-            "kept_val_acc": best["val_acc"], "final_test_acc": final["val_acc"],
-            "final_val_acc": history[-1].get("val_acc"), "phases": int(chip.network.phase_mask.sum()),
-            "params": chip.n_params, "mzis": chip.network.n_mzis,
+            "test_acc": kept["val_acc"],
+            "test_loss": kept["val_loss"],
+            "kept_step": best["step"],
+            "kept_val_acc": best["val_acc"],
+            "final_test_acc": final["val_acc"],
+            "final_val_acc": history[-1].get("val_acc"),
+            "phases": int(chip.network.phase_mask.sum()),
+            "params": chip.n_params,
+            "mzis": chip.network.n_mzis,
         }
         if before is not None:
             summary["start_test_acc"] = before["val_acc"]
         return summary
 
-    title = (f"{config.model_name} on {config.dataset}, {config.estimator}"
-             f"{' tensor-wise' if config.tensorwise else ''}, {config.hardware} chip")
+    title = (
+        f"{config.model_name} on {config.dataset}, {config.estimator}"
+        f"{' tensor-wise' if config.tensorwise else ''}, {config.hardware} chip"
+    )
     curves = (lambda history, path: plot_training(history, path, title=title)) if plot else None
     # a run may be extended (steps, budget) or its data moved; everything else must match
-    return _execute(run_dir, _jsonable(config), ("steps", "max_queries", "data_dir"), resume, build, summarise,
-                    curves)
+    return _execute(
+        run_dir, _jsonable(config), ("steps", "max_queries", "data_dir"), resume, build, summarise, curves
+    )
 
 
 def _jsonable(config: TrainConfig) -> dict:
@@ -276,14 +357,19 @@ class PINNConfig:
     float64: bool = True  # complex128: float32 rounding, amplified by Σ|w|/σ², swamps the Laplacian
     max_queries: int | None = None
 
-    def validate(self) -> "PINNConfig":
-        for name, value, accepted in (("derivative estimator", self.estimator, DERIVATIVES),
-                                      ("model", self.model, PINN_MODELS), ("hardware", self.hardware, tuple(PRESETS))):
+    def validate(self) -> PINNConfig:
+        for name, value, accepted in (
+            ("derivative estimator", self.estimator, DERIVATIVES),
+            ("model", self.model, PINN_MODELS),
+            ("hardware", self.hardware, tuple(PRESETS)),
+        ):
             if value not in accepted:
                 raise ValueError(f"unknown {name} {value!r}; accepted values are {', '.join(accepted)}")
         if self.model != "small" and self.dim != 20:
-            raise ValueError(f"the {self.model} reference network takes 21 inputs (dim 20); use --model small "
-                             f"for dim {self.dim}")
+            raise ValueError(
+                f"the {self.model} reference network takes 21 inputs (dim 20); use --model small "
+                f"for dim {self.dim}"
+            )
         if not self.sigma > 0:
             raise ValueError(f"sigma must be positive, got {self.sigma}")
         for name in ("q", "steps", "points", "eval_every", "test_points"):
@@ -295,8 +381,11 @@ class PINNConfig:
 def build_pinn_network(config: PINNConfig):
     if config.model == "small":
         d = config.dim + 1
-        return OpticalNetwork([OpticalLinear(d, 32), OpticalLinear(32, 32), OpticalLinear(32, 1)], ["sin", "sin"],
-                              name=f"pinn-small-{d}")
+        return OpticalNetwork(
+            [OpticalLinear(d, 32), OpticalLinear(32, 32), OpticalLinear(32, 1)],
+            ["sin", "sin"],
+            name=f"pinn-small-{d}",
+        )
     return build_network(f"hjb-{config.model}")
 
 
@@ -307,12 +396,18 @@ def build_derivatives(config: PINNConfig, input_dim: int, spatial: int):
         rule = make_rule(config.rule, input_dim, level=config.level, force=config.force)
     else:
         n = config.nodes or sparse_grid("gauss-hermite", input_dim, config.level, force=config.force).n_nodes
-        rule = make_rule("antithetic" if config.rule == "antithetic" else "monte-carlo", input_dim,
-                         nodes=n + n % 2 if config.rule == "antithetic" else n, seed=config.seed)
+        rule = make_rule(
+            "antithetic" if config.rule == "antithetic" else "monte-carlo",
+            input_dim,
+            nodes=n + n % 2 if config.rule == "antithetic" else n,
+            seed=config.seed,
+        )
     return SteinEstimator(rule, config.sigma, spatial=spatial)
 
 
-def run_pinn(config: PINNConfig, run_dir, resume: bool = False, progress: bool = True, plot: bool = True) -> dict:
+def run_pinn(
+    config: PINNConfig, run_dir, resume: bool = False, progress: bool = True, plot: bool = True
+) -> dict:
     """Train a PINN on the chip by ZO; writes config.json, metrics.jsonl, checkpoint.npz,
     curves.png and (last) summary.json into ``run_dir``."""
     config.validate()
@@ -320,36 +415,75 @@ def run_pinn(config: PINNConfig, run_dir, resume: bool = False, progress: bool =
 
     def build(run_dir):
         network = build_pinn_network(config)
-        chip = Chip(network, HardwareModel.preset(config.hardware), seed=config.chip_seed,
-                    dtype=torch.complex128 if config.float64 else torch.complex64, loss="mse")
+        chip = Chip(
+            network,
+            HardwareModel.preset(config.hardware),
+            seed=config.chip_seed,
+            dtype=torch.complex128 if config.float64 else torch.complex64,
+            loss="mse",
+        )
         oracle = chip.oracle()
         derivatives = build_derivatives(config, pde.input_dim, pde.dim)
         objective = PINNObjective(pde, derivatives, test_points=config.test_points, seed=config.seed)
-        optimizer = Adam(config.lr, schedule=Schedule("cosine", total=config.steps),
-                         mask=phase_mask(oracle.param_slices("mesh"), oracle.n_params))
-        trainer = ZOTrainer(oracle, RGE(config.q, mu=config.mu), optimizer, None, None, run_dir, steps=config.steps,
-                            batch_size=config.points, eval_every=config.eval_every, seed=config.seed,
-                            progress=progress, max_queries=config.max_queries, objective=objective, max_settings=32)
+        optimizer = Adam(
+            config.lr,
+            schedule=Schedule("cosine", total=config.steps),
+            mask=phase_mask(oracle.param_slices("mesh"), oracle.n_params),
+        )
+        trainer = ZOTrainer(
+            oracle,
+            RGE(config.q, mu=config.mu),
+            optimizer,
+            None,
+            None,
+            run_dir,
+            steps=config.steps,
+            batch_size=config.points,
+            eval_every=config.eval_every,
+            seed=config.seed,
+            progress=progress,
+            max_queries=config.max_queries,
+            objective=objective,
+            max_settings=32,
+        )
         return trainer, (network, derivatives)
 
     def summarise(trainer, history, context):
         network, derivatives = context
         final = history[-1]
         rule = derivatives.rule.describe() if hasattr(derivatives, "rule") else {"h": config.sigma}
-        return {"pde": pde.describe(), "model": network.name, "mzis": network.n_mzis,
-                "dense_equivalent_mzis": dense_equivalent_mzis(network), "hardware": config.hardware,
-                "derivatives": {"estimator": config.estimator, "evaluations_per_point": derivatives.evaluations,
-                                **rule},
-                "steps": trainer.step, "train_queries": trainer.train_queries,
-                "inferences_per_query": config.points * derivatives.evaluations,
-                "train_wall_s": round(trainer.wall, 3), "rel_l2": final.get("rel_l2"),
-                "rel_l2_learned": final.get("rel_l2_learned"), "val_loss": final.get("val_loss")}
+        return {
+            "pde": pde.describe(),
+            "model": network.name,
+            "mzis": network.n_mzis,
+            "dense_equivalent_mzis": dense_equivalent_mzis(network),
+            "hardware": config.hardware,
+            "derivatives": {
+                "estimator": config.estimator,
+                "evaluations_per_point": derivatives.evaluations,
+                **rule,
+            },
+            "steps": trainer.step,
+            "train_queries": trainer.train_queries,
+            "inferences_per_query": config.points * derivatives.evaluations,
+            "train_wall_s": round(trainer.wall, 3),
+            "rel_l2": final.get("rel_l2"),
+            "rel_l2_learned": final.get("rel_l2_learned"),
+            "val_loss": final.get("val_loss"),
+        }
 
     def curves(history, path):
-        plot_training(history, path, title=f"{config.pde}-{config.dim} on the {config.hardware} chip, "
-                      f"{config.estimator} derivatives", loss_label="mean squared residual",
-                      metrics={"rel_l2": "u", "rel_l2_learned": "learned part"}, metric_label="relative ℓ2 error",
-                      scale=1, log=True)
+        plot_training(
+            history,
+            path,
+            title=f"{config.pde}-{config.dim} on the {config.hardware} chip, {config.estimator} derivatives",
+            loss_label="mean squared residual",
+            metrics={"rel_l2": "u", "rel_l2_learned": "learned part"},
+            metric_label="relative ℓ2 error",
+            scale=1,
+            log=True,
+        )
 
-    return _execute(run_dir, asdict(config), ("steps", "max_queries"), resume, build, summarise,
-                    curves if plot else None)
+    return _execute(
+        run_dir, asdict(config), ("steps", "max_queries"), resume, build, summarise, curves if plot else None
+    )

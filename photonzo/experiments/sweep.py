@@ -50,7 +50,6 @@ import json
 import multiprocessing
 import os
 import time
-import tomllib
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as futures_completed
@@ -58,6 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import tomllib
 import torch
 
 from ..io import atomic_file, atomic_write_json, atomic_write_text
@@ -71,8 +71,19 @@ from .results import summary_csv
 from .run import TrainConfig, build_chip, prepare_data, run_training
 
 MODES = ("deploy", "in-situ", "calibrated")
-HARDWARE_FIELDS = ("phase_bits", "phase_bias", "gamma_std", "phase_noise_std", "crosstalk", "bs_error_std",
-                   "insertion_loss_db", "detector_noise_std", "shot_noise_photons", "input_bits", "output_bits")
+HARDWARE_FIELDS = (
+    "phase_bits",
+    "phase_bias",
+    "gamma_std",
+    "phase_noise_std",
+    "crosstalk",
+    "bs_error_std",
+    "insertion_loss_db",
+    "detector_noise_std",
+    "shot_noise_photons",
+    "input_bits",
+    "output_bits",
+)
 BACKPROP_KEYS = ("epochs", "lr", "batch_size")
 SWEEP_KEYS = ("modes", "seeds", "hardware", "in_situ_init")
 SECTIONS = ("sweep", "grid", "points", "train", "backprop", "calibration")
@@ -95,10 +106,12 @@ class Sweep:
     backprop: dict = field(default_factory=lambda: {"epochs": 20, "lr": 3e-3, "batch_size": 64})
     calibration: dict = field(default_factory=dict)  # CalibrationConfig fields (seed: the cell's)
 
-    def validate(self) -> "Sweep":
+    def validate(self) -> Sweep:
         if not self.points:
-            raise SweepError("the sweep has no hardware points: give a [grid] with at least one value per field, "
-                             "or [[points]]")
+            raise SweepError(
+                "the sweep has no hardware points: give a [grid] with at least one value per field, "
+                "or [[points]]"
+            )
         if not self.modes:
             raise SweepError(f"the sweep needs at least one mode; accepted: {', '.join(MODES)}")
         for mode in self.modes:
@@ -117,14 +130,18 @@ class Sweep:
         for point in self.points:
             unknown = sorted(set(point) - set(HARDWARE_FIELDS))
             if unknown:
-                raise SweepError(f"unknown hardware field(s) {unknown}; sweepable fields are {', '.join(HARDWARE_FIELDS)}")
+                raise SweepError(
+                    f"unknown hardware field(s) {unknown}; sweepable fields are {', '.join(HARDWARE_FIELDS)}"
+                )
             try:
                 base.replace(**point)
             except (ValueError, TypeError) as e:
                 raise SweepError(f"impossible hardware point {point}: {e}") from None
         unknown = sorted(set(self.train) - {f.name for f in dataclasses.fields(TrainConfig)})
         if unknown:
-            raise SweepError(f"unknown [train] field(s) {unknown}; see `photonzo train --help` for the options")
+            raise SweepError(
+                f"unknown [train] field(s) {unknown}; see `photonzo train --help` for the options"
+            )
         for key in ("hardware", "phase_bits", "hardware_overrides", "chip_seed", "seed"):
             if key in self.train:
                 raise SweepError(f"[train] must not set {key!r}: the sweep sets it per cell")
@@ -151,10 +168,14 @@ class Sweep:
         settings = {**self.train}
         if self.in_situ_init == "deployed":
             settings["output_gain"] = 1.0  # the digital weights' logits, as trained
-        return TrainConfig(**settings, hardware=self.hardware, hardware_overrides=dict(point), chip_seed=seed, seed=seed)
+        return TrainConfig(
+            **settings, hardware=self.hardware, hardware_overrides=dict(point), chip_seed=seed, seed=seed
+        )
 
-    def cells(self) -> list["Cell"]:
-        return [Cell(mode, point, seed) for mode in self.modes for point in self.points for seed in self.seeds]
+    def cells(self) -> list[Cell]:
+        return [
+            Cell(mode, point, seed) for mode in self.modes for point in self.points for seed in self.seeds
+        ]
 
     def describe(self) -> dict:
         return dataclasses.asdict(self)
@@ -180,6 +201,7 @@ def _fmt(value) -> str:
 
 
 # ---- reading a sweep ----------------------------------------------------------------------------
+
 
 def grid_points(grid: dict) -> list[dict]:
     """The cartesian product of a grid {field: [values]}; a scalar counts as one value."""
@@ -211,14 +233,22 @@ def sweep_from_dict(data: dict) -> Sweep:
             raise SweepError("[[points]] must be an array of tables (one [[points]] header per point)")
         points = [{k: _none(v) for k, v in p.items()} for p in data["points"]]
     else:
-        grid = {k: [_none(x) for x in v] if isinstance(v, list) else _none(v) for k, v in data.get("grid", {}).items()}
+        grid = {
+            k: [_none(x) for x in v] if isinstance(v, list) else _none(v)
+            for k, v in data.get("grid", {}).items()
+        }
         points = grid_points(grid) if grid else []
     kwargs = {k: head[k] for k in SWEEP_KEYS if k in head}
     if "modes" in kwargs and isinstance(kwargs["modes"], str):
         kwargs["modes"] = [kwargs["modes"]]
     backprop = {"epochs": 20, "lr": 3e-3, "batch_size": 64, **data.get("backprop", {})}
-    return Sweep(points=points, train=dict(data.get("train", {})), backprop=backprop,
-                 calibration=dict(data.get("calibration", {})), **kwargs).validate()
+    return Sweep(
+        points=points,
+        train=dict(data.get("train", {})),
+        backprop=backprop,
+        calibration=dict(data.get("calibration", {})),
+        **kwargs,
+    ).validate()
 
 
 def read_sweep_file(path) -> dict:
@@ -280,7 +310,9 @@ def _flatten_weights(weights: list[dict]) -> dict[str, np.ndarray]:
 def _unflatten_weights(arrays: dict, n_layers: int) -> list[dict]:
     weights = []
     for i in range(n_layers):
-        keys = itertools.takewhile(lambda key: key in arrays, (f"layer{i}.core{k}" for k in itertools.count()))
+        keys = itertools.takewhile(
+            lambda key: key in arrays, (f"layer{i}.core{k}" for k in itertools.count())
+        )
         cores = [torch.as_tensor(arrays[key]) for key in keys]
         entry = {"cores": cores} if cores else {"weight": torch.as_tensor(arrays[f"layer{i}.weight"])}
         entry["bias"] = torch.as_tensor(arrays[f"layer{i}.bias"]) if f"layer{i}.bias" in arrays else None
@@ -297,10 +329,21 @@ def train_digital(sweep: Sweep, sweep_dir: Path, seed: int) -> dict:
     network = build_chip(config).network
     train, valid, test, _ = prepare_data(config, network.in_features)
     bp = sweep.backprop
-    weights, stats = train_backprop(network, train[0].numpy(), train[1].numpy(), epochs=int(bp["epochs"]),
-                                    lr=float(bp["lr"]), batch_size=int(bp["batch_size"]), seed=seed)
-    result = {"seed": seed, "digital_test_acc": digital_accuracy(network, weights, test[0], test[1]),
-              "steps": stats["steps"], "wall_s": round(stats["wall"], 2)}
+    weights, stats = train_backprop(
+        network,
+        train[0].numpy(),
+        train[1].numpy(),
+        epochs=int(bp["epochs"]),
+        lr=float(bp["lr"]),
+        batch_size=int(bp["batch_size"]),
+        seed=seed,
+    )
+    result = {
+        "seed": seed,
+        "digital_test_acc": digital_accuracy(network, weights, test[0], test[1]),
+        "steps": stats["steps"],
+        "wall_s": round(stats["wall"], 2),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path, "wb") as f:
         np.savez(f, **_flatten_weights(weights))
@@ -322,11 +365,18 @@ def _calibrated(sweep: Sweep, cell: Cell, chip, phases, probe_x, evaluate, out: 
     ``phases``, then ``evaluate`` the compensated program; the calibration is saved in ``out``."""
     design = Chip(chip.network, "ideal", seed=cell.seed, dtype=chip.dtype, output_gain=chip.output_gain)
     probe_order = torch.randperm(len(probe_x), generator=torch.Generator().manual_seed(cell.seed))
-    result = calibrate(chip.oracle(), design, phases, probe_x[probe_order], sweep.calibration_config(cell.seed))
+    result = calibrate(
+        chip.oracle(), design, phases, probe_x[probe_order], sweep.calibration_config(cell.seed)
+    )
     result.save(out)
     after = evaluate(result.apply(phases))
-    return {"test_acc": after["val_acc"], "test_loss": after["val_loss"], "train_queries": result.queries,
-            "calibration_loss_before": result.loss_before, "calibration_loss_after": result.loss_after}
+    return {
+        "test_acc": after["val_acc"],
+        "test_loss": after["val_loss"],
+        "train_queries": result.queries,
+        "calibration_loss_before": result.loss_before,
+        "calibration_loss_after": result.loss_after,
+    }
 
 
 def cell_dir(sweep_dir: Path, cell: Cell) -> Path:
@@ -338,7 +388,12 @@ def run_cell(sweep: Sweep, sweep_dir, cell: Cell) -> dict:
     sweep_dir = Path(sweep_dir)
     out = cell_dir(sweep_dir, cell)
     t0 = time.perf_counter()
-    record = {"cell": cell.name, "mode": cell.mode, "seed": cell.seed, **{f: cell.point.get(f) for f in cell.point}}
+    record = {
+        "cell": cell.name,
+        "mode": cell.mode,
+        "seed": cell.seed,
+        **{f: cell.point.get(f) for f in cell.point},
+    }
     if cell.mode in ("deploy", "calibrated"):
         config, network, phases = _deployed(sweep, sweep_dir, cell)
         chip = build_chip(config, network)
@@ -349,17 +404,25 @@ def run_cell(sweep: Sweep, sweep_dir, cell: Cell) -> dict:
         record.update(test_acc=result["val_acc"], test_loss=result["val_loss"], train_queries=0)
         out.mkdir(parents=True, exist_ok=True)
         if cell.mode == "calibrated":  # the deployed accuracy is where it starts
-            record.update(start_test_acc=record["test_acc"],
-                          **_calibrated(sweep, cell, chip, phases, train[0], evaluate, out))
+            record.update(
+                start_test_acc=record["test_acc"],
+                **_calibrated(sweep, cell, chip, phases, train[0], evaluate, out),
+            )
     else:
         if sweep.in_situ_init == "deployed":
             config, network, phases = _deployed(sweep, sweep_dir, cell)
         else:
             config, network, phases = sweep.train_config(cell.point, cell.seed), None, None
         resume = (out / "config.json").exists()
-        summary = run_training(config, out, resume=resume, progress=False, plot=False, network=network, params=phases)
-        record.update(test_acc=summary["test_acc"], test_loss=summary["test_loss"],
-                      train_queries=summary["train_queries"], start_test_acc=summary.get("start_test_acc"))
+        summary = run_training(
+            config, out, resume=resume, progress=False, plot=False, network=network, params=phases
+        )
+        record.update(
+            test_acc=summary["test_acc"],
+            test_loss=summary["test_loss"],
+            train_queries=summary["train_queries"],
+            start_test_acc=summary.get("start_test_acc"),
+        )
     record["wall_s"] = round(time.perf_counter() - t0, 2)
     atomic_write_json(out / "summary.json", record)
     return record
@@ -367,12 +430,15 @@ def run_cell(sweep: Sweep, sweep_dir, cell: Cell) -> dict:
 
 # ---- running a sweep ----------------------------------------------------------------------------
 
+
 def _call(job):
     """A worker's entry point (picklable): ("digital", seed) or ("cell", cell)."""
     kind, sweep, sweep_dir, item, threads = job
     if threads:
         torch.set_num_threads(threads)
-    return train_digital(sweep, Path(sweep_dir), item) if kind == "digital" else run_cell(sweep, sweep_dir, item)
+    return (
+        train_digital(sweep, Path(sweep_dir), item) if kind == "digital" else run_cell(sweep, sweep_dir, item)
+    )
 
 
 class Executor:
@@ -401,8 +467,11 @@ def _dask(workers: int, scheduler: str | None):
         from dask.distributed import Client, LocalCluster, as_completed  # optional extra
     except ImportError:
         raise SweepError("the dask engine needs the dask extra: pip install 'photonzo[dask]'") from None
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                  dashboard_address=None)
+    cluster = (
+        None
+        if scheduler
+        else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    )
     client = Client(scheduler or cluster)
     try:
         yield Executor(lambda job: client.submit(_call, job, pure=False), as_completed)
@@ -423,7 +492,7 @@ def _run_jobs(executor: Executor | None, jobs: list, progress, on_done) -> None:
         for job in jobs:
             try:
                 result, error = _call(job), None
-            except Exception as e:  # noqa: BLE001 - a crashed cell is reported, the others go on
+            except Exception as e:
                 result, error = None, e
             on_done(job, result, error)
             progress()
@@ -435,8 +504,15 @@ def _run_jobs(executor: Executor | None, jobs: list, progress, on_done) -> None:
         progress()
 
 
-def run_sweep(sweep: Sweep, sweep_dir, workers: int | None = None, engine: str = "local",
-              scheduler: str | None = None, show_progress: bool = True, threads: int | None = None) -> dict:
+def run_sweep(
+    sweep: Sweep,
+    sweep_dir,
+    workers: int | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    show_progress: bool = True,
+    threads: int | None = None,
+) -> dict:
     """Run every cell not yet done; returns {"results": [...], "failures": [...], "wall_s": ...}
     and writes ``sweep.json``, ``results.jsonl``, ``summary.csv`` and ``failures.json``.
 
@@ -451,8 +527,10 @@ def run_sweep(sweep: Sweep, sweep_dir, workers: int | None = None, engine: str =
     sweep_dir = Path(sweep_dir)
     saved = sweep_dir / "sweep.json"
     if saved.exists() and json.loads(saved.read_text()) != json.loads(json.dumps(sweep.describe())):
-        raise SweepError(f"{sweep_dir} holds a different sweep ({saved}); resume it with the same description "
-                         "or choose another output directory")
+        raise SweepError(
+            f"{sweep_dir} holds a different sweep ({saved}); resume it with the same description "
+            "or choose another output directory"
+        )
     sweep_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(saved, sweep.describe())
     if threads is None:
@@ -482,7 +560,9 @@ def run_sweep(sweep: Sweep, sweep_dir, workers: int | None = None, engine: str =
             pending.append(cell)
     # stage 1: the digital weights the pending deploy (or deployed-start) cells need, one job per seed
     uses_digital = lambda cell: cell.mode != "in-situ" or sweep.in_situ_init == "deployed"
-    seeds = sorted({c.seed for c in pending if uses_digital(c) and not _weights_path(sweep_dir, c.seed).exists()})
+    seeds = sorted(
+        {c.seed for c in pending if uses_digital(c) and not _weights_path(sweep_dir, c.seed).exists()}
+    )
     bad_seeds: set[int] = set()
 
     def digital_done(job, result, error):
@@ -498,13 +578,22 @@ def run_sweep(sweep: Sweep, sweep_dir, workers: int | None = None, engine: str =
 
     if pending:
         with EXECUTORS[engine](workers, scheduler) as executor:
-            _run_jobs(executor, [("digital", sweep, str(sweep_dir), seed, threads) for seed in seeds],
-                      lambda: None, digital_done)
+            _run_jobs(
+                executor,
+                [("digital", sweep, str(sweep_dir), seed, threads) for seed in seeds],
+                lambda: None,
+                digital_done,
+            )
             # stage 2: the cells
             jobs = []
             for cell in pending:
                 if cell.seed in bad_seeds and uses_digital(cell):
-                    failures.append({"job": cell.name, "error": f"skipped: the digital training of seed {cell.seed} failed"})
+                    failures.append(
+                        {
+                            "job": cell.name,
+                            "error": f"skipped: the digital training of seed {cell.seed} failed",
+                        }
+                    )
                     progress()
                 else:
                     jobs.append(("cell", sweep, str(sweep_dir), cell, threads))

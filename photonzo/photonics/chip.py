@@ -26,7 +26,8 @@ and Q·B inferences. ``Chip.oracle()`` hands out a view that exposes only that p
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -40,14 +41,20 @@ from .network import OpticalNetwork
 
 def check_labels(labels: torch.Tensor, batch: int, classes: int) -> None:
     if labels.shape != (batch,) or labels.is_floating_point() or labels.is_complex():
-        raise ValueError(f"cross_entropy needs integer class labels of shape [{batch}], got {labels.dtype} {tuple(labels.shape)}")
+        raise ValueError(
+            f"cross_entropy needs integer class labels of shape [{batch}], got {labels.dtype} {tuple(labels.shape)}"
+        )
     if labels.min() < 0 or labels.max() >= classes:
-        raise ValueError(f"class labels must lie in 0..{classes - 1}, got {labels.min().item()}..{labels.max().item()}")
+        raise ValueError(
+            f"class labels must lie in 0..{classes - 1}, got {labels.min().item()}..{labels.max().item()}"
+        )
 
 
 def cross_entropy(out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy per setting: outputs ``[Q, B, C]`` (logits), integer labels ``[B]`` → ``[Q]``."""
-    return F.cross_entropy(out.transpose(1, 2), labels.long().expand(out.shape[0], -1), reduction="none").mean(1)
+    return F.cross_entropy(
+        out.transpose(1, 2), labels.long().expand(out.shape[0], -1), reduction="none"
+    ).mean(1)
 
 
 def check_targets(targets: torch.Tensor, batch: int, outputs: int) -> None:
@@ -108,7 +115,7 @@ class Chip:
         dtype: torch.dtype = torch.complex64,
         device: str | torch.device = "cpu",
         loss: str | Callable = "cross_entropy",
-        max_elements: int = 2 ** 26,
+        max_elements: int = 2**26,
         output_gain: float = 1.0,
     ):
         if isinstance(hardware, str):
@@ -130,7 +137,11 @@ class Chip:
 
         static = hardware.draw_static(network.n_params, network.n_mzis, self.seed)
         as_t = lambda a: None if a is None else torch.as_tensor(a, dtype=self.real_dtype, device=self.device)
-        self._gain, self._bias, self._bs_error = as_t(static.phase_gain), as_t(static.phase_bias), as_t(static.bs_error)
+        self._gain, self._bias, self._bs_error = (
+            as_t(static.phase_gain),
+            as_t(static.phase_bias),
+            as_t(static.bs_error),
+        )
         self._amplitude = insertion_loss_amplitude(hardware.insertion_loss_db)
         self._phase_mask = torch.as_tensor(network.phase_mask, device=self.device)
         self._all_phases = bool(self._phase_mask.all())
@@ -163,7 +174,7 @@ class Chip:
         """A random starting point: phases uniform in [0, 2π), electronic biases zero."""
         return torch.as_tensor(self.network.init_params(seed), dtype=self.real_dtype, device=self.device)
 
-    def oracle(self) -> "ChipOracle":
+    def oracle(self) -> ChipOracle:
         """A view of this chip that exposes only the ``Oracle`` protocol."""
         return ChipOracle(self)
 
@@ -172,13 +183,19 @@ class Chip:
         if isinstance(phases, np.ndarray):
             phases = torch.from_numpy(phases)
         if not torch.is_tensor(phases):
-            raise ValueError(f"phases must be a torch tensor or numpy array of shape [Q, {self.n_params}], "
-                             f"got {type(phases).__name__}")
+            raise ValueError(
+                f"phases must be a torch tensor or numpy array of shape [Q, {self.n_params}], "
+                f"got {type(phases).__name__}"
+            )
         if not phases.is_floating_point():
-            raise ValueError(f"phases must be real floating point (float32 or float64), got dtype {phases.dtype}")
+            raise ValueError(
+                f"phases must be real floating point (float32 or float64), got dtype {phases.dtype}"
+            )
         if phases.ndim != 2 or phases.shape[1] != self.n_params:
-            raise ValueError(f"phases must have shape [Q, P] with P = {self.n_params} (Q >= 1 settings), "
-                             f"got shape {tuple(phases.shape)}")
+            raise ValueError(
+                f"phases must have shape [Q, P] with P = {self.n_params} (Q >= 1 settings), "
+                f"got shape {tuple(phases.shape)}"
+            )
         if phases.shape[0] < 1:
             raise ValueError("phases must hold at least one setting (Q >= 1)")
         phases = phases.to(device=self.device, dtype=self.real_dtype)
@@ -192,7 +209,9 @@ class Chip:
             x = torch.from_numpy(x)
         if not torch.is_tensor(x) or x.ndim != 2 or x.shape[1] != self.network.in_features or x.shape[0] < 1:
             shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
-            raise ValueError(f"inputs must have shape [B, {self.network.in_features}] with B >= 1, got {shape}")
+            raise ValueError(
+                f"inputs must have shape [B, {self.network.in_features}] with B >= 1, got {shape}"
+            )
         if x.is_complex() or not torch.isfinite(x).all():
             raise ValueError("inputs must be finite real amplitudes")
         return x.to(device=self.device, dtype=self.real_dtype)
@@ -209,7 +228,8 @@ class Chip:
             actual = actual + self._bias
         if hw.phase_noise_std:
             actual = actual + hw.phase_noise_std * torch.randn(
-                actual.shape, dtype=actual.dtype, device=actual.device, generator=self._generator)
+                actual.shape, dtype=actual.dtype, device=actual.device, generator=self._generator
+            )
         # Electronic parameters (biases) are neither wrapped, quantised nor perturbed.
         return actual if self._all_phases else torch.where(self._phase_mask, actual, phases)
 
@@ -219,7 +239,7 @@ class Chip:
     # A batch chunk's intermediates (settings × inputs × widest stage) stay within this many
     # values (~4 MB as float32) so that they live in cache: a TT forward over a large batch is
     # otherwise bound by memory traffic, not arithmetic.
-    cache_elements = 2 ** 20
+    cache_elements = 2**20
 
     def _chunks(self, q: int, b: int) -> tuple[int, int]:
         """(settings, inputs) per forward: a settings chunk's realised matrices and its outputs
@@ -227,7 +247,7 @@ class Chip:
         net = self.network
         # per setting: ~4 complex k×k matrices per block (V†, U, Σ V†, the product), their real
         # GEMM forms, and the detected outputs of every layer
-        per_setting = 8 * sum(m.n_blocks * m.block ** 2 for layer in net.layers for _, m in layer._matrices())
+        per_setting = 8 * sum(m.n_blocks * m.block**2 for layer in net.layers for _, m in layer._matrices())
         per_setting += 2 * b * sum(layer.out_features for layer in net.layers)
         settings = max(1, min(q, self.max_elements // per_setting))
         inputs = max(64, self.cache_elements // (settings * 2 * net.widest))
@@ -253,8 +273,9 @@ class Chip:
         with torch.inference_mode():
             parts = []
             for i in range(0, q, step):
-                out = self.network.forward(self.program(phases[i:i + step]), x, self._context(), taps=taps,
-                                           batch_chunk=batch_chunk)
+                out = self.network.forward(
+                    self.program(phases[i : i + step]), x, self._context(), taps=taps, batch_chunk=batch_chunk
+                )
                 parts.append(out if taps else [out])
             layers = [p[0] if len(parts) == 1 else torch.cat(p) for p in zip(*parts)]
             if self.output_gain != 1.0:
@@ -275,9 +296,13 @@ class Chip:
         return self.loss_fn(self._forward(phases, x), y)
 
     def summary(self) -> dict:
-        return {**self.network.summary(), "hardware": self.hardware.describe(), "seed": self.seed,
-                "output_gain": self.output_gain,
-                "dtype": str(self.dtype).replace("torch.", "")}
+        return {
+            **self.network.summary(),
+            "hardware": self.hardware.describe(),
+            "seed": self.seed,
+            "output_gain": self.output_gain,
+            "dtype": str(self.dtype).replace("torch.", ""),
+        }
 
 
 class ChipOracle:

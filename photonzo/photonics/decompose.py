@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .mesh import mesh_layout, MeshLayout
+from .mesh import MeshLayout, mesh_layout
 
 TWO_PI = 2 * np.pi
 
@@ -25,14 +25,18 @@ def _as_unitary(u) -> np.ndarray:
     if u.shape[0] < 2:
         raise ValueError(f"a mesh needs N >= 2 modes, got a {u.shape[0]}x{u.shape[0]} matrix")
     # the tolerance follows the input's precision: a complex64 unitary is unitary to ~1e-7
-    atol = 1e-8 if u.dtype in (np.float64, np.complex128) else 100 * u.shape[0] * float(np.finfo(np.float32).eps)
+    atol = (
+        1e-8 if u.dtype in (np.float64, np.complex128) else 100 * u.shape[0] * float(np.finfo(np.float32).eps)
+    )
     u = u.astype(np.complex128)
     if not np.all(np.isfinite(u)):
         raise ValueError("the matrix has NaN or inf entries")
     err = np.abs(u @ u.conj().T - np.eye(u.shape[0])).max()
     if err > atol:
-        raise ValueError(f"the matrix is not unitary (max |U U† − I| = {err:.3g} > {atol:g}); "
-                         "use matrix_to_svd_phases for a general matrix")
+        raise ValueError(
+            f"the matrix is not unitary (max |U U† − I| = {err:.3g} > {atol:g}); "
+            "use matrix_to_svd_phases for a general matrix"
+        )
     return u
 
 
@@ -131,7 +135,9 @@ def attenuator_phases(amplitudes) -> np.ndarray:
     """Internal phases θ of MZI attenuators whose transmission cos θ equals ``amplitudes`` (|a| ≤ 1)."""
     amplitudes = np.asarray(amplitudes, dtype=np.float64)
     if np.any(np.abs(amplitudes) > 1 + 1e-12):
-        raise ValueError(f"attenuator amplitudes must lie in [-1, 1], got max |a| = {np.abs(amplitudes).max():.6g}")
+        raise ValueError(
+            f"attenuator amplitudes must lie in [-1, 1], got max |a| = {np.abs(amplitudes).max():.6g}"
+        )
     return np.arccos(np.clip(amplitudes, -1.0, 1.0))
 
 

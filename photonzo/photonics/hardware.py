@@ -52,7 +52,9 @@ def _bits_ok(name: str, value) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 32:
-        raise ValueError(f"{name} must be an integer number of bits in 1..32 (or None for no quantisation), got {value!r}")
+        raise ValueError(
+            f"{name} must be an integer number of bits in 1..32 (or None for no quantisation), got {value!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,14 @@ class HardwareModel:
         _bits_ok("phase_bits", self.phase_bits)
         _bits_ok("input_bits", self.input_bits)
         _bits_ok("output_bits", self.output_bits)
-        for f in ("phase_bias", "gamma_std", "phase_noise_std", "bs_error_std", "insertion_loss_db", "detector_noise_std"):
+        for f in (
+            "phase_bias",
+            "gamma_std",
+            "phase_noise_std",
+            "bs_error_std",
+            "insertion_loss_db",
+            "detector_noise_std",
+        ):
             v = getattr(self, f)
             if not _is_number(v) or not math.isfinite(v) or v < 0:
                 raise ValueError(f"{f} must be a finite number >= 0, got {v!r}")
@@ -84,23 +93,29 @@ class HardwareModel:
             raise ValueError(f"crosstalk must be a number in [0, 0.5), got {self.crosstalk!r}")
         photons = self.shot_noise_photons
         if photons is not None and not (_is_number(photons) and math.isfinite(photons) and photons > 0):
-            raise ValueError(f"shot_noise_photons must be a number > 0 (or None for no shot noise), got {photons!r}")
+            raise ValueError(
+                f"shot_noise_photons must be a number > 0 (or None for no shot noise), got {photons!r}"
+            )
 
     # ---- presets -------------------------------------------------------------------------
     @staticmethod
-    def preset(name: str) -> "HardwareModel":
+    def preset(name: str) -> HardwareModel:
         """A named preset: ``ideal``, ``typical`` or ``uncalibrated`` (see module docstring)."""
         try:
             return PRESETS[name]
         except KeyError:
-            raise ValueError(f"unknown hardware preset {name!r}; accepted presets are {', '.join(PRESETS)}") from None
+            raise ValueError(
+                f"unknown hardware preset {name!r}; accepted presets are {', '.join(PRESETS)}"
+            ) from None
 
-    def replace(self, **changes) -> "HardwareModel":
+    def replace(self, **changes) -> HardwareModel:
         """A copy with some fields changed (unknown field names raise ``ValueError``)."""
         fields = {f.name for f in dataclasses.fields(self)}
         unknown = set(changes) - fields
         if unknown:
-            raise ValueError(f"unknown HardwareModel field(s) {sorted(unknown)}; accepted fields are {sorted(fields)}")
+            raise ValueError(
+                f"unknown HardwareModel field(s) {sorted(unknown)}; accepted fields are {sorted(fields)}"
+            )
         changes.setdefault("name", f"{self.name}+" + ",".join(f"{k}={v}" for k, v in changes.items()))
         return dataclasses.replace(self, **changes)
 
@@ -112,7 +127,7 @@ class HardwareModel:
         return self == dataclasses.replace(IDEAL, name=self.name)
 
     # ---- static errors -------------------------------------------------------------------
-    def draw_static(self, n_phases: int, n_mzis: int, seed: int) -> "StaticErrors":
+    def draw_static(self, n_phases: int, n_mzis: int, seed: int) -> StaticErrors:
         """Fabrication errors of one chip: drawn once from ``seed`` (numpy PCG64)."""
         rng = np.random.default_rng(seed)
         gain = 1.0 + self.gamma_std * rng.standard_normal(n_phases) if self.gamma_std else None
@@ -126,7 +141,7 @@ class HardwareModel:
         wrapped = torch.remainder(phases, TWO_PI)
         if self.phase_bits is None:
             return wrapped
-        levels = 2 ** self.phase_bits
+        levels = 2**self.phase_bits
         step = TWO_PI / levels
         return torch.remainder(torch.round(wrapped / step), levels) * step
 
@@ -144,7 +159,9 @@ class HardwareModel:
         if bits == 1:
             return torch.where(x >= 0, full_scale, -full_scale)
         step = full_scale / (2 ** (bits - 1) - 1)
-        step = torch.where(step > 0, step, torch.ones_like(step))  # zero vectors (or underflow): x is 0 anyway
+        step = torch.where(
+            step > 0, step, torch.ones_like(step)
+        )  # zero vectors (or underflow): x is 0 anyway
         return torch.round(x / step) * step
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .decompose import matrix_to_svd_phases
-from .hardware import HardwareModel, IDEAL
+from .hardware import IDEAL, HardwareModel
 from .mesh import mesh_layout, mesh_matrix
 from .mzi import mzi_coefficients, real_dtype_of
 
@@ -54,7 +54,7 @@ class ParamSlice:
     def slice(self) -> slice:
         return slice(self.start, self.stop)
 
-    def shifted(self, offset: int, prefix: str) -> "ParamSlice":
+    def shifted(self, offset: int, prefix: str) -> ParamSlice:
         return ParamSlice(f"{prefix}.{self.name}", self.start + offset, self.stop + offset, self.kind)
 
 
@@ -68,7 +68,7 @@ class ForwardContext:
     dtype: torch.dtype = torch.complex64
     generator: torch.Generator | None = None  # dynamic (detector) noise
 
-    def sub(self, start: int, stop: int) -> "ForwardContext":
+    def sub(self, start: int, stop: int) -> ForwardContext:
         """The same context restricted to MZIs ``start:stop`` of this component."""
         bs = None if self.bs_error is None else self.bs_error[start:stop]
         return ForwardContext(self.hardware, bs, self.amplitude, self.dtype, self.generator)
@@ -100,7 +100,7 @@ class ForwardContext:
             return _complex_from_parts(field, lambda part: self._read(part, "coherent"))
         if mode == "coherent":  # a matrix applied with real_out already gave Re(field)
             return self._read(field.real if field.is_complex() else field, mode)
-        return self._read(field.real ** 2 + field.imag ** 2, mode)
+        return self._read(field.real**2 + field.imag**2, mode)
 
     def _read(self, signal: torch.Tensor, mode: str) -> torch.Tensor:
         hw = self.hardware
@@ -145,7 +145,7 @@ class RealisedMatrix:
     are built once and reused across batch chunks.
     """
 
-    __slots__ = ("w", "_forms")
+    __slots__ = ("_forms", "w")
 
     def __init__(self, w: torch.Tensor):
         self.w = w
@@ -160,7 +160,11 @@ class RealisedMatrix:
             elif real_out:  # Re(x·Wᵀ) = x_r·W_rᵀ − x_i·W_iᵀ
                 form = torch.stack([wr, -wi], -2).flatten(-3, -2)
             else:  # the 2×2 real form of each complex entry
-                form = torch.stack([torch.stack([wr, wi], -1), torch.stack([-wi, wr], -1)], -3).flatten(-4, -3).flatten(-2)
+                form = (
+                    torch.stack([torch.stack([wr, wi], -1), torch.stack([-wi, wr], -1)], -3)
+                    .flatten(-4, -3)
+                    .flatten(-2)
+                )
             self._forms[key] = form.contiguous()
         return self._forms[key]
 
@@ -219,8 +223,10 @@ class OpticalMatrix:
             if level == "group":
                 out.append(ParamSlice(name, start, start + self.n_blocks * size, kind))
             else:
-                out += [ParamSlice(f"{name}[{b}]", start + b * size, start + (b + 1) * size, kind)
-                        for b in range(self.n_blocks)]
+                out += [
+                    ParamSlice(f"{name}[{b}]", start + b * size, start + (b + 1) * size, kind)
+                    for b in range(self.n_blocks)
+                ]
         return out
 
     @property
@@ -232,7 +238,9 @@ class OpticalMatrix:
         att = np.concatenate([att, att[:, ::-1]])
         per_att = nb * pm + (np.arange(nb) * k)[:, None, None] + att[None]
         u_offset = nb * pm + nb * k
-        return np.concatenate([per_mesh.reshape(-1, 2), per_att.reshape(-1, 2), u_offset + per_mesh.reshape(-1, 2)])
+        return np.concatenate(
+            [per_mesh.reshape(-1, 2), per_att.reshape(-1, 2), u_offset + per_mesh.reshape(-1, 2)]
+        )
 
     # ---- physics -------------------------------------------------------------------------
     def block_matrices(self, params: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
@@ -242,21 +250,35 @@ class OpticalMatrix:
         lead = params.shape[:-1]
 
         def bs(start, count, per):
-            return None if ctx.bs_error is None else ctx.bs_error[start:start + nb * per].reshape(nb, per, 2)
+            return (
+                None if ctx.bs_error is None else ctx.bs_error[start : start + nb * per].reshape(nb, per, 2)
+            )
 
-        v = mesh_matrix(self.layout, params[..., v0:v0 + nb * pm].unflatten(-1, (nb, pm)),
-                        bs(mv0, nb, mm), ctx.amplitude, ctx.dtype)
-        u = mesh_matrix(self.layout, params[..., u0:u0 + nb * pm].unflatten(-1, (nb, pm)),
-                        bs(mu0, nb, mm), ctx.amplitude, ctx.dtype)
-        theta = params[..., s0:s0 + nb * k].unflatten(-1, (nb, k))
-        att_bs = None if ctx.bs_error is None else ctx.bs_error[ms0:ms0 + nb * k].reshape(nb, k, 2)
+        v = mesh_matrix(
+            self.layout,
+            params[..., v0 : v0 + nb * pm].unflatten(-1, (nb, pm)),
+            bs(mv0, nb, mm),
+            ctx.amplitude,
+            ctx.dtype,
+        )
+        u = mesh_matrix(
+            self.layout,
+            params[..., u0 : u0 + nb * pm].unflatten(-1, (nb, pm)),
+            bs(mu0, nb, mm),
+            ctx.amplitude,
+            ctx.dtype,
+        )
+        theta = params[..., s0 : s0 + nb * k].unflatten(-1, (nb, k))
+        att_bs = None if ctx.bs_error is None else ctx.bs_error[ms0 : ms0 + nb * k].reshape(nb, k, 2)
         sigma = mzi_coefficients(theta, torch.zeros_like(theta), att_bs, ctx.amplitude, ctx.dtype)[0]
         w = (self.gain * u) @ (sigma[..., :, None] * v)
         return w.reshape(*lead, self.rows, self.cols, k, k)
 
     def matrix(self, params: torch.Tensor, ctx: ForwardContext | None = None) -> torch.Tensor:
         """The realised ``[..., out, in]`` complex matrix."""
-        ctx = ctx or ForwardContext(dtype=torch.complex128 if params.dtype == torch.float64 else torch.complex64)
+        ctx = ctx or ForwardContext(
+            dtype=torch.complex128 if params.dtype == torch.float64 else torch.complex64
+        )
         w = self.block_matrices(params, ctx)
         full = w.transpose(-3, -2).flatten(-4, -3).flatten(-2, -1)  # [..., rows·k, cols·k]
         return full[..., : self.out_features, : self.in_features]
@@ -281,11 +303,11 @@ class OpticalMatrix:
         out = np.empty(self.n_params)
         (_, _, v0, pm, _, _), (_, _, s0, _, _, _), (_, _, u0, _, _, _) = self._groups()
         nb = self.n_blocks
-        out[v0:v0 + nb * pm] = np.concatenate([p[0] for p in parts])
+        out[v0 : v0 + nb * pm] = np.concatenate([p[0] for p in parts])
         # Each block's Σ was scaled by its own top singular value; rescale to the shared gain.
         amplitudes = np.concatenate([np.cos(p[1]) * p[3] / gain for p in parts])
-        out[s0:s0 + nb * k] = np.arccos(np.clip(amplitudes, -1.0, 1.0))
-        out[u0:u0 + nb * pm] = np.concatenate([p[2] for p in parts])
+        out[s0 : s0 + nb * k] = np.arccos(np.clip(amplitudes, -1.0, 1.0))
+        out[u0 : u0 + nb * pm] = np.concatenate([p[2] for p in parts])
         self.gain = float(gain)
         return out
 
@@ -339,7 +361,9 @@ class OpticalLayer:
         out = []
         for name, m, p, _ in self._offsets():
             for s in m.param_slices(level):
-                out.append(ParamSlice(name + (f".{s.name}" if s.name else ""), s.start + p, s.stop + p, s.kind))
+                out.append(
+                    ParamSlice(name + (f".{s.name}" if s.name else ""), s.start + p, s.stop + p, s.kind)
+                )
         if self.bias:
             out.append(ParamSlice("bias", self.n_phases, self.n_params, "bias"))
         return out
@@ -354,21 +378,28 @@ class OpticalLayer:
     def crosstalk_pairs(self) -> np.ndarray:
         return np.concatenate([m.crosstalk_pairs + p for _, m, p, _ in self._offsets()])
 
-    def realise(self, params: torch.Tensor, ctx: ForwardContext) -> "RealisedLayer":
+    def realise(self, params: torch.Tensor, ctx: ForwardContext) -> RealisedLayer:
         """Everything a forward needs from the physical parameters ``[..., P_layer]``, built once
         so that batch chunks can reuse it: the realised matrices and the electronic bias."""
-        mats = [m.realise(params[..., p:p + m.n_params], ctx.sub(z, z + m.n_mzis)) for _, m, p, z in self._offsets()]
-        return RealisedLayer(mats, params[..., None, self.n_phases:] if self.bias else None)
+        mats = [
+            m.realise(params[..., p : p + m.n_params], ctx.sub(z, z + m.n_mzis))
+            for _, m, p, z in self._offsets()
+        ]
+        return RealisedLayer(mats, params[..., None, self.n_phases :] if self.bias else None)
 
-    def run(self, realised: "RealisedLayer", x: torch.Tensor, ctx: ForwardContext, readout: str) -> torch.Tensor:
+    def run(
+        self, realised: RealisedLayer, x: torch.Tensor, ctx: ForwardContext, readout: str
+    ) -> torch.Tensor:
         """Detected outputs ``[..., B, out]`` (bias added) for inputs ``x[..., B, in]``."""
         raise NotImplementedError
 
-    def forward(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, readout: str) -> torch.Tensor:
+    def forward(
+        self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, readout: str
+    ) -> torch.Tensor:
         return self.run(self.realise(params, ctx), x, ctx, readout)
 
     @staticmethod
-    def _add_bias(y: torch.Tensor, realised: "RealisedLayer") -> torch.Tensor:
+    def _add_bias(y: torch.Tensor, realised: RealisedLayer) -> torch.Tensor:
         return y if realised.bias is None else y + realised.bias.to(y.dtype)
 
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
@@ -376,22 +407,35 @@ class OpticalLayer:
         return np.concatenate(parts + ([np.zeros(self.out_features)] if self.bias else []))
 
     def summary(self) -> dict:
-        return {"type": type(self).__name__, "in": self.in_features, "out": self.out_features,
-                "mzis": self.n_mzis, "phases": self.n_phases,
-                "electronic_params": self.n_params - self.n_phases}
+        return {
+            "type": type(self).__name__,
+            "in": self.in_features,
+            "out": self.out_features,
+            "mzis": self.n_mzis,
+            "phases": self.n_phases,
+            "electronic_params": self.n_params - self.n_phases,
+        }
 
 
 class OpticalLinear(OpticalLayer):
     """A dense layer y = W x + b, W realised as k×k blocks of g · U Σ V† meshes."""
 
-    def __init__(self, in_features: int, out_features: int, block: int = 8, mesh: str = "clements", bias: bool = True):
+    def __init__(
+        self, in_features: int, out_features: int, block: int = 8, mesh: str = "clements", bias: bool = True
+    ):
         self.matrix = OpticalMatrix(out_features, in_features, block, mesh)
-        self.in_features, self.out_features, self.bias = self.matrix.in_features, self.matrix.out_features, bool(bias)
+        self.in_features, self.out_features, self.bias = (
+            self.matrix.in_features,
+            self.matrix.out_features,
+            bool(bias),
+        )
 
     def _matrices(self):
         return [("matrix", self.matrix)]
 
-    def run(self, realised: "RealisedLayer", x: torch.Tensor, ctx: ForwardContext, readout: str) -> torch.Tensor:
+    def run(
+        self, realised: RealisedLayer, x: torch.Tensor, ctx: ForwardContext, readout: str
+    ) -> torch.Tensor:
         field = realised.matrices[0](ctx.encode(x), real_out=readout == "coherent")
         return self._add_bias(ctx.detect(field, readout), realised)
 
@@ -404,8 +448,13 @@ class OpticalLinear(OpticalLayer):
         return np.concatenate([phases] + ([_bias_vector(bias, self.out_features)] if self.bias else []))
 
     def summary(self) -> dict:
-        return {**super().summary(), "block": self.matrix.block, "blocks": self.matrix.n_blocks,
-                "mesh": self.matrix.mesh, "weights": self.in_features * self.out_features}
+        return {
+            **super().summary(),
+            "block": self.matrix.block,
+            "blocks": self.matrix.n_blocks,
+            "mesh": self.matrix.mesh,
+            "weights": self.in_features * self.out_features,
+        }
 
 
 def _bias_vector(bias, n: int) -> np.ndarray:
@@ -435,7 +484,9 @@ def tt_contract(x: torch.Tensor, in_shape, out_shape, ranks, apply_core) -> torc
         if k == 0:  # J = 1 and r_{−1} = 1: [..., B, I, n_0] → [..., B, n_0·I]
             return out.transpose(-1, -2).flatten(-2, -1)
         rest, m = math.prod(in_shape[: k - 1]), in_shape[k - 1]
-        out = out.unflatten(-2, (rest, m, done)).unflatten(-1, (ranks[k], out_shape[k]))  # [..., J', m, I, r, n]
+        out = out.unflatten(-2, (rest, m, done)).unflatten(
+            -1, (ranks[k], out_shape[k])
+        )  # [..., J', m, I, r, n]
         nd = out.ndim
         v = out.permute(*range(nd - 5), nd - 5, nd - 1, nd - 3, nd - 4, nd - 2)  # [..., J', n, I, m, r]
         done *= out_shape[k]
@@ -454,12 +505,23 @@ def tt_dense(cores: list[torch.Tensor]) -> torch.Tensor:
 class TTOpticalLinear(OpticalLayer):
     """A tensor-train layer: in-shape (m₁..m_d) → out-shape (n₁..n_d), ranks (1, r₁, .., r_{d−1}, 1)."""
 
-    def __init__(self, in_shape, out_shape, ranks, block: int = 8, mesh: str = "clements", bias: bool = True,
-                 in_features: int | None = None, out_features: int | None = None):
+    def __init__(
+        self,
+        in_shape,
+        out_shape,
+        ranks,
+        block: int = 8,
+        mesh: str = "clements",
+        bias: bool = True,
+        in_features: int | None = None,
+        out_features: int | None = None,
+    ):
         in_shape, out_shape = tuple(in_shape), tuple(out_shape)
         if len(in_shape) != len(out_shape) or len(in_shape) < 2:
-            raise ValueError(f"TT in-shape and out-shape need the same number (>= 2) of factors, "
-                             f"got {in_shape} and {out_shape}")
+            raise ValueError(
+                f"TT in-shape and out-shape need the same number (>= 2) of factors, "
+                f"got {in_shape} and {out_shape}"
+            )
         for name, shape in (("in_shape", in_shape), ("out_shape", out_shape)):
             for f in shape:
                 _check_features(f"every factor of {name}", f)
@@ -467,23 +529,36 @@ class TTOpticalLinear(OpticalLayer):
         if isinstance(ranks, (int, np.integer)) and not isinstance(ranks, bool):
             ranks = (1,) + (int(ranks),) * (d - 1) + (1,)
         if not isinstance(ranks, (tuple, list)):
-            raise ValueError(f"TT ranks must be an int or a sequence (1, r₁, .., r_{{d−1}}, 1), got {ranks!r}")
+            raise ValueError(
+                f"TT ranks must be an int or a sequence (1, r₁, .., r_{{d−1}}, 1), got {ranks!r}"
+            )
         ranks = tuple(ranks)
         if len(ranks) != d + 1 or ranks[0] != 1 or ranks[-1] != 1:
-            raise ValueError(f"TT ranks must be an int or a sequence (1, r₁, .., r_{{d−1}}, 1) of length {d + 1}, got {ranks}")
+            raise ValueError(
+                f"TT ranks must be an int or a sequence (1, r₁, .., r_{{d−1}}, 1) of length {d + 1}, got {ranks}"
+            )
         for r in ranks:
             _check_features("every TT rank", r)
         self.in_shape, self.out_shape, self.ranks = in_shape, out_shape, ranks
         self.in_features, self.out_features, self.bias = math.prod(in_shape), math.prod(out_shape), bool(bias)
-        if (in_features, out_features) != (None, None) and (in_features, out_features) != (self.in_features, self.out_features):
-            raise ValueError(f"TT shapes {in_shape}→{out_shape} give a {self.in_features}→{self.out_features} "
-                             f"layer, but the layer must be {in_features}→{out_features}")
-        self.cores = [OpticalMatrix(ranks[k] * out_shape[k], in_shape[k] * ranks[k + 1], block, mesh) for k in range(d)]
+        if (in_features, out_features) != (None, None) and (in_features, out_features) != (
+            self.in_features,
+            self.out_features,
+        ):
+            raise ValueError(
+                f"TT shapes {in_shape}→{out_shape} give a {self.in_features}→{self.out_features} "
+                f"layer, but the layer must be {in_features}→{out_features}"
+            )
+        self.cores = [
+            OpticalMatrix(ranks[k] * out_shape[k], in_shape[k] * ranks[k + 1], block, mesh) for k in range(d)
+        ]
 
     def _matrices(self):
         return [(f"core{k}", m) for k, m in enumerate(self.cores)]
 
-    def run(self, realised: "RealisedLayer", x: torch.Tensor, ctx: ForwardContext, readout: str) -> torch.Tensor:
+    def run(
+        self, realised: RealisedLayer, x: torch.Tensor, ctx: ForwardContext, readout: str
+    ) -> torch.Tensor:
         def apply_core(k, v):
             # batch and slice axes as one row axis: one [rows, in] @ [in, out] product per
             # setting, not one tiny product per (setting, input). Core 0 (applied last) makes
@@ -508,8 +583,12 @@ class TTOpticalLinear(OpticalLayer):
         """The ideal complex TT cores G_k[..., r_{k−1}, n_k, m_k, r_k] these phases encode."""
         out = []
         for k, (_, m, p, _) in enumerate(self._offsets()):
-            mat = m.matrix(params[..., p:p + m.n_params])
-            out.append(mat.unflatten(-1, (self.in_shape[k], self.ranks[k + 1])).unflatten(-3, (self.ranks[k], self.out_shape[k])))
+            mat = m.matrix(params[..., p : p + m.n_params])
+            out.append(
+                mat.unflatten(-1, (self.in_shape[k], self.ranks[k + 1])).unflatten(
+                    -3, (self.ranks[k], self.out_shape[k])
+                )
+            )
         return out
 
     def weight_matrix(self, params: torch.Tensor) -> torch.Tensor:
@@ -524,14 +603,22 @@ class TTOpticalLinear(OpticalLayer):
             g = np.asarray(g)
             want = (self.ranks[k], self.out_shape[k], self.in_shape[k], self.ranks[k + 1])
             if g.shape != want:
-                raise ValueError(f"TT core {k} must have shape (r_k-1, n_k, m_k, r_k) = {want}, got {g.shape}")
+                raise ValueError(
+                    f"TT core {k} must have shape (r_k-1, n_k, m_k, r_k) = {want}, got {g.shape}"
+                )
             parts.append(m.from_matrix(g.reshape(m.out_features, m.in_features)))
         if self.bias:
             parts.append(_bias_vector(bias, self.out_features))
         return np.concatenate(parts)
 
     def summary(self) -> dict:
-        return {**super().summary(), "in_shape": list(self.in_shape), "out_shape": list(self.out_shape),
-                "ranks": list(self.ranks), "block": self.cores[0].block, "mesh": self.cores[0].mesh,
-                "weights": sum(m.in_features * m.out_features for m in self.cores),
-                "core_shapes": [[m.out_features, m.in_features] for m in self.cores]}
+        return {
+            **super().summary(),
+            "in_shape": list(self.in_shape),
+            "out_shape": list(self.out_shape),
+            "ranks": list(self.ranks),
+            "block": self.cores[0].block,
+            "mesh": self.cores[0].mesh,
+            "weights": sum(m.in_features * m.out_features for m in self.cores),
+            "core_shapes": [[m.out_features, m.in_features] for m in self.cores],
+        }

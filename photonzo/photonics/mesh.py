@@ -167,7 +167,7 @@ def reck_sequence(n: int) -> list[int]:
     return [n - 2 - j for i in range(n - 1) for j in range(n - 1 - i)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mesh_layout(kind: str, n: int) -> MeshLayout:
     """The layout of a ``kind`` ('clements' or 'reck') mesh on ``n`` modes (cached)."""
     n = _check_n(n)
@@ -201,7 +201,8 @@ def _propagate(layout: MeshLayout, phases, bs_error, amplitude, dtype, state: to
     """
     theta, phi = phases[..., layout.theta_slice], phases[..., layout.phi_slice]
     differentiable = torch.is_grad_enabled() and any(
-        torch.is_tensor(t) and t.requires_grad for t in (phases, bs_error, amplitude, state))
+        torch.is_tensor(t) and t.requires_grad for t in (phases, bs_error, amplitude, state)
+    )
     if bs_error is None and not differentiable:
         return _propagate_givens(layout, mzi_givens(theta, phi, amplitude, dtype), state)
     t00, t01, t10, t11 = mzi_coefficients(theta, phi, bs_error, amplitude, dtype)
@@ -214,7 +215,7 @@ def _propagate(layout: MeshLayout, phases, bs_error, amplitude, dtype, state: to
         a, b, c, d = (t[..., col.mzis, None] for t in (t00, t01, t10, t11))
         if differentiable:
             mixed = torch.stack([a * top + b * bot, c * top + d * bot], -2).flatten(-3, -2)
-            state = torch.cat([state[..., : col.rows.start, :], mixed, state[..., col.rows.stop:, :]], -2)
+            state = torch.cat([state[..., : col.rows.start, :], mixed, state[..., col.rows.stop :, :]], -2)
         else:
             new_bot = c * top + d * bot
             top.copy_(a * top + b * bot)
@@ -251,7 +252,9 @@ def _check_inputs(layout: MeshLayout, phases: torch.Tensor, bs_error, dtype) -> 
         raise ValueError("mesh phases must be finite; found NaN or inf")
     if bs_error is not None and (not torch.is_tensor(bs_error) or bs_error.shape[-2:] != (layout.n_mzis, 2)):
         got = tuple(bs_error.shape) if torch.is_tensor(bs_error) else type(bs_error).__name__
-        raise ValueError(f"bs_error must be a tensor [..., {layout.n_mzis}, 2] (two couplers per MZI), got {got}")
+        raise ValueError(
+            f"bs_error must be a tensor [..., {layout.n_mzis}, 2] (two couplers per MZI), got {got}"
+        )
     if dtype not in (torch.complex64, torch.complex128):
         raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
 
@@ -269,7 +272,9 @@ def mesh_matrix(
     loss per MZI) broadcast against the leading axes of ``phases``.
     """
     _check_inputs(layout, phases, bs_error, dtype)
-    u = _propagate(layout, phases, bs_error, amplitude, dtype, torch.eye(layout.n, dtype=dtype, device=phases.device))
+    u = _propagate(
+        layout, phases, bs_error, amplitude, dtype, torch.eye(layout.n, dtype=dtype, device=phases.device)
+    )
     return unit_phasor(phases[..., layout.screen_slice], dtype)[..., :, None] * u
 
 
@@ -290,7 +295,9 @@ def mesh_apply(
     _check_inputs(layout, phases, bs_error, dtype)
     if not torch.is_tensor(fields) or fields.ndim < 2 or fields.shape[-1] != layout.n:
         got = tuple(fields.shape) if torch.is_tensor(fields) else type(fields).__name__
-        raise ValueError(f"fields must be a tensor [..., B, {layout.n}] (B fields of {layout.n} modes), got {got}")
+        raise ValueError(
+            f"fields must be a tensor [..., B, {layout.n}] (B fields of {layout.n} modes), got {got}"
+        )
     fields = fields.to(dtype)
     if fields.shape[-2] >= layout.n:
         return fields @ mesh_matrix(layout, phases, bs_error, amplitude, dtype).transpose(-1, -2)

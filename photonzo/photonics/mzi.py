@@ -96,7 +96,10 @@ def mzi_coefficients(
 
 
 def mzi_givens(
-    theta: torch.Tensor, phi: torch.Tensor, amplitude: float | torch.Tensor = 1.0, dtype: torch.dtype = torch.complex64
+    theta: torch.Tensor,
+    phi: torch.Tensor,
+    amplitude: float | torch.Tensor = 1.0,
+    dtype: torch.dtype = torch.complex64,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Factored form of a coupler-error-free MZI:  T = a · [[c, −s], [s, c]] · diag(e^{iφ}, 1).
 

@@ -22,7 +22,15 @@ import math
 import numpy as np
 import torch
 
-from .layers import READOUTS, ForwardContext, OpticalLayer, OpticalLinear, ParamSlice, TTOpticalLinear, tt_contract
+from .layers import (
+    READOUTS,
+    ForwardContext,
+    OpticalLayer,
+    OpticalLinear,
+    ParamSlice,
+    TTOpticalLinear,
+    tt_contract,
+)
 
 ACTIVATIONS = {
     "relu": torch.relu,
@@ -37,20 +45,37 @@ LEVELS = ("layer", "core", "group", "mesh")
 class OpticalNetwork:
     """Optical layers with electronic activations between them."""
 
-    def __init__(self, layers: list[OpticalLayer], activations: list[str], readout: str = "coherent", name: str = "network"):
+    def __init__(
+        self,
+        layers: list[OpticalLayer],
+        activations: list[str],
+        readout: str = "coherent",
+        name: str = "network",
+    ):
         if not layers:
             raise ValueError("a network needs at least one layer")
         if len(activations) != len(layers) - 1:
-            raise ValueError(f"{len(layers)} layers need {len(layers) - 1} activations between them, got {len(activations)}")
+            raise ValueError(
+                f"{len(layers)} layers need {len(layers) - 1} activations between them, got {len(activations)}"
+            )
         for a in activations:
             if a not in ACTIVATIONS:
-                raise ValueError(f"unknown activation {a!r}; accepted activations are {', '.join(ACTIVATIONS)}")
+                raise ValueError(
+                    f"unknown activation {a!r}; accepted activations are {', '.join(ACTIVATIONS)}"
+                )
         if readout not in READOUTS:
             raise ValueError(f"unknown readout {readout!r}; accepted readouts are {', '.join(READOUTS)}")
         for i, (a, b) in enumerate(zip(layers, layers[1:])):
             if a.out_features != b.in_features:
-                raise ValueError(f"layer {i} outputs {a.out_features} features but layer {i + 1} takes {b.in_features}")
-        self.layers, self.activations, self.readout, self.name = list(layers), list(activations), readout, name
+                raise ValueError(
+                    f"layer {i} outputs {a.out_features} features but layer {i + 1} takes {b.in_features}"
+                )
+        self.layers, self.activations, self.readout, self.name = (
+            list(layers),
+            list(activations),
+            readout,
+            name,
+        )
 
     # ---- sizes and the flat parameter vector ---------------------------------------------
     @property
@@ -104,8 +129,14 @@ class OpticalNetwork:
         return np.concatenate([layer.init_params(rng) for layer in self.layers])
 
     # ---- optical forward -----------------------------------------------------------------
-    def forward(self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext,
-                taps: bool = False, batch_chunk: int | None = None) -> torch.Tensor | list[torch.Tensor]:
+    def forward(
+        self,
+        params: torch.Tensor,
+        x: torch.Tensor,
+        ctx: ForwardContext,
+        taps: bool = False,
+        batch_chunk: int | None = None,
+    ) -> torch.Tensor | list[torch.Tensor]:
         """Detected outputs ``[Q, B, out]`` for physical parameters ``[Q, P]`` and inputs ``[B, in]``.
 
         With ``taps``, every layer's output as a list: hidden layers after their electronic
@@ -113,8 +144,10 @@ class OpticalNetwork:
         ``batch_chunk`` runs the inputs through in chunks of that many: the matrices are realised
         once, and a chunk's intermediates stay in cache (a large batch is memory-bound otherwise).
         """
-        realised = [layer.realise(params[..., p:p + layer.n_params], ctx.sub(z, z + layer.n_mzis))
-                    for layer, p, z in self._offsets()]
+        realised = [
+            layer.realise(params[..., p : p + layer.n_params], ctx.sub(z, z + layer.n_mzis))
+            for layer, p, z in self._offsets()
+        ]
         chunks = [x] if batch_chunk is None or batch_chunk >= x.shape[-2] else x.split(batch_chunk, -2)
         parts = [self._run(realised, chunk, ctx, taps) for chunk in chunks]
         outs = parts[0] if len(parts) == 1 else [torch.cat(layer, -2) for layer in zip(*parts)]
@@ -139,8 +172,8 @@ class OpticalNetwork:
         params = torch.as_tensor(np.asarray(params), dtype=torch.float64)
         out = []
         for layer, p, _ in self._offsets():
-            lp = params[p:p + layer.n_params]
-            entry = {"bias": lp[layer.n_phases:].clone() if layer.bias else None}
+            lp = params[p : p + layer.n_params]
+            entry = {"bias": lp[layer.n_phases :].clone() if layer.bias else None}
             if isinstance(layer, TTOpticalLinear):
                 entry["cores"] = layer.core_tensors(lp)
             else:
@@ -171,9 +204,15 @@ class OpticalNetwork:
         layer = self.layers[i]
         if isinstance(layer, TTOpticalLinear):
             mats = [g.reshape(m.out_features, m.in_features) for g, m in zip(w["cores"], layer.cores)]
-            y = tt_contract(x, layer.in_shape, layer.out_shape, layer.ranks,
-                            lambda k, v: _ideal_detect(v.to(mats[k].dtype) @ mats[k].transpose(-1, -2),
-                                                       self.readout if k == 0 else "iq"))
+            y = tt_contract(
+                x,
+                layer.in_shape,
+                layer.out_shape,
+                layer.ranks,
+                lambda k, v: _ideal_detect(
+                    v.to(mats[k].dtype) @ mats[k].transpose(-1, -2), self.readout if k == 0 else "iq"
+                ),
+            )
         else:
             y = _ideal_detect(x.to(w["weight"].dtype) @ w["weight"].transpose(-1, -2), self.readout)
         return y + w["bias"].to(y.dtype) if w.get("bias") is not None else y
@@ -200,12 +239,24 @@ class OpticalNetwork:
                 # Var(W_ij) = Π_k r_k · Var(core entries)^d over the summed ranks → per-core std
                 rank_product = math.prod(layer.ranks[1:-1])
                 std = (2.0 / layer.in_features / rank_product) ** (1 / (2 * d))
-                cores = [std * torch.randn(layer.ranks[k], layer.out_shape[k], layer.in_shape[k], layer.ranks[k + 1],
-                                           generator=g, dtype=torch.float64) for k in range(d)]
+                cores = [
+                    std
+                    * torch.randn(
+                        layer.ranks[k],
+                        layer.out_shape[k],
+                        layer.in_shape[k],
+                        layer.ranks[k + 1],
+                        generator=g,
+                        dtype=torch.float64,
+                    )
+                    for k in range(d)
+                ]
                 entry = {"cores": cores}
             else:
-                entry = {"weight": math.sqrt(2.0 / layer.in_features) *
-                         torch.randn(layer.out_features, layer.in_features, generator=g, dtype=torch.float64)}
+                entry = {
+                    "weight": math.sqrt(2.0 / layer.in_features)
+                    * torch.randn(layer.out_features, layer.in_features, generator=g, dtype=torch.float64)
+                }
             entry["bias"] = torch.zeros(layer.out_features, dtype=torch.float64) if layer.bias else None
             out.append(entry)
         for t in self.weight_tensors(out):
@@ -215,7 +266,12 @@ class OpticalNetwork:
     @staticmethod
     def weight_tensors(weights: list[dict]) -> list[torch.Tensor]:
         """Every tensor of a weight list (cores or matrix, then bias, layer by layer)."""
-        return [t for w in weights for t in (w.get("cores") or [w.get("weight")]) + [w.get("bias")] if t is not None]
+        return [
+            t
+            for w in weights
+            for t in (w.get("cores") or [w.get("weight")]) + [w.get("bias")]
+            if t is not None
+        ]
 
     def summary(self) -> dict:
         layers = []
@@ -224,9 +280,17 @@ class OpticalNetwork:
             if i < len(self.activations):
                 entry["activation"] = self.activations[i]
             layers.append(entry)
-        return {"name": self.name, "readout": self.readout, "in": self.in_features, "out": self.out_features,
-                "mzis": self.n_mzis, "phases": int(self.phase_mask.sum()), "params": self.n_params,
-                "weights": sum(entry["weights"] for entry in layers), "layers": layers}
+        return {
+            "name": self.name,
+            "readout": self.readout,
+            "in": self.in_features,
+            "out": self.out_features,
+            "mzis": self.n_mzis,
+            "phases": int(self.phase_mask.sum()),
+            "params": self.n_params,
+            "weights": sum(entry["weights"] for entry in layers),
+            "layers": layers,
+        }
 
 
 def _ideal_detect(y: torch.Tensor, mode: str) -> torch.Tensor:
@@ -234,7 +298,7 @@ def _ideal_detect(y: torch.Tensor, mode: str) -> torch.Tensor:
         return y
     if mode == "coherent":
         return y.real if y.is_complex() else y
-    return y.real ** 2 + y.imag ** 2 if y.is_complex() else y ** 2
+    return y.real**2 + y.imag**2 if y.is_complex() else y**2
 
 
 def _numpy(t):
@@ -245,25 +309,51 @@ def _numpy(t):
 
 MODELS = {
     # The tensorized MNIST MLP of the TONN reference code: 784 → 1024 → 10, ReLU.
-    "mnist-tt": dict(layers=[("tt", 784, 1024, (7, 4, 4, 7), (8, 4, 4, 8), 6), ("tt", 1024, 10, (8, 4, 4, 8), (1, 5, 2, 1), 6)],
-                     activations=["relu"], doc="784→1024→10 TT MLP (rank 6), the TONN reference MNIST model"),
-    "mnist-dense": dict(layers=[("dense", 784, 1024), ("dense", 1024, 10)], activations=["relu"],
-                        doc="784→1024→10 dense optical MLP, the dense counterpart of mnist-tt"),
+    "mnist-tt": dict(
+        layers=[
+            ("tt", 784, 1024, (7, 4, 4, 7), (8, 4, 4, 8), 6),
+            ("tt", 1024, 10, (8, 4, 4, 8), (1, 5, 2, 1), 6),
+        ],
+        activations=["relu"],
+        doc="784→1024→10 TT MLP (rank 6), the TONN reference MNIST model",
+    ),
+    "mnist-dense": dict(
+        layers=[("dense", 784, 1024), ("dense", 1024, 10)],
+        activations=["relu"],
+        doc="784→1024→10 dense optical MLP, the dense counterpart of mnist-tt",
+    ),
     # The reference TT-PINN for the 20-dim HJB equation: 21 → 512 → 512 → 1, sine activations.
-    "hjb-tt": dict(layers=[("tt", 21, 512, (1, 1, 3, 7), (8, 4, 4, 4), 2), ("tt", 512, 512, (4, 4, 4, 8), (8, 4, 4, 4), 2),
-                           ("dense", 512, 1)],
-                   activations=["sin", "sin"], doc="21→512→512→1 TT-PINN (rank 2, sine) for HJB-20"),
-    "hjb-dense": dict(layers=[("dense", 21, 512), ("dense", 512, 512), ("dense", 512, 1)], activations=["sin", "sin"],
-                      doc="21→512→512→1 dense optical PINN, the dense counterpart of hjb-tt"),
+    "hjb-tt": dict(
+        layers=[
+            ("tt", 21, 512, (1, 1, 3, 7), (8, 4, 4, 4), 2),
+            ("tt", 512, 512, (4, 4, 4, 8), (8, 4, 4, 4), 2),
+            ("dense", 512, 1),
+        ],
+        activations=["sin", "sin"],
+        doc="21→512→512→1 TT-PINN (rank 2, sine) for HJB-20",
+    ),
+    "hjb-dense": dict(
+        layers=[("dense", 21, 512), ("dense", 512, 512), ("dense", 512, 1)],
+        activations=["sin", "sin"],
+        doc="21→512→512→1 dense optical PINN, the dense counterpart of hjb-tt",
+    ),
     # Small models for the 8×8 digits that work offline and in seconds.
-    "digits-tt": dict(layers=[("tt", 64, 64, (4, 4, 4), (4, 4, 4), 4), ("dense", 64, 10)], activations=["relu"],
-                      doc="64→64→10, first layer TT (rank 4), for the 8×8 digits"),
-    "digits-dense": dict(layers=[("dense", 64, 64), ("dense", 64, 10)], activations=["relu"],
-                         doc="64→64→10 dense optical MLP for the 8×8 digits"),
+    "digits-tt": dict(
+        layers=[("tt", 64, 64, (4, 4, 4), (4, 4, 4), 4), ("dense", 64, 10)],
+        activations=["relu"],
+        doc="64→64→10, first layer TT (rank 4), for the 8×8 digits",
+    ),
+    "digits-dense": dict(
+        layers=[("dense", 64, 64), ("dense", 64, 10)],
+        activations=["relu"],
+        doc="64→64→10 dense optical MLP for the 8×8 digits",
+    ),
 }
 
 
-def build_network(name: str, block: int = 8, mesh: str = "clements", readout: str = "coherent") -> OpticalNetwork:
+def build_network(
+    name: str, block: int = 8, mesh: str = "clements", readout: str = "coherent"
+) -> OpticalNetwork:
     """One of the named models in ``MODELS``."""
     try:
         spec = MODELS[name]
@@ -280,6 +370,7 @@ def build_network(name: str, block: int = 8, mesh: str = "clements", readout: st
 
 def dense_equivalent_mzis(network: OpticalNetwork) -> int:
     """MZIs of one N×N-style SVD realisation per layer: meshes of out and in modes plus min(out, in) attenuators."""
-    return sum(o * (o - 1) // 2 + i * (i - 1) // 2 + min(o, i) for o, i in
-               ((layer.out_features, layer.in_features) for layer in network.layers))
-
+    return sum(
+        o * (o - 1) // 2 + i * (i - 1) // 2 + min(o, i)
+        for o, i in ((layer.out_features, layer.in_features) for layer in network.layers)
+    )

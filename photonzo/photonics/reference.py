@@ -34,10 +34,12 @@ from .mesh import MeshLayout
 
 def _require_photontorch():
     try:
-        import photontorch  # noqa: F401  (AGPL: optional, tests and benchmarks only)
+        import photontorch
         import photontorch.networks.network as ptnet
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("the photontorch reference needs the optional extra: pip install 'photonzo[reference]'") from e
+        raise ImportError(
+            "the photontorch reference needs the optional extra: pip install 'photonzo[reference]'"
+        ) from e
     return photontorch, ptnet
 
 
@@ -58,7 +60,9 @@ def _handle_source(self, source: torch.Tensor) -> torch.Tensor:
         raise ValueError("the shimmed photontorch network takes sources of shape (2, t, w, s, b)")
     t, w = self.env.num_t, self.env.num_wl
     source = source.to(torch.get_default_dtype()).expand(2, t, w, self.num_sources, source.shape[-1])
-    pad = torch.zeros(2, t, w, self.num_mc - self.num_sources, source.shape[-1], dtype=source.dtype, device=source.device)
+    pad = torch.zeros(
+        2, t, w, self.num_mc - self.num_sources, source.shape[-1], dtype=source.dtype, device=source.device
+    )
     return torch.cat([source, pad], 3)
 
 
@@ -97,15 +101,28 @@ def build_circuit(layout: MeshLayout, phases, bs_error=None, loss_db: float = 0.
     for k, m in enumerate(layout.mzi_top_modes):
         m = int(m)
         couplers = [math.sin(math.pi / 4 + e) ** 2 for e in eps[k]]
-        parts = {"phi": _waveguide(pt, phi[k]), "dc1": pt.DirectionalCoupler(couplers[0], trainable=False),
-                 "armt": _waveguide(pt, theta[k]), "armb": _waveguide(pt, math.pi - theta[k]),
-                 "dc2": pt.DirectionalCoupler(couplers[1], trainable=False),
-                 "outt": _waveguide(pt, 0.0, loss_db), "outb": _waveguide(pt, math.pi, loss_db)}
+        parts = {
+            "phi": _waveguide(pt, phi[k]),
+            "dc1": pt.DirectionalCoupler(couplers[0], trainable=False),
+            "armt": _waveguide(pt, theta[k]),
+            "armb": _waveguide(pt, math.pi - theta[k]),
+            "dc2": pt.DirectionalCoupler(couplers[1], trainable=False),
+            "outt": _waveguide(pt, 0.0, loss_db),
+            "outb": _waveguide(pt, math.pi, loss_db),
+        }
         comps.update({f"m{k}{name}": c for name, c in parts.items()})
         # coupler ports: 3 upper-left, 0 lower-left (inputs); 2 upper-right, 1 lower-right (outputs)
-        conns += [f"{open_port[m]}:m{k}phi:0", f"m{k}phi:1:m{k}dc1:3", f"{open_port[m + 1]}:m{k}dc1:0",
-                  f"m{k}dc1:2:m{k}armt:0", f"m{k}dc1:1:m{k}armb:0", f"m{k}armt:1:m{k}dc2:3", f"m{k}armb:1:m{k}dc2:0",
-                  f"m{k}dc2:2:m{k}outt:0", f"m{k}dc2:1:m{k}outb:0"]
+        conns += [
+            f"{open_port[m]}:m{k}phi:0",
+            f"m{k}phi:1:m{k}dc1:3",
+            f"{open_port[m + 1]}:m{k}dc1:0",
+            f"m{k}dc1:2:m{k}armt:0",
+            f"m{k}dc1:1:m{k}armb:0",
+            f"m{k}armt:1:m{k}dc2:3",
+            f"m{k}armb:1:m{k}dc2:0",
+            f"m{k}dc2:2:m{k}outt:0",
+            f"m{k}dc2:1:m{k}outb:0",
+        ]
         open_port[m], open_port[m + 1] = f"m{k}outt:1", f"m{k}outb:1"
     for i in range(layout.n):
         comps[f"screen{i}"] = _waveguide(pt, screen[i])
@@ -144,6 +161,6 @@ def set_and_run(network, phases: np.ndarray, n: int) -> np.ndarray:
     with torch.no_grad():
         offset = 0
         for p in params:
-            p.copy_(torch.as_tensor(phases[offset:offset + p.numel()]).reshape(p.shape))
+            p.copy_(torch.as_tensor(phases[offset : offset + p.numel()]).reshape(p.shape))
             offset += p.numel()
     return transfer_matrix(network, n)

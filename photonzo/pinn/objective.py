@@ -27,10 +27,14 @@ def relative_l2(estimate: torch.Tensor, exact: torch.Tensor) -> float:
 class PINNObjective:
     """A PDE as a ZOTrainer objective (see the module docstring)."""
 
-    def __init__(self, pde: PDE, derivatives, *, test_points: int = 10_000, valid_points: int = 100, seed: int = 0):
+    def __init__(
+        self, pde: PDE, derivatives, *, test_points: int = 10_000, valid_points: int = 100, seed: int = 0
+    ):
         if derivatives.dim != pde.input_dim or derivatives.spatial != pde.dim:
-            raise ValueError(f"the derivative estimator must work in {pde.input_dim} dimensions with {pde.dim} "
-                             f"spatial ones, got {derivatives.dim} and {derivatives.spatial}")
+            raise ValueError(
+                f"the derivative estimator must work in {pde.input_dim} dimensions with {pde.dim} "
+                f"spatial ones, got {derivatives.dim} and {derivatives.spatial}"
+            )
         self.pde, self.derivatives = pde, derivatives
         g = torch.Generator().manual_seed(10_000 + seed)
         self.test_x = pde.sample(test_points, g)
@@ -51,7 +55,7 @@ class PINNObjective:
         nn = self.nn(oracle, settings, shifted.reshape(n * k, dim)).reshape(-1, n, k)
         u = self.pde.ansatz(shifted[None], nn)  # [Q, N, K]
         d = self.derivatives.derivatives(u)
-        return self.pde.residual(d["grad"][..., self.pde.dim], d["grad"][..., :self.pde.dim], d["laplacian"])
+        return self.pde.residual(d["grad"][..., self.pde.dim], d["grad"][..., : self.pde.dim], d["laplacian"])
 
     def loss_fn(self, oracle, points):
         return lambda settings: self.residuals(oracle, settings, points).pow(2).mean(-1)
@@ -62,5 +66,8 @@ class PINNObjective:
         exact_u = self.test_u if data is None else self.pde.exact(x)
         exact_nn = self.test_nn if data is None else self.pde.exact_nn(x)
         loss = float(self.residuals(oracle, params[None], self.valid_x).pow(2).mean())
-        return {"val_loss": loss, "rel_l2": relative_l2(self.pde.ansatz(x, nn), exact_u),
-                "rel_l2_learned": relative_l2(nn, exact_nn)}
+        return {
+            "val_loss": loss,
+            "rel_l2": relative_l2(self.pde.ansatz(x, nn), exact_u),
+            "rel_l2_learned": relative_l2(nn, exact_nn),
+        }

@@ -59,13 +59,13 @@ class HJB(PDE):
     name = "hjb"
 
     def ansatz(self, x, nn):
-        return x[..., :self.dim].sum(-1) + (1 - x[..., self.dim]) * nn
+        return x[..., : self.dim].sum(-1) + (1 - x[..., self.dim]) * nn
 
     def residual(self, u_t, grad_x, lap_x):
-        return u_t + lap_x - 0.05 * (grad_x ** 2).sum(-1) + 2
+        return u_t + lap_x - 0.05 * (grad_x**2).sum(-1) + 2
 
     def exact(self, x):
-        return x[..., :self.dim].sum(-1) + 1 - x[..., self.dim]
+        return x[..., : self.dim].sum(-1) + 1 - x[..., self.dim]
 
     def exact_nn(self, x):
         return torch.ones_like(x[..., 0])
@@ -75,7 +75,7 @@ class Heat(PDE):
     name = "heat"
 
     def _phase(self, x):
-        return x[..., :self.dim].sum(-1) / math.sqrt(self.dim)
+        return x[..., : self.dim].sum(-1) / math.sqrt(self.dim)
 
     def ansatz(self, x, nn):
         return torch.sin(self._phase(x)) + x[..., self.dim] * nn

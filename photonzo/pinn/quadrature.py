@@ -69,8 +69,13 @@ class QuadratureRule:
         return np.tensordot(self.weights, values, axes=(0, 0))
 
     def describe(self) -> dict:
-        return {"rule": self.name, "dim": self.dim, "level": self.level, "nodes": self.n_nodes,
-                "abs_weight_sum": self.abs_weight_sum}
+        return {
+            "rule": self.name,
+            "dim": self.dim,
+            "level": self.level,
+            "nodes": self.n_nodes,
+            "abs_weight_sum": self.abs_weight_sum,
+        }
 
 
 def _cache_dir() -> Path:
@@ -81,13 +86,16 @@ def _tasmanian():
     try:
         import Tasmanian
     except ImportError as e:
-        raise ImportError("sparse-grid rules need Tasmanian (PyPI 'Tasmanian', built from source with cmake and "
-                          "a C++ compiler): pip install Tasmanian — or use a monte-carlo/antithetic rule") from e
+        raise ImportError(
+            "sparse-grid rules need Tasmanian (PyPI 'Tasmanian', built from source with cmake and "
+            "a C++ compiler): pip install Tasmanian — or use a monte-carlo/antithetic rule"
+        ) from e
     return Tasmanian
 
 
-def sparse_grid(rule: str, dim: int, level: int, *, max_nodes: int = MAX_NODES, force: bool = False,
-                cache: bool = True) -> QuadratureRule:
+def sparse_grid(
+    rule: str, dim: int, level: int, *, max_nodes: int = MAX_NODES, force: bool = False, cache: bool = True
+) -> QuadratureRule:
     """A Smolyak Gauss–Hermite sparse grid for N(0, I_dim) (see the module docstring)."""
     if rule not in SPARSE_RULES:
         raise ValueError(f"unknown sparse-grid rule {rule!r}; accepted rules are {', '.join(SPARSE_RULES)}")
@@ -131,8 +139,16 @@ def sampled_rule(rule: str, dim: int, n: int, seed: int = 0) -> QuadratureRule:
     return QuadratureRule(rule, nodes, np.full(n, 1.0 / n))
 
 
-def make_rule(rule: str, dim: int, *, level: int = 2, nodes: int | None = None, seed: int = 0,
-              max_nodes: int = MAX_NODES, force: bool = False) -> QuadratureRule:
+def make_rule(
+    rule: str,
+    dim: int,
+    *,
+    level: int = 2,
+    nodes: int | None = None,
+    seed: int = 0,
+    max_nodes: int = MAX_NODES,
+    force: bool = False,
+) -> QuadratureRule:
     """Any rule by name: sparse grids take ``level``; sampled rules take ``nodes``."""
     if rule in SPARSE_RULES:
         return sparse_grid(rule, dim, level, max_nodes=max_nodes, force=force)
@@ -149,5 +165,7 @@ def _check_int(name, value, minimum=1):
 
 
 def _too_many(rule, dim, level, n, limit):
-    return (f"a {rule} sparse grid of level {level} in {dim} dimensions has {n:,} nodes, more than the limit of "
-            f"{limit:,}; lower the level, or pass force=True (--force) to build it anyway")
+    return (
+        f"a {rule} sparse grid of level {level} in {dim} dimensions has {n:,} nodes, more than the limit of "
+        f"{limit:,}; lower the level, or pass force=True (--force) to build it anyway"
+    )

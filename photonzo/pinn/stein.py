@@ -72,21 +72,27 @@ class SteinEstimator(_Stencil):
         self.step = self.sigma
         self._set_dims(rule.dim, spatial)
         self.centre = rule.origin
-        nodes = rule.nodes if self.centre is not None else np.concatenate([rule.nodes, np.zeros((1, self.dim))])
+        nodes = (
+            rule.nodes if self.centre is not None else np.concatenate([rule.nodes, np.zeros((1, self.dim))])
+        )
         self.nodes = torch.as_tensor(nodes, dtype=torch.float64)  # [K, D]
         self.centre_index = self.centre if self.centre is not None else len(rule.nodes)
         self.weights = torch.as_tensor(rule.weights, dtype=torch.float64)  # [n]
-        z = self.nodes[:len(rule.weights)]
+        z = self.nodes[: len(rule.weights)]
         self.grad_weights = self.weights[:, None] * z / self.sigma  # [n, D]
-        zs = z[:, :self.spatial]
-        self.lap_weights = self.weights * ((zs ** 2).sum(1) - self.spatial) / self.sigma ** 2  # [n]
+        zs = z[:, : self.spatial]
+        self.lap_weights = self.weights * ((zs**2).sum(1) - self.spatial) / self.sigma**2  # [n]
 
     def derivatives(self, values: torch.Tensor) -> dict:
         values = self._values(values)
-        f0 = values[..., self.centre_index:self.centre_index + 1]
-        on_rule = values[..., :len(self.weights)]
+        f0 = values[..., self.centre_index : self.centre_index + 1]
+        on_rule = values[..., : len(self.weights)]
         diff = on_rule - f0  # [..., P, n]
-        return {"value": on_rule @ self.weights, "grad": diff @ self.grad_weights, "laplacian": diff @ self.lap_weights}
+        return {
+            "value": on_rule @ self.weights,
+            "grad": diff @ self.grad_weights,
+            "laplacian": diff @ self.lap_weights,
+        }
 
 
 class FiniteDifference(_Stencil):
@@ -100,6 +106,10 @@ class FiniteDifference(_Stencil):
 
     def derivatives(self, values: torch.Tensor) -> dict:
         values = self._values(values)
-        f0, plus, minus = values[..., 0], values[..., 1:1 + self.dim], values[..., 1 + self.dim:]
-        second = (plus + minus - 2 * f0[..., None]) / self.h ** 2
-        return {"value": f0, "grad": (plus - minus) / (2 * self.h), "laplacian": second[..., :self.spatial].sum(-1)}
+        f0, plus, minus = values[..., 0], values[..., 1 : 1 + self.dim], values[..., 1 + self.dim :]
+        second = (plus + minus - 2 * f0[..., None]) / self.h**2
+        return {
+            "value": f0,
+            "grad": (plus - minus) / (2 * self.h),
+            "laplacian": second[..., : self.spatial].sum(-1),
+        }

@@ -24,22 +24,43 @@ def init_weights(network: OpticalNetwork, seed: int = 0) -> list[dict]:
     return network.random_weights(seed)
 
 
-def _trainable(network: OpticalNetwork, seed: int, init: list[dict] | None = None) -> tuple[list[dict], list[torch.Tensor]]:
+def _trainable(
+    network: OpticalNetwork, seed: int, init: list[dict] | None = None
+) -> tuple[list[dict], list[torch.Tensor]]:
     """Weights that require gradients, and their tensors: fresh He-scaled ones, or copies of ``init``
     (which stays untouched)."""
     if init is None:
         weights = network.random_weights(seed, requires_grad=True)
         return weights, network.weight_tensors(weights)
-    weights = [{k: None if v is None else [t.detach().clone() for t in v] if isinstance(v, list)
-                else v.detach().clone() for k, v in w.items()} for w in init]
+    weights = [
+        {
+            k: None
+            if v is None
+            else [t.detach().clone() for t in v]
+            if isinstance(v, list)
+            else v.detach().clone()
+            for k, v in w.items()
+        }
+        for w in init
+    ]
     tensors = network.weight_tensors(weights)
     for t in tensors:
         t.requires_grad_(True)
     return weights, tensors
 
 
-def train_backprop(network: OpticalNetwork, x_train, y_train, *, epochs: int = 20, batch_size: int = 64,
-                   lr: float = 1e-3, seed: int = 0, weight_decay: float = 0.0, progress: bool = False) -> tuple[list[dict], dict]:
+def train_backprop(
+    network: OpticalNetwork,
+    x_train,
+    y_train,
+    *,
+    epochs: int = 20,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    seed: int = 0,
+    weight_decay: float = 0.0,
+    progress: bool = False,
+) -> tuple[list[dict], dict]:
     """Train real weights with Adam on cross-entropy; returns (weights, stats)."""
     if epochs < 1 or batch_size < 1 or not lr > 0:
         raise ValueError("epochs and batch_size must be positive integers and lr a positive number")
@@ -58,7 +79,11 @@ def train_backprop(network: OpticalNetwork, x_train, y_train, *, epochs: int = 2
             steps += 1
     for t in params:
         t.requires_grad_(False)
-    return weights, {"steps": steps, "wall": time.perf_counter() - t0, "final_batch_loss": float(loss.detach())}
+    return weights, {
+        "steps": steps,
+        "wall": time.perf_counter() - t0,
+        "final_batch_loss": float(loss.detach()),
+    }
 
 
 @torch.no_grad()
@@ -72,9 +97,19 @@ def deploy(network: OpticalNetwork, weights: list[dict]) -> np.ndarray:
     return network.from_weights(weights)
 
 
-def train_pinn_backprop(network: OpticalNetwork, pde, *, steps: int = 1000, points: int = 100, lr: float = 1e-3,
-                        seed: int = 0, progress: bool = False, evaluate=None,
-                        eval_every: int = 20, init: list[dict] | None = None) -> tuple[list[dict], dict]:
+def train_pinn_backprop(
+    network: OpticalNetwork,
+    pde,
+    *,
+    steps: int = 1000,
+    points: int = 100,
+    lr: float = 1e-3,
+    seed: int = 0,
+    progress: bool = False,
+    evaluate=None,
+    eval_every: int = 20,
+    init: list[dict] | None = None,
+) -> tuple[list[dict], dict]:
     """First-order PINN reference: the network's real weights trained by Adam on the mean squared
     PDE residual of ``pde``'s ansatz, with exact derivatives from autograd (fresh uniform
     collocation points every step). Returns (weights, stats); ``deploy`` programs them.
@@ -95,8 +130,10 @@ def train_pinn_backprop(network: OpticalNetwork, pde, *, steps: int = 1000, poin
         x = pde.sample(points, g).requires_grad_(True)
         u = pde.ansatz(x, network.digital_forward(weights, x)[:, 0])
         grad = torch.autograd.grad(u.sum(), x, create_graph=True)[0]
-        lap = sum(torch.autograd.grad(grad[:, i].sum(), x, create_graph=True)[0][:, i] for i in range(pde.dim))
-        loss = pde.residual(grad[:, pde.dim], grad[:, :pde.dim], lap).pow(2).mean()
+        lap = sum(
+            torch.autograd.grad(grad[:, i].sum(), x, create_graph=True)[0][:, i] for i in range(pde.dim)
+        )
+        loss = pde.residual(grad[:, pde.dim], grad[:, : pde.dim], lap).pow(2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -110,5 +147,9 @@ def train_pinn_backprop(network: OpticalNetwork, pde, *, steps: int = 1000, poin
             evaluations.append({"step": step, "wall": round(train_wall, 3), **record})
     for t in params:
         t.requires_grad_(False)
-    return weights, {"steps": steps, "wall": time.perf_counter() - t0 - paused, "losses": history,
-                     "evaluations": evaluations}
+    return weights, {
+        "steps": steps,
+        "wall": time.perf_counter() - t0 - paused,
+        "losses": history,
+        "evaluations": evaluations,
+    }

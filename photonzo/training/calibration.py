@@ -59,13 +59,19 @@ class CalibrationConfig:
     random_settings: int = 0  # random probe settings besides the given ones
     seed: int = 0
 
-    def validate(self) -> "CalibrationConfig":
+    def validate(self) -> CalibrationConfig:
         for name in ("steps", "q", "probe_inputs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"calibration {name} must be a positive integer, got {value!r}")
-        if isinstance(self.random_settings, bool) or not isinstance(self.random_settings, int) or self.random_settings < 0:
-            raise ValueError(f"calibration random_settings must be an integer >= 0, got {self.random_settings!r}")
+        if (
+            isinstance(self.random_settings, bool)
+            or not isinstance(self.random_settings, int)
+            or self.random_settings < 0
+        ):
+            raise ValueError(
+                f"calibration random_settings must be an integer >= 0, got {self.random_settings!r}"
+            )
         for name in ("mu", "lr"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
@@ -89,9 +95,14 @@ class Calibration:
         return params + self.offset.to(params.dtype)
 
     def summary(self) -> dict:
-        return {"loss_before": self.loss_before, "loss_after": self.loss_after, "queries": self.queries,
-                "wall_s": round(self.wall_s, 3), "steps": len(self.history),
-                "offset_rms": float(wrap_signed(self.offset).pow(2).mean().sqrt())}
+        return {
+            "loss_before": self.loss_before,
+            "loss_after": self.loss_after,
+            "queries": self.queries,
+            "wall_s": round(self.wall_s, 3),
+            "steps": len(self.history),
+            "offset_rms": float(wrap_signed(self.offset).pow(2).mean().sqrt()),
+        }
 
     def save(self, directory: str | Path) -> None:
         """``calibration.npz`` (the offset, no pickle) and ``calibration.json`` (summary + history)."""
@@ -111,8 +122,9 @@ def design_targets(design, settings: torch.Tensor, x: torch.Tensor) -> list[torc
     return [t.to(torch.float64) for t in design.layer_outputs(settings, x)]
 
 
-def calibration_loss(oracle, offsets: torch.Tensor, settings: torch.Tensor, x: torch.Tensor,
-                     targets: list[torch.Tensor]) -> torch.Tensor:
+def calibration_loss(
+    oracle, offsets: torch.Tensor, settings: torch.Tensor, x: torch.Tensor, targets: list[torch.Tensor]
+) -> torch.Tensor:
     """Relative layer-output error ``[Q]`` of Q candidate offsets, each averaged over the K settings.
 
     One batched Oracle call evaluates all Q·K programs (Q·K queries).
@@ -127,8 +139,14 @@ def calibration_loss(oracle, offsets: torch.Tensor, settings: torch.Tensor, x: t
     return loss.mean(1)
 
 
-def calibrate(oracle, design, settings: torch.Tensor, x: torch.Tensor,
-              config: CalibrationConfig | None = None, progress: bool = False) -> Calibration:
+def calibrate(
+    oracle,
+    design,
+    settings: torch.Tensor,
+    x: torch.Tensor,
+    config: CalibrationConfig | None = None,
+    progress: bool = False,
+) -> Calibration:
     """Learn a phase offset for ``oracle``'s chip (see the module docstring).
 
     ``design``: anything with ``layer_outputs(settings, x)`` giving the intended layer outputs
@@ -138,7 +156,9 @@ def calibrate(oracle, design, settings: torch.Tensor, x: torch.Tensor,
     """
     config = (config or CalibrationConfig()).validate()
     if not hasattr(oracle, "layer_outputs"):
-        raise TypeError("calibration reads every layer's detectors: it needs a LayerTapOracle (Chip.oracle())")
+        raise TypeError(
+            "calibration reads every layer's detectors: it needs a LayerTapOracle (Chip.oracle())"
+        )
     n = oracle.n_params
     settings = torch.as_tensor(settings)
     settings = settings[None] if settings.ndim == 1 else settings
@@ -148,16 +168,22 @@ def calibrate(oracle, design, settings: torch.Tensor, x: torch.Tensor,
     settings = settings.to(dtype)
     generator = torch.Generator().manual_seed(config.seed)
     if config.random_settings:
-        extra = torch.stack([oracle.initial_params(config.seed * 1000 + i) for i in range(config.random_settings)])
+        extra = torch.stack(
+            [oracle.initial_params(config.seed * 1000 + i) for i in range(config.random_settings)]
+        )
         settings = torch.cat([settings, extra.to(dtype)])
-    x = torch.as_tensor(x)[:config.probe_inputs]
+    x = torch.as_tensor(x)[: config.probe_inputs]
     targets = design_targets(design, settings, x)
 
     slices = oracle.param_slices(config.level)
     phases = [s for s in slices if s.kind != "bias"]
-    estimator = RGE(config.q, "rademacher", "central", config.mu, slices=phases, tensorwise=True, support=phases)
+    estimator = RGE(
+        config.q, "rademacher", "central", config.mu, slices=phases, tensorwise=True, support=phases
+    )
     # offsets stay unwrapped (small, signed): what was learned reads directly as a phase error
-    optimizer = Adam(config.lr, schedule=Schedule("cosine", total=config.steps), mask=torch.zeros(n, dtype=torch.bool))
+    optimizer = Adam(
+        config.lr, schedule=Schedule("cosine", total=config.steps), mask=torch.zeros(n, dtype=torch.bool)
+    )
     loss_fn = lambda offsets: calibration_loss(oracle, offsets, settings, x, targets)
 
     offset = torch.zeros(n, dtype=dtype)
@@ -180,8 +206,9 @@ def calibrate(oracle, design, settings: torch.Tensor, x: torch.Tensor,
     # the best offset seen: near the optimum ZO steps only wander (Adam scales the estimates'
     # O(μ²) bias up to full steps), and an already calibrated chip must come out no worse
     loss, offset = min(best, (final, offset), key=lambda pair: pair[0])
-    return Calibration(offset, history[0]["loss"], loss, oracle.queries - before_queries,
-                       time.perf_counter() - t0, history)
+    return Calibration(
+        offset, history[0]["loss"], loss, oracle.queries - before_queries, time.perf_counter() - t0, history
+    )
 
 
 def load_offset(directory: str | Path) -> torch.Tensor:
@@ -198,5 +225,13 @@ def config_from_dict(data: dict) -> CalibrationConfig:
     return CalibrationConfig(**data).validate()
 
 
-__all__ = ["CalibrationConfig", "Calibration", "calibrate", "calibration_loss", "design_targets", "load_offset",
-           "config_from_dict", "wrap_signed"]
+__all__ = [
+    "Calibration",
+    "CalibrationConfig",
+    "calibrate",
+    "calibration_loss",
+    "config_from_dict",
+    "design_targets",
+    "load_offset",
+    "wrap_signed",
+]

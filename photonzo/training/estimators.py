@@ -49,6 +49,7 @@ class Estimate:
 
 # ---- probes ---------------------------------------------------------------------------------
 
+
 class Probe:
     """Perturbation directions (rows of a virtual [k, P] matrix) with one scheme and step μ.
 
@@ -79,8 +80,17 @@ class DirectionProbe(Probe):
     ``columns[j]``: the loss column segment j is estimated from (multi-column losses).
     """
 
-    def __init__(self, directions: torch.Tensor, segment: torch.Tensor, n_segments: int, scheme: str,
-                 mu: float, sign: bool = False, joint: bool = False, columns: torch.Tensor | None = None):
+    def __init__(
+        self,
+        directions: torch.Tensor,
+        segment: torch.Tensor,
+        n_segments: int,
+        scheme: str,
+        mu: float,
+        sign: bool = False,
+        joint: bool = False,
+        columns: torch.Tensor | None = None,
+    ):
         self.R, self.segment, self.n_segments = directions, segment, n_segments
         self.q = directions.shape[0]
         self.joint, self.columns = joint, columns
@@ -128,11 +138,19 @@ class CoordinateProbe(Probe):
         if diffs.ndim != 1:
             raise ValueError("coordinate probes take a single-column loss")
         return torch.zeros(n_params, dtype=self.dtype, device=self.coords.device).index_add_(
-            0, self.coords, diffs.to(self.dtype))
+            0, self.coords, diffs.to(self.dtype)
+        )
 
 
-def evaluate(oracle, params: torch.Tensor, batch, probes: list[Probe], max_settings: int = 256,
-             max_elements: int = 2 ** 24, loss_fn=None) -> tuple[torch.Tensor, torch.Tensor, int]:
+def evaluate(
+    oracle,
+    params: torch.Tensor,
+    batch,
+    probes: list[Probe],
+    max_settings: int = 256,
+    max_elements: int = 2**24,
+    loss_fn=None,
+) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Evaluate all probes around ``params`` through the Oracle in few batched calls.
 
     ``loss_fn(settings[Q, P])`` → ``[Q]`` or ``[Q, K]`` (default: ``oracle.loss`` on ``batch``).
@@ -151,12 +169,12 @@ def evaluate(oracle, params: torch.Tensor, batch, probes: list[Probe], max_setti
         losses = loss_fn(torch.cat(pending)).to(torch.float64).cpu()
         at = 0
         for target, i, a, b in spans:
-            results.append((target, i, a, losses[at:at + b - a]))
+            results.append((target, i, a, losses[at : at + b - a]))
             at += b - a
         pending, spans, filled = [], [], 0
 
     for i, p in enumerate(probes):
-        for s in (("+", "-") if p.scheme == "central" else ("+",)):
+        for s in ("+", "-") if p.scheme == "central" else ("+",):
             a = 0
             while a < p.k:  # fill each call to exactly ``chunk`` settings
                 if filled == chunk:
@@ -173,7 +191,7 @@ def evaluate(oracle, params: torch.Tensor, batch, probes: list[Probe], max_setti
     plus = [torch.empty((p.k,) + f0.shape, dtype=torch.float64) for p in probes]
     minus = [torch.empty((p.k,) + f0.shape, dtype=torch.float64) for p in probes]
     for target, i, a, part in results[1:]:
-        (plus if target == "+" else minus)[i][a:a + len(part)] = part
+        (plus if target == "+" else minus)[i][a : a + len(part)] = part
     grad = torch.zeros(n, dtype=torch.float64, device=params.device)
     for p, fp, fm in zip(probes, plus, minus):
         diff = (fp - fm) / (2 * p.mu) if p.scheme == "central" else (fp - f0) / p.mu
@@ -183,8 +201,11 @@ def evaluate(oracle, params: torch.Tensor, batch, probes: list[Probe], max_setti
 
 # ---- estimators -----------------------------------------------------------------------------
 
+
 def _check_positive(name, value, integer=False):
-    ok = not isinstance(value, bool) and (isinstance(value, int) if integer else isinstance(value, (int, float)))
+    ok = not isinstance(value, bool) and (
+        isinstance(value, int) if integer else isinstance(value, (int, float))
+    )
     if not ok or not value > 0 or (not integer and not math.isfinite(value)):
         kind = "a positive integer" if integer else "a positive finite number"
         raise ValueError(f"{name} must be {kind}, got {value!r}")
@@ -212,16 +233,26 @@ class Estimator:
     def method(self, step: int) -> str:
         return self.name
 
-    def estimate(self, oracle, params, batch, step: int, generator: torch.Generator,
-                 max_settings: int = 256, loss_fn=None) -> Estimate:
+    def estimate(
+        self,
+        oracle,
+        params,
+        batch,
+        step: int,
+        generator: torch.Generator,
+        max_settings: int = 256,
+        loss_fn=None,
+    ) -> Estimate:
         """``loss_fn(settings[Q, P]) → [Q]`` replaces ``oracle.loss`` on ``batch`` when given."""
         probes = self.probes(params.shape[0], step, generator, params.dtype)
         grad, loss, queries = evaluate(oracle, params, batch, probes, max_settings, loss_fn=loss_fn)
         return Estimate(grad, float(loss), queries, self.method(step))
 
     def queries_per_step(self, n_params: int, step: int = 0) -> int:
-        return 1 + sum(p.k * (2 if p.scheme == "central" else 1)
-                       for p in self.probes(n_params, step, torch.Generator().manual_seed(0), torch.float64))
+        return 1 + sum(
+            p.k * (2 if p.scheme == "central" else 1)
+            for p in self.probes(n_params, step, torch.Generator().manual_seed(0), torch.float64)
+        )
 
     # schedules carry state (e.g. when they switched); checkpoints keep it
     def observe(self, step: int, validation_loss: float) -> None:
@@ -242,9 +273,17 @@ class RGE(Estimator):
 
     name = "rge"
 
-    def __init__(self, q: int = 10, distribution: str = "rademacher", scheme: str = "central", mu: float = 0.025,
-                 sign: bool = False, slices: list[ParamSlice] | None = None, tensorwise: bool = False,
-                 support: list[ParamSlice] | None = None):
+    def __init__(
+        self,
+        q: int = 10,
+        distribution: str = "rademacher",
+        scheme: str = "central",
+        mu: float = 0.025,
+        sign: bool = False,
+        slices: list[ParamSlice] | None = None,
+        tensorwise: bool = False,
+        support: list[ParamSlice] | None = None,
+    ):
         self.q = _check_positive("the number of RGE directions q", q, integer=True)
         self.distribution = _check_choice("direction distribution", distribution, DISTRIBUTIONS)
         self.scheme = _check_choice("difference scheme", scheme, SCHEMES)
@@ -276,15 +315,24 @@ class RGE(Estimator):
             R = torch.randn((q, n_params), generator=generator, device=device, dtype=dtype)
         if self.distribution == "sphere":  # each segment's piece on the sphere of radius √n_seg
             on = segment >= 0
-            sq = torch.zeros(n_segments, q, dtype=dtype, device=device).index_add_(0, segment[on], R[:, on].T ** 2)
+            sq = torch.zeros(n_segments, q, dtype=dtype, device=device).index_add_(
+                0, segment[on], R[:, on].T ** 2
+            )
             size = torch.bincount(segment[on], minlength=n_segments).to(dtype)
             R[:, on] *= (size[:, None] / sq).sqrt()[segment[on]].T
         return [DirectionProbe(R, segment, n_segments, self.scheme, self.mu, self.sign)]
 
     def describe(self):
-        return {"name": self.name, "q": self.q, "distribution": self.distribution, "scheme": self.scheme,
-                "mu": self.mu, "sign": self.sign, "tensorwise": self.tensorwise,
-                "slices": None if not self.tensorwise else [s.name for s in self.slices]}
+        return {
+            "name": self.name,
+            "q": self.q,
+            "distribution": self.distribution,
+            "scheme": self.scheme,
+            "mu": self.mu,
+            "sign": self.sign,
+            "tensorwise": self.tensorwise,
+            "slices": None if not self.tensorwise else [s.name for s in self.slices],
+        }
 
 
 class CGE(Estimator):
@@ -292,8 +340,13 @@ class CGE(Estimator):
 
     name = "cge"
 
-    def __init__(self, scheme: str = "forward", mu: float = 0.025, subset: int | None = None,
-                 support: list[ParamSlice] | None = None):
+    def __init__(
+        self,
+        scheme: str = "forward",
+        mu: float = 0.025,
+        subset: int | None = None,
+        support: list[ParamSlice] | None = None,
+    ):
         self.scheme = _check_choice("difference scheme", scheme, SCHEMES)
         self.mu = _check_positive("the perturbation step mu", mu)
         self.subset = None if subset is None else _check_positive("the CGE subset size", subset, integer=True)
@@ -301,9 +354,15 @@ class CGE(Estimator):
 
     def probes(self, n_params, step, generator, dtype):
         device = generator.device
-        coords = torch.cat([torch.arange(s.start, s.stop, device=device) for s in _support(self.support, n_params)])
+        coords = torch.cat(
+            [torch.arange(s.start, s.stop, device=device) for s in _support(self.support, n_params)]
+        )
         if self.subset is not None and self.subset < len(coords):
-            coords = coords[torch.randperm(len(coords), generator=generator, device=device)[:self.subset]].sort().values
+            coords = (
+                coords[torch.randperm(len(coords), generator=generator, device=device)[: self.subset]]
+                .sort()
+                .values
+            )
         return [CoordinateProbe(coords, n_params, self.scheme, self.mu, dtype)]
 
     def describe(self):
@@ -330,8 +389,9 @@ class Hybrid(Estimator):
     """``first`` until ``switch_step`` or until ``patience`` evaluations without a new best
     validation loss, then ``second`` for the rest of the run."""
 
-    def __init__(self, first: Estimator, second: Estimator, switch_step: int | None = None,
-                 patience: int | None = None):
+    def __init__(
+        self, first: Estimator, second: Estimator, switch_step: int | None = None, patience: int | None = None
+    ):
         if switch_step is None and patience is None:
             raise ValueError("a hybrid schedule needs a switch_step, a patience, or both")
         if switch_step is not None and (not isinstance(switch_step, int) or switch_step < 0):
@@ -374,11 +434,21 @@ class Hybrid(Estimator):
         return {"switched_at": self.switched_at, "best": self.best, "stale": self.stale}
 
     def load_state_dict(self, state):
-        self.switched_at, self.best, self.stale = state["switched_at"], float(state["best"]), int(state["stale"])
+        self.switched_at, self.best, self.stale = (
+            state["switched_at"],
+            float(state["best"]),
+            int(state["stale"]),
+        )
 
     def describe(self):
-        return {"name": self.name, "first": self.first.describe(), "second": self.second.describe(),
-                "switch_step": self.switch_step, "patience": self.patience, "switched_at": self.switched_at}
+        return {
+            "name": self.name,
+            "first": self.first.describe(),
+            "second": self.second.describe(),
+            "switch_step": self.switch_step,
+            "patience": self.patience,
+            "switched_at": self.switched_at,
+        }
 
 
 # ---- the named configurations the CLI offers --------------------------------------------------
@@ -392,10 +462,23 @@ def split_groups(slices: list[ParamSlice], cge_max: int) -> tuple[list[ParamSlic
     return small, [s for s in slices if s not in small]
 
 
-def build_estimator(name: str, oracle, *, q: int = 10, mu: float = 0.025, distribution: str = "rademacher",
-                    scheme: str = "central", tensorwise: bool = False, level: str = "core",
-                    cge_scheme: str = "forward", cge_subset: int | None = None, per_group: bool = False,
-                    cge_max: int = 128, switch_step: int | None = None, patience: int | None = 3) -> Estimator:
+def build_estimator(
+    name: str,
+    oracle,
+    *,
+    q: int = 10,
+    mu: float = 0.025,
+    distribution: str = "rademacher",
+    scheme: str = "central",
+    tensorwise: bool = False,
+    level: str = "core",
+    cge_scheme: str = "forward",
+    cge_subset: int | None = None,
+    per_group: bool = False,
+    cge_max: int = 128,
+    switch_step: int | None = None,
+    patience: int | None = 3,
+) -> Estimator:
     """One of ``ESTIMATORS`` configured for ``oracle``'s parameter layout.
 
     ``rge``: RGE (tensor-wise over ``level`` slices if asked); ``cge``: CGE; ``hybrid``: sign-RGE,
@@ -407,7 +490,9 @@ def build_estimator(name: str, oracle, *, q: int = 10, mu: float = 0.025, distri
     slices = oracle.param_slices(level) if tensorwise else None
 
     def rge(sign=False, support=None):
-        return RGE(q, distribution, scheme, mu, sign=sign, slices=slices, tensorwise=tensorwise, support=support)
+        return RGE(
+            q, distribution, scheme, mu, sign=sign, slices=slices, tensorwise=tensorwise, support=support
+        )
 
     def with_groups(make_rge):
         if not per_group:

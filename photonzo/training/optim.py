@@ -24,17 +24,35 @@ class Schedule:
     """Learning rate at a step: ``constant``, ``cosine`` decay to ``min_factor``·lr over
     ``total`` steps, or ``step`` decay by ``gamma`` every ``every`` steps; optional linear warm-up."""
 
-    def __init__(self, kind: str = "constant", total: int | None = None, min_factor: float = 0.0,
-                 every: int | None = None, gamma: float = 0.5, warmup: int = 0):
+    def __init__(
+        self,
+        kind: str = "constant",
+        total: int | None = None,
+        min_factor: float = 0.0,
+        every: int | None = None,
+        gamma: float = 0.5,
+        warmup: int = 0,
+    ):
         if kind not in SCHEDULES:
-            raise ValueError(f"unknown learning-rate schedule {kind!r}; accepted schedules are {', '.join(SCHEDULES)}")
+            raise ValueError(
+                f"unknown learning-rate schedule {kind!r}; accepted schedules are {', '.join(SCHEDULES)}"
+            )
         if kind == "cosine" and (not isinstance(total, int) or total < 1):
-            raise ValueError(f"a cosine schedule needs the total number of steps (a positive integer), got {total!r}")
+            raise ValueError(
+                f"a cosine schedule needs the total number of steps (a positive integer), got {total!r}"
+            )
         if kind == "step" and (not isinstance(every, int) or every < 1):
             raise ValueError(f"a step schedule needs 'every' (a positive integer), got {every!r}")
         if not 0 <= min_factor <= 1 or not 0 < gamma <= 1 or warmup < 0:
             raise ValueError("need 0 <= min_factor <= 1, 0 < gamma <= 1 and warmup >= 0")
-        self.kind, self.total, self.min_factor, self.every, self.gamma, self.warmup = kind, total, min_factor, every, gamma, warmup
+        self.kind, self.total, self.min_factor, self.every, self.gamma, self.warmup = (
+            kind,
+            total,
+            min_factor,
+            every,
+            gamma,
+            warmup,
+        )
 
     def __call__(self, step: int) -> float:
         factor = 1.0
@@ -48,8 +66,14 @@ class Schedule:
         return factor
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "total": self.total, "min_factor": self.min_factor, "every": self.every,
-                "gamma": self.gamma, "warmup": self.warmup}
+        return {
+            "kind": self.kind,
+            "total": self.total,
+            "min_factor": self.min_factor,
+            "every": self.every,
+            "gamma": self.gamma,
+            "warmup": self.warmup,
+        }
 
 
 def phase_mask(slices: list[ParamSlice], n_params: int) -> torch.Tensor:
@@ -81,7 +105,9 @@ class Optimizer:
 
     def step(self, params: torch.Tensor, grad: torch.Tensor, step: int) -> torch.Tensor:
         if grad.shape != params.shape:
-            raise ValueError(f"gradient shape {tuple(grad.shape)} does not match parameters {tuple(params.shape)}")
+            raise ValueError(
+                f"gradient shape {tuple(grad.shape)} does not match parameters {tuple(params.shape)}"
+            )
         return wrap_phases(params - self.lr_at(step) * self._direction(grad.to(params.dtype)), self.mask)
 
     def _direction(self, grad: torch.Tensor) -> torch.Tensor:
@@ -133,10 +159,12 @@ class Adam(Optimizer):
         m = b1 * m + (1 - b1) * grad
         v = b2 * v + (1 - b2) * grad * grad
         self.state.update(t=torch.tensor(t), m=m, v=v)
-        return (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)).sqrt() + self.eps)
+        return (m / (1 - b1**t)) / ((v / (1 - b2**t)).sqrt() + self.eps)
 
 
-def build_optimizer(name: str, lr: float, schedule: Schedule | None = None, mask=None, momentum: float = 0.9) -> Optimizer:
+def build_optimizer(
+    name: str, lr: float, schedule: Schedule | None = None, mask=None, momentum: float = 0.9
+) -> Optimizer:
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; accepted optimizers are {', '.join(OPTIMIZERS)}")
     if name == "adam":

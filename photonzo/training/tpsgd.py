@@ -37,11 +37,20 @@ import torch
 import torch.nn.functional as F
 
 from ..progress import progress_bar
-from .estimators import (DISTRIBUTIONS, RGE, SCHEMES, DirectionProbe, Estimate, Estimator, _check_choice,
-                         _check_positive, evaluate)
-
+from .estimators import (
+    DISTRIBUTIONS,
+    RGE,
+    SCHEMES,
+    DirectionProbe,
+    Estimate,
+    Estimator,
+    _check_choice,
+    _check_positive,
+    evaluate,
+)
 
 # ---- local losses: h [..., B, W], t [B, W] → [...] --------------------------------------------
+
 
 def _mse(h, t):
     return (h - t).pow(2).mean((-2, -1))
@@ -79,8 +88,14 @@ class TargetProjection:
     matrices never change: they are no parameters, and the same seed gives the same targets.
     """
 
-    def __init__(self, widths: list[int], classes: int, seed: int = 0, distribution: str = "gaussian",
-                 scale: float = 1.0):
+    def __init__(
+        self,
+        widths: list[int],
+        classes: int,
+        seed: int = 0,
+        distribution: str = "gaussian",
+        scale: float = 1.0,
+    ):
         _check_choice("projection distribution", distribution, PROJECTIONS)
         if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
             raise ValueError(f"target projection needs at least 2 classes, got {classes!r}")
@@ -88,10 +103,19 @@ class TargetProjection:
             _check_positive("a hidden layer width", w, integer=True)
         _check_positive("the projection scale", scale)
         g = torch.Generator().manual_seed(seed)
-        draw = (lambda s: torch.randn(s, generator=g, dtype=torch.float64)) if distribution == "gaussian" else \
-            (lambda s: 2 * torch.rand(s, generator=g, dtype=torch.float64) - 1)
+        draw = (
+            (lambda s: torch.randn(s, generator=g, dtype=torch.float64))
+            if distribution == "gaussian"
+            else (lambda s: 2 * torch.rand(s, generator=g, dtype=torch.float64) - 1)
+        )
         self.matrices = [scale * draw((w, classes)) for w in widths]
-        self.widths, self.classes, self.seed, self.distribution, self.scale = list(widths), classes, seed, distribution, scale
+        self.widths, self.classes, self.seed, self.distribution, self.scale = (
+            list(widths),
+            classes,
+            seed,
+            distribution,
+            scale,
+        )
 
     def targets(self, labels) -> list[torch.Tensor]:
         """Local targets t_i = P_i y* for integer ``labels [B]``: one ``[B, width_i]`` per hidden layer."""
@@ -101,13 +125,25 @@ class TargetProjection:
         return [P.T[labels] for P in self.matrices]  # P y* for one-hot y* is column y of P
 
     def describe(self) -> dict:
-        return {"seed": self.seed, "distribution": self.distribution, "scale": self.scale, "widths": self.widths}
+        return {
+            "seed": self.seed,
+            "distribution": self.distribution,
+            "scale": self.scale,
+            "widths": self.widths,
+        }
 
 
 # ---- digital tpSGD on an OpticalNetwork's weights ---------------------------------------------
 
-def layer_losses(network, weights: list[dict], x: torch.Tensor, y: torch.Tensor, projection: TargetProjection,
-                 local_loss: str = "mse") -> tuple[list[torch.Tensor], torch.Tensor]:
+
+def layer_losses(
+    network,
+    weights: list[dict],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    projection: TargetProjection,
+    local_loss: str = "mse",
+) -> tuple[list[torch.Tensor], torch.Tensor]:
     """Every layer's loss on its own detached input: hidden layers' local losses, then the task
     loss of the output layer. Returns (losses, logits)."""
     loss = local_loss_fn(local_loss)
@@ -125,16 +161,36 @@ def layer_losses(network, weights: list[dict], x: torch.Tensor, y: torch.Tensor,
 
 
 def _check_training(epochs, batch_size, lr):
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1 or \
-            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be positive integers, got {epochs!r} and {batch_size!r}")
+    if (
+        isinstance(epochs, bool)
+        or not isinstance(epochs, int)
+        or epochs < 1
+        or isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or batch_size < 1
+    ):
+        raise ValueError(
+            f"epochs and batch_size must be positive integers, got {epochs!r} and {batch_size!r}"
+        )
     _check_positive("the learning rate", lr)
 
 
-def train_tpsgd(network, x_train, y_train, *, method: str = "tpsgd", local_loss: str | None = None,
-                epochs: int = 10, batch_size: int = 64, lr: float = 1e-3, seed: int = 0, projection_seed: int = 1,
-                projection: str = "gaussian", valid: tuple | None = None,
-                progress: bool = False) -> tuple[list[dict], dict]:
+def train_tpsgd(
+    network,
+    x_train,
+    y_train,
+    *,
+    method: str = "tpsgd",
+    local_loss: str | None = None,
+    epochs: int = 10,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    seed: int = 0,
+    projection_seed: int = 1,
+    projection: str = "gaussian",
+    valid: tuple | None = None,
+    progress: bool = False,
+) -> tuple[list[dict], dict]:
     """tpSGD (or DRTP) on the network's real weights with Adam; returns (weights, stats).
 
     With ``valid = (x, y)`` the weights of the epoch with the best validation accuracy are
@@ -147,8 +203,12 @@ def train_tpsgd(network, x_train, y_train, *, method: str = "tpsgd", local_loss:
     _check_training(epochs, batch_size, lr)
     x = torch.as_tensor(np.asarray(x_train), dtype=torch.float64)
     y = torch.as_tensor(np.asarray(y_train)).long()
-    proj = TargetProjection([layer.out_features for layer in network.layers[:-1]], network.out_features,
-                            projection_seed, projection)
+    proj = TargetProjection(
+        [layer.out_features for layer in network.layers[:-1]],
+        network.out_features,
+        projection_seed,
+        projection,
+    )
     weights = network.random_weights(seed, requires_grad=True)
     params = network.weight_tensors(weights)
     opt = torch.optim.Adam(params, lr=lr)
@@ -175,8 +235,13 @@ def train_tpsgd(network, x_train, y_train, *, method: str = "tpsgd", local_loss:
                 best = (acc, [{k: _detached(v) for k, v in w.items()} for w in weights], epoch + 1)
     for t in params:
         t.requires_grad_(False)
-    stats = {"steps": steps, "wall": time.perf_counter() - t0, "method": method, "local_loss": local_loss,
-             "final_layer_losses": [float(v.detach()) for v in losses]}
+    stats = {
+        "steps": steps,
+        "wall": time.perf_counter() - t0,
+        "method": method,
+        "local_loss": local_loss,
+        "final_layer_losses": [float(v.detach()) for v in losses],
+    }
     if valid is not None:
         weights = best[1]
         stats.update(valid_acc=best[0], best_epoch=best[2], valid_curve=curve)
@@ -191,16 +256,17 @@ def _detached(v):
 
 # ---- digital tpSGD for a recurrent layer --------------------------------------------------------
 
+
 class ProjectedRNN:
     """h_t = tanh(W_x x_t + W_h h_{t−1} + b), logits = W_o h_T + b_o, for sequences [B, T, F]."""
 
     def __init__(self, features: int, hidden: int, classes: int, seed: int = 0):
         g = torch.Generator().manual_seed(seed)
         r = lambda *s, scale: scale * torch.randn(*s, generator=g, dtype=torch.float64)
-        self.w_x = r(hidden, features, scale=features ** -0.5)
-        self.w_h = r(hidden, hidden, scale=0.5 * hidden ** -0.5)
+        self.w_x = r(hidden, features, scale=features**-0.5)
+        self.w_h = r(hidden, hidden, scale=0.5 * hidden**-0.5)
         self.b = torch.zeros(hidden, dtype=torch.float64)
-        self.w_o = r(classes, hidden, scale=hidden ** -0.5)
+        self.w_o = r(classes, hidden, scale=hidden**-0.5)
         self.b_o = torch.zeros(classes, dtype=torch.float64)
 
     @property
@@ -221,8 +287,13 @@ class ProjectedRNN:
             return self.states(x)[-1] @ self.w_o.T + self.b_o
 
 
-def rnn_losses(model: ProjectedRNN, x: torch.Tensor, y: torch.Tensor, projection: TargetProjection,
-               local_loss: str = "mse") -> tuple[torch.Tensor, torch.Tensor]:
+def rnn_losses(
+    model: ProjectedRNN,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    projection: TargetProjection,
+    local_loss: str = "mse",
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(recurrent layer's local loss summed over time steps, readout's task loss on the detached last state)."""
     loss = local_loss_fn(local_loss)
     target = projection.targets(y)[0]
@@ -232,9 +303,20 @@ def rnn_losses(model: ProjectedRNN, x: torch.Tensor, y: torch.Tensor, projection
     return local, task
 
 
-def train_tpsgd_rnn(x_train, y_train, *, hidden: int = 64, method: str = "tpsgd", local_loss: str | None = None,
-                    epochs: int = 10, batch_size: int = 64, lr: float = 3e-3, seed: int = 0,
-                    projection_seed: int = 1, progress: bool = False) -> tuple[ProjectedRNN, dict]:
+def train_tpsgd_rnn(
+    x_train,
+    y_train,
+    *,
+    hidden: int = 64,
+    method: str = "tpsgd",
+    local_loss: str | None = None,
+    epochs: int = 10,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    seed: int = 0,
+    projection_seed: int = 1,
+    progress: bool = False,
+) -> tuple[ProjectedRNN, dict]:
     """tpSGD on sequences ``x_train [N, T, F]``: targets projected per time step (uniform P, so
     tanh states can reach them); returns (model, stats)."""
     _check_choice("target-projection method", method, tuple(METHODS))
@@ -262,10 +344,16 @@ def train_tpsgd_rnn(x_train, y_train, *, hidden: int = 64, method: str = "tpsgd"
             steps += 1
     for t in model.tensors:
         t.requires_grad_(False)
-    return model, {"steps": steps, "wall": time.perf_counter() - t0, "local_loss": float(local.detach()), "task_loss": float(task.detach())}
+    return model, {
+        "steps": steps,
+        "wall": time.perf_counter() - t0,
+        "local_loss": float(local.detach()),
+        "task_loss": float(task.detach()),
+    }
 
 
 # ---- on the chip: layer-local zeroth-order estimation --------------------------------------------
+
 
 class LayerLocalRGE(Estimator):
     """RGE of every layer's phases on that layer's own loss, read from the per-layer detector taps.
@@ -280,9 +368,19 @@ class LayerLocalRGE(Estimator):
     zero-mean input noise (unbiased, more variance, far fewer queries).
     """
 
-    def __init__(self, projection: TargetProjection, layer_of: torch.Tensor, slices, *, local_loss: str = "mse",
-                 q: int = 10, distribution: str = "rademacher", scheme: str = "central", mu: float = 0.025,
-                 joint: bool = False):
+    def __init__(
+        self,
+        projection: TargetProjection,
+        layer_of: torch.Tensor,
+        slices,
+        *,
+        local_loss: str = "mse",
+        q: int = 10,
+        distribution: str = "rademacher",
+        scheme: str = "central",
+        mu: float = 0.025,
+        joint: bool = False,
+    ):
         self.projection, self.local_loss, self.joint = projection, local_loss, bool(joint)
         self.loss_fn = local_loss_fn(local_loss)
         self.layer_of = torch.as_tensor(layer_of).long()
@@ -294,15 +392,27 @@ class LayerLocalRGE(Estimator):
         on = probe.segment >= 0
         columns = torch.zeros(probe.n_segments, dtype=torch.long, device=probe.segment.device)
         columns[probe.segment[on]] = self.layer_of.to(columns.device)[on]  # a segment lies inside one layer
-        return [DirectionProbe(probe.R, probe.segment, probe.n_segments, probe.scheme, probe.mu, probe.sign,
-                               joint=self.joint, columns=columns)]
+        return [
+            DirectionProbe(
+                probe.R,
+                probe.segment,
+                probe.n_segments,
+                probe.scheme,
+                probe.mu,
+                probe.sign,
+                joint=self.joint,
+                columns=columns,
+            )
+        ]
 
     def estimate(self, oracle, params, batch, step, generator, max_settings=256, loss_fn=None):
         if loss_fn is not None:
             raise ValueError("layer-local training defines its own per-layer losses; it takes no loss_fn")
         if not hasattr(oracle, "layer_outputs"):
-            raise TypeError("layer-local training reads every layer's detectors: the Oracle must provide "
-                            "layer_outputs (a LayerTapOracle, e.g. Chip.oracle())")
+            raise TypeError(
+                "layer-local training reads every layer's detectors: the Oracle must provide "
+                "layer_outputs (a LayerTapOracle, e.g. Chip.oracle())"
+            )
         x, y = batch
         y = torch.as_tensor(y).long()
         targets = self.projection.targets(y)
@@ -311,29 +421,55 @@ class LayerLocalRGE(Estimator):
             outs = oracle.layer_outputs(settings, x)
             cols = [self.loss_fn(h.to(torch.float64), t) for h, t in zip(outs[:-1], targets)]
             logits = outs[-1].to(torch.float64)
-            cols.append(F.cross_entropy(logits.transpose(1, 2), y.expand(logits.shape[0], -1), reduction="none").mean(1))
+            cols.append(
+                F.cross_entropy(logits.transpose(1, 2), y.expand(logits.shape[0], -1), reduction="none").mean(
+                    1
+                )
+            )
             return torch.stack(cols, 1)
 
         probes = self.probes(params.shape[0], step, generator, params.dtype)
         grad, centre, queries = evaluate(oracle, params, batch, probes, max_settings, loss_fn=losses)
-        return Estimate(grad, float(centre[-1]), queries, self.name,
-                        {"local_losses": [round(float(v), 6) for v in centre[:-1]]})
+        return Estimate(
+            grad,
+            float(centre[-1]),
+            queries,
+            self.name,
+            {"local_losses": [round(float(v), 6) for v in centre[:-1]]},
+        )
 
     def describe(self):
-        return {"name": self.name, "local_loss": self.local_loss, "joint": self.joint,
-                "projection": self.projection.describe(), "rge": self.rge.describe()}
+        return {
+            "name": self.name,
+            "local_loss": self.local_loss,
+            "joint": self.joint,
+            "projection": self.projection.describe(),
+            "rge": self.rge.describe(),
+        }
 
 
-def build_layer_local(oracle, *, q: int = 10, mu: float = 0.025, distribution: str = "rademacher",
-                      scheme: str = "central", level: str = "layer", local_loss: str = "mse", joint: bool = False,
-                      projection_seed: int = 1, projection: str = "gaussian",
-                      target_scale: float = 1.0) -> LayerLocalRGE:
+def build_layer_local(
+    oracle,
+    *,
+    q: int = 10,
+    mu: float = 0.025,
+    distribution: str = "rademacher",
+    scheme: str = "central",
+    level: str = "layer",
+    local_loss: str = "mse",
+    joint: bool = False,
+    projection_seed: int = 1,
+    projection: str = "gaussian",
+    target_scale: float = 1.0,
+) -> LayerLocalRGE:
     """``LayerLocalRGE`` for ``oracle``'s layout: segments at ``level`` (``layer`` or finer)."""
     _check_choice("direction distribution", distribution, DISTRIBUTIONS)
     _check_choice("difference scheme", scheme, SCHEMES)
     if not hasattr(oracle, "layer_features"):
-        raise TypeError("layer-local training needs an Oracle with per-layer detector taps (layer_features, "
-                        "layer_outputs)")
+        raise TypeError(
+            "layer-local training needs an Oracle with per-layer detector taps (layer_features, "
+            "layer_outputs)"
+        )
     widths = list(oracle.layer_features)
     if len(widths) < 2:
         raise ValueError("layer-local training needs at least one hidden layer")
@@ -342,5 +478,14 @@ def build_layer_local(oracle, *, q: int = 10, mu: float = 0.025, distribution: s
     for i, s in enumerate(layers):
         layer_of[s.slice] = i
     proj = TargetProjection(widths[:-1], widths[-1], projection_seed, projection, target_scale)
-    return LayerLocalRGE(proj, layer_of, oracle.param_slices(level), local_loss=local_loss, q=q,
-                         distribution=distribution, scheme=scheme, mu=mu, joint=joint)
+    return LayerLocalRGE(
+        proj,
+        layer_of,
+        oracle.param_slices(level),
+        local_loss=local_loss,
+        q=q,
+        distribution=distribution,
+        scheme=scheme,
+        mu=mu,
+        joint=joint,
+    )

@@ -49,8 +49,10 @@ class CheckpointError(ValueError):
 
 def layout_fingerprint(oracle) -> dict:
     """What a checkpoint must match: the parameter count and the named slices."""
-    return {"n_params": int(oracle.n_params),
-            "slices": [[s.name, s.start, s.stop, s.kind] for s in oracle.param_slices("group")]}
+    return {
+        "n_params": int(oracle.n_params),
+        "slices": [[s.name, s.start, s.stop, s.kind] for s in oracle.param_slices("group")],
+    }
 
 
 def _as_tensor(a, dtype=None):
@@ -82,10 +84,16 @@ class Classification:
 
     def evaluate(self, oracle, params: torch.Tensor, data: tuple | None = None) -> dict:
         x, y = (self.x_valid, self.y_valid) if data is None else (torch.as_tensor(a) for a in data)
-        outs = [oracle.outputs(params[None], x[i:i + self.eval_batch])[0] for i in range(0, len(x), self.eval_batch)]
+        outs = [
+            oracle.outputs(params[None], x[i : i + self.eval_batch])[0]
+            for i in range(0, len(x), self.eval_batch)
+        ]
         out = torch.cat(outs).to(torch.float64)
         y = y.long()
-        return {"val_loss": float(F.cross_entropy(out, y)), "val_acc": float((out.argmax(-1) == y).double().mean())}
+        return {
+            "val_loss": float(F.cross_entropy(out, y)),
+            "val_acc": float((out.argmax(-1) == y).double().mean()),
+        }
 
 
 class ZOTrainer:
@@ -97,33 +105,69 @@ class ZOTrainer:
     params, data)`` (a dict with at least ``val_loss``) will do — the PINN trainer passes one.
     """
 
-    def __init__(self, oracle, estimator: Estimator, optimizer: Optimizer, train: tuple | None, valid: tuple | None,
-                 run_dir: str | os.PathLike, *, steps: int, batch_size: int = 64, eval_every: int = 50,
-                 checkpoint_every: int | None = None, seed: int = 0, init_seed: int | None = None,
-                 eval_batch: int = 1000, max_settings: int = 256, progress: bool = True,
-                 params: torch.Tensor | None = None, max_queries: int | None = None, objective=None):
-        for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every),
-                            ("eval_batch", eval_batch), ("max_settings", max_settings)):
+    def __init__(
+        self,
+        oracle,
+        estimator: Estimator,
+        optimizer: Optimizer,
+        train: tuple | None,
+        valid: tuple | None,
+        run_dir: str | os.PathLike,
+        *,
+        steps: int,
+        batch_size: int = 64,
+        eval_every: int = 50,
+        checkpoint_every: int | None = None,
+        seed: int = 0,
+        init_seed: int | None = None,
+        eval_batch: int = 1000,
+        max_settings: int = 256,
+        progress: bool = True,
+        params: torch.Tensor | None = None,
+        max_queries: int | None = None,
+        objective=None,
+    ):
+        for name, value in (
+            ("steps", steps),
+            ("batch_size", batch_size),
+            ("eval_every", eval_every),
+            ("eval_batch", eval_batch),
+            ("max_settings", max_settings),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.oracle, self.estimator, self.optimizer = oracle, estimator, optimizer
         self.objective = objective if objective is not None else Classification(train, valid, eval_batch)
         self.run_dir = Path(run_dir)
         self.steps, self.batch_size, self.eval_every = steps, batch_size, eval_every
-        if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
-                                             or checkpoint_every < 1):
+        if checkpoint_every is not None and (
+            isinstance(checkpoint_every, bool)
+            or not isinstance(checkpoint_every, int)
+            or checkpoint_every < 1
+        ):
             raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
         self.checkpoint_every = checkpoint_every or eval_every
-        self.seed, self.eval_batch, self.max_settings, self.progress = seed, eval_batch, max_settings, progress
-        if max_queries is not None and (isinstance(max_queries, bool) or not isinstance(max_queries, int) or max_queries < 1):
-            raise ValueError(f"max_queries must be a positive integer (a training query budget), got {max_queries!r}")
+        self.seed, self.eval_batch, self.max_settings, self.progress = (
+            seed,
+            eval_batch,
+            max_settings,
+            progress,
+        )
+        if max_queries is not None and (
+            isinstance(max_queries, bool) or not isinstance(max_queries, int) or max_queries < 1
+        ):
+            raise ValueError(
+                f"max_queries must be a positive integer (a training query budget), got {max_queries!r}"
+            )
         self.max_queries = max_queries
         self.fingerprint = layout_fingerprint(oracle)
         start = oracle.initial_params(seed if init_seed is None else init_seed) if params is None else params
         # the trainer's state lives on the CPU in float64; the chip moves phases to its device
         self.params = torch.as_tensor(start).detach().to("cpu", torch.float64).clone()
         if self.params.shape != (oracle.n_params,):
-            raise ValueError(f"initial parameters must have shape ({oracle.n_params},), got {tuple(self.params.shape)}")
+            raise ValueError(
+                f"initial parameters must have shape ({oracle.n_params},), got {tuple(self.params.shape)}"
+            )
         self.data_generator = torch.Generator().manual_seed(seed)
         self.estimator_generator = torch.Generator().manual_seed(seed + 1)
         self.step = 0
@@ -151,7 +195,9 @@ class ZOTrainer:
         """Keep ``self.params`` if ``result`` is the best evaluation so far (ties: the earlier)."""
         key, sense = self.selection
         value = result[key]
-        if self.best is not None and not (value > self.best[key] if sense == "max" else value < self.best[key]):
+        if self.best is not None and not (
+            value > self.best[key] if sense == "max" else value < self.best[key]
+        ):
             return
         self.best = {"step": self.step, "queries": queries, **result}
         self.best_params = self.params.clone()
@@ -177,9 +223,16 @@ class ZOTrainer:
         if self.best_params is not None:
             arrays["best_params"] = self.best_params.numpy()
         arrays.update({f"opt.{k}": v.detach().cpu().numpy() for k, v in self.optimizer.state_dict().items()})
-        meta = {"step": self.step, "train_queries": self.train_queries, "eval_queries": self.eval_queries,
-                "wall": self.wall, "metric_lines": self.metric_lines, "fingerprint": self.fingerprint,
-                "estimator_state": self.estimator.state_dict(), "best": self.best}
+        meta = {
+            "step": self.step,
+            "train_queries": self.train_queries,
+            "eval_queries": self.eval_queries,
+            "wall": self.wall,
+            "metric_lines": self.metric_lines,
+            "fingerprint": self.fingerprint,
+            "estimator_state": self.estimator.state_dict(),
+            "best": self.best,
+        }
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         path = self._checkpoint_path()
         with atomic_file(path, "wb") as f:
@@ -203,20 +256,31 @@ class ZOTrainer:
         except FileNotFoundError:
             raise CheckpointError(f"no checkpoint to resume from at {path}; start without --resume") from None
         except (OSError, ValueError, KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
-            raise CheckpointError(f"checkpoint {path} is damaged or not a photonzo checkpoint ({e!r})") from None
+            raise CheckpointError(
+                f"checkpoint {path} is damaged or not a photonzo checkpoint ({e!r})"
+            ) from None
         if fingerprint != self.fingerprint:
             theirs = (fingerprint or {}).get("n_params") if isinstance(fingerprint, dict) else None
-            what = ("the same number of parameters but other named slices" if theirs == self.fingerprint["n_params"]
-                    else f"{theirs} parameters; this chip has {self.fingerprint['n_params']}")
-            raise CheckpointError(f"checkpoint {path} belongs to a different model or parameter layout ({what}); "
-                                  "use a fresh run directory or the matching --model")
+            what = (
+                "the same number of parameters but other named slices"
+                if theirs == self.fingerprint["n_params"]
+                else f"{theirs} parameters; this chip has {self.fingerprint['n_params']}"
+            )
+            raise CheckpointError(
+                f"checkpoint {path} belongs to a different model or parameter layout ({what}); "
+                "use a fresh run directory or the matching --model"
+            )
         try:
             self.data_generator.set_state(data_rng)
             self.estimator_generator.set_state(estimator_rng)
-            self.optimizer.load_state_dict({k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("opt.")})
+            self.optimizer.load_state_dict(
+                {k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("opt.")}
+            )
             self.estimator.load_state_dict(estimator_state)
         except (RuntimeError, KeyError, TypeError, ValueError) as e:
-            raise CheckpointError(f"checkpoint {path} does not fit this estimator/optimiser ({e!r})") from None
+            raise CheckpointError(
+                f"checkpoint {path} does not fit this estimator/optimiser ({e!r})"
+            ) from None
         self.params, self.best, self.best_params = params, best, best_params
         self.step, self.train_queries, self.eval_queries, self.wall, self.metric_lines = counters
         self._truncate_metrics()
@@ -226,8 +290,10 @@ class ZOTrainer:
         path = self.run_dir / METRICS
         lines = path.read_text().splitlines(keepends=True) if path.exists() else []
         if len(lines) < self.metric_lines:
-            raise CheckpointError(f"{path} has {len(lines)} lines but the checkpoint expects {self.metric_lines}")
-        kept = lines[:self.metric_lines]
+            raise CheckpointError(
+                f"{path} has {len(lines)} lines but the checkpoint expects {self.metric_lines}"
+            )
+        kept = lines[: self.metric_lines]
         atomic_write_text(path, "".join(kept))
         self.history = [json.loads(line) for line in kept]
 
@@ -247,20 +313,33 @@ class ZOTrainer:
         if resume:
             self.load_checkpoint()
         elif self._checkpoint_path().exists() or (self.run_dir / METRICS).exists():
-            raise FileExistsError(f"{self.run_dir} already holds a run; resume it (--resume) or choose another run directory")
+            raise FileExistsError(
+                f"{self.run_dir} already holds a run; resume it (--resume) or choose another run directory"
+            )
         else:
-            self._consider(self.evaluate(), queries=0)  # the start competes too: training never makes it worse
+            self._consider(
+                self.evaluate(), queries=0
+            )  # the start competes too: training never makes it worse
             self.save_checkpoint()  # from step 0 on, a killed run can always be resumed
         bar = progress_bar(enabled=self.progress, total=self.steps, initial=self.step, desc="ZO training")
         try:
             while self.step < self.steps and not self._budget_spent():
                 t0 = time.perf_counter()
                 batch = self._batch()
-                estimate = self.estimator.estimate(self.oracle, self.params, batch, self.step, self.estimator_generator,
-                                                   self.max_settings, loss_fn=self.objective.loss_fn(self.oracle, batch))
+                estimate = self.estimator.estimate(
+                    self.oracle,
+                    self.params,
+                    batch,
+                    self.step,
+                    self.estimator_generator,
+                    self.max_settings,
+                    loss_fn=self.objective.loss_fn(self.oracle, batch),
+                )
                 if not math.isfinite(estimate.loss) or not torch.isfinite(estimate.grad).all():
-                    raise FloatingPointError(f"step {self.step}: the loss or its estimate is not finite "
-                                             f"(loss {estimate.loss}); lower the learning rate or the step mu")
+                    raise FloatingPointError(
+                        f"step {self.step}: the loss or its estimate is not finite "
+                        f"(loss {estimate.loss}); lower the learning rate or the step mu"
+                    )
                 if self.history and estimate.method != self.history[-1]["method"]:
                     # a new estimator (a hybrid's switch) estimates on another scale — sign-RGE's ±1
                     # against CGE's true slopes — so the old moments would mis-scale its steps for
@@ -270,11 +349,20 @@ class ZOTrainer:
                 lr = self.optimizer.lr_at(at)
                 self.params = self.optimizer.step(self.params, estimate.grad, at)
                 if not torch.isfinite(self.params).all():
-                    raise FloatingPointError(f"step {self.step}: the parameters became non-finite; lower the learning rate")
+                    raise FloatingPointError(
+                        f"step {self.step}: the parameters became non-finite; lower the learning rate"
+                    )
                 self.train_queries += estimate.queries
                 self.wall += time.perf_counter() - t0
-                record = {"step": self.step, "loss": estimate.loss, "lr": lr, "method": estimate.method,
-                          "step_queries": estimate.queries, "queries": self.train_queries, **estimate.extra}
+                record = {
+                    "step": self.step,
+                    "loss": estimate.loss,
+                    "lr": lr,
+                    "method": estimate.method,
+                    "step_queries": estimate.queries,
+                    "queries": self.train_queries,
+                    **estimate.extra,
+                }
                 self.step += 1
                 last = self.step == self.steps or self._budget_spent()
                 if self.step % self.eval_every == 0 or last:
@@ -286,8 +374,11 @@ class ZOTrainer:
                 self._log(record)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{estimate.loss:.3f}", acc=_last(self.history, "val_acc"),
-                                    queries=f"{self.train_queries:,}")
+                    bar.set_postfix(
+                        loss=f"{estimate.loss:.3f}",
+                        acc=_last(self.history, "val_acc"),
+                        queries=f"{self.train_queries:,}",
+                    )
                 if self.step % self.checkpoint_every == 0 or last:
                     self.save_checkpoint()
         finally:
