@@ -153,10 +153,14 @@ def first_order_row(args, pde, objective: PINNObjective, lr: float) -> dict:
         eval_every=args.eval_every,
         init=init,
     )
-    phases = torch.as_tensor(deploy(network, weights))
+    program = deploy(network, weights)
+    phases = torch.as_tensor(program.params)
     deployed = {
         hw: objective.evaluate(
-            Chip(network, hw, seed=args.seed, dtype=torch.complex128, loss="mse").oracle(), phases
+            Chip(
+                network, hw, seed=args.seed, dtype=torch.complex128, loss="mse", gains=program.gains
+            ).oracle(),
+            phases,
         )
         for hw in ("ideal", "typical")
     }
@@ -180,7 +184,7 @@ def first_order_row(args, pde, objective: PINNObjective, lr: float) -> dict:
 
 
 def zo_row(args, hardware: str) -> dict:
-    config = PINNConfig(
+    config = PINNConfig.of(
         hardware=hardware,
         float64=True,
         steps=args.zo_steps,

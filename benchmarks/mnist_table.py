@@ -5,7 +5,7 @@ TT [7,4,4,7]→[8,4,4,8], layer 2 [8,4,4,8]→[1,5,2,1], rank 6) and its dense c
 ``digits`` the small 64 → 64 → 10 pair. Rows:
 
   bp                 the TT network trained digitally by autograd (Adam), ideal digital accuracy
-  bp → chip          those weights programmed with from_weights onto the ideal / typical chip
+  bp → chip          those weights deployed (phases and electronic gains) onto the ideal / typical chip
   zo-rge             ZO, whole-vector RGE (Rademacher, antithetic, q = 10), ideal / typical chip
   zo-hybrid-tw       ZO, tensor-wise sign-RGE (one ± pair per TT core and bias) then CGE on a
                      random coordinate subset when validation stalls, ideal / typical chip
@@ -85,9 +85,10 @@ def queries_to(curve, thresholds=THRESHOLDS) -> dict:
     return {f"{t:.0%}": next((q for q, acc in curve if acc >= t), None) for t in thresholds}
 
 
-def chip_accuracy(network, hardware: str, phases, x, y, chunk: int = 1000) -> float:
-    chip = Chip(network, hardware, seed=0)
-    p = torch.as_tensor(phases)[None]
+def chip_accuracy(network, hardware: str, program, x, y, chunk: int = 1000) -> float:
+    """Test accuracy of a deployed ``Program`` on a ``hardware`` chip with the program's gains."""
+    chip = Chip(network, hardware, seed=0, gains=program.gains)
+    p = torch.as_tensor(program.params)[None]
     out = torch.cat([chip.outputs(p, x[i : i + chunk])[0] for i in range(0, len(x), chunk)])
     return float((out.argmax(-1) == y).double().mean())
 
@@ -173,7 +174,7 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
         output_gain=args.output_gain,
     )
     # a probe config to read the data once for BP and the test split
-    probe = TrainConfig(**base)
+    probe = TrainConfig.of(**base)
     net_tt = build_network(f"{family}-tt")
     train, valid, test, source = prepare_data(probe, net_tt.in_features)
     rows, extra = [], {}
@@ -189,7 +190,7 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
                 net_tt, train[0].numpy(), train[1].numpy(), epochs=epochs, lr=3e-3, progress=True
             )
             bp_wall = time.perf_counter() - t0
-        phases = deploy(net_tt, weights)  # also sets the network's electronic gains
+        program = deploy(net_tt, weights)
         rows.append(
             {
                 "row": "bp (digital)",
@@ -206,7 +207,7 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
                 {
                     "row": "bp → chip",
                     "hardware": hw,
-                    "test_acc": chip_accuracy(net_tt, hw, phases, *test),
+                    "test_acc": chip_accuracy(net_tt, hw, program, *test),
                     "wall_s": round(bp_wall, 1),
                     **common,
                     "queries": 1,
@@ -233,7 +234,7 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
         configs = {k: v for k, v in configs.items() if k in args.only}
     for name, more in configs.items():
         for hw in args.chips:
-            config = TrainConfig(
+            config = TrainConfig.of(
                 **base, **more, model="tt", hardware=hw, max_queries=budget, steps=budget
             )  # steps: an upper bound; the query budget stops the run
             config.steps = _steps_for(config, budget)
@@ -243,7 +244,7 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
             rows.append(zo_run(f"{dataset}-{name}-{hw}", config, work, test) | {"row": name})
     if "dense" in args.rows:
         dense_budget = args.dense_budget if dataset != "digits" else budget
-        config = TrainConfig(
+        config = TrainConfig.of(
             **base,
             estimator="rge",
             tensorwise=False,
@@ -261,7 +262,7 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
         rows.append(zo_run(f"{dataset}-zo-dense-ideal", config, work, test) | {"row": "zo-dense"})
     if "zo" in args.rows and not args.only:
         extra["step_overhead"] = step_overhead(
-            TrainConfig(**base, **configs["zo-hybrid-tw"], model="tt", hardware="typical")
+            TrainConfig.of(**base, **configs["zo-hybrid-tw"], model="tt", hardware="typical")
         )
     return {"dataset": dataset, "source": source, "rows": rows, **extra}
 

@@ -64,45 +64,12 @@ def _info(args) -> int:
 
 
 def _train(args) -> int:
-    from .experiments.run import TrainConfig, run_training
+    from .experiments.config import TrainConfig, from_arguments
+    from .experiments.run import run_training
 
-    config = TrainConfig(
-        dataset=args.dataset,
-        model=args.model,
-        estimator=args.estimator,
-        tensorwise=args.tensorwise,
-        level=args.level,
-        q=args.q,
-        mu=args.mu,
-        distribution=args.distribution,
-        scheme=args.scheme,
-        per_group=args.per_group,
-        cge_subset=args.cge_subset,
-        switch_step=args.switch_step,
-        patience=args.patience or None,
-        max_queries=args.max_queries,
-        local_loss=args.local_loss,
-        joint=args.joint,
-        projection_seed=args.projection_seed,
-        target_scale=args.target_scale,
-        output_gain=args.output_gain,
-        hardware=args.hardware,
-        phase_bits=args.phase_bits,
-        chip_seed=args.chip_seed,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        schedule=args.schedule,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        eval_every=args.eval_every,
-        eval_size=args.eval_size,
-        seed=args.seed,
-        data_dir=args.data_dir,
-    )
-    run_dir = (
-        args.run_dir
-        or f"runs/{args.dataset}-{config.model}-{args.estimator}{'-tw' if args.tensorwise else ''}-{args.hardware}"
-    )
+    config = from_arguments(TrainConfig, args)
+    tw = "-tw" if config.tensorwise else ""
+    run_dir = args.run_dir or f"runs/{config.dataset}-{config.model}-{config.estimator}{tw}-{config.hardware}"
     summary = run_training(config, run_dir, resume=args.resume, progress=not args.quiet)
     print(
         f"{summary['model']} on {summary['dataset']} ({summary['hardware']['name']} chip): "
@@ -134,12 +101,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _run_options(parser) -> None:
+    """The options every run command has besides its configuration."""
+    parser.add_argument("--run-dir", default=None, help="run directory (default runs/<what it trains>)")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --run-dir from its checkpoint"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _add_train(sub) -> None:
-    from .data.datasets import DATASETS
-    from .experiments.run import TRAIN_ESTIMATORS
-    from .training.estimators import DISTRIBUTIONS, SCHEMES
-    from .training.optim import OPTIMIZERS, SCHEDULES
-    from .training.tpsgd import LOCAL_LOSSES
+    from .experiments.config import TrainConfig, add_arguments
 
     train = sub.add_parser(
         "train",
@@ -149,152 +121,19 @@ def _add_train(sub) -> None:
         "curves.png and, when finished, summary.json.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    train.add_argument("dataset", choices=DATASETS, help="dataset (digits works offline)")
-    train.add_argument(
-        "--model", choices=["tt", "dense"], default="tt", help="tensor-train or dense optical MLP"
-    )
-    train.add_argument(
-        "--estimator",
-        choices=TRAIN_ESTIMATORS,
-        default="rge",
-        help="rge: randomised; cge: coordinate-wise; hybrid: sign-RGE, then CGE when validation stalls; "
-        "layer-local: target projection (tpSGD), each layer's RGE on its own local loss, read "
-        "from per-layer detector taps",
-    )
-    train.add_argument(
-        "--tensorwise",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="perturb each named slice (see --level) with its own directions",
-    )
-    train.add_argument(
-        "--level",
-        choices=["layer", "core", "group", "mesh"],
-        default="core",
-        help="slices of the tensor-wise estimator",
-    )
-    train.add_argument("--q", type=_positive_int, default=10, help="RGE directions per slice and step")
-    train.add_argument("--mu", type=_positive_float, default=0.025, help="perturbation step (rad)")
-    train.add_argument("--distribution", choices=DISTRIBUTIONS, default="rademacher", help="RGE directions")
-    train.add_argument(
-        "--scheme", choices=SCHEMES, default="central", help="RGE differences (central = antithetic)"
-    )
-    train.add_argument(
-        "--per-group", action="store_true", help="CGE on small attenuator/bias groups, RGE on the meshes"
-    )
-    train.add_argument(
-        "--cge-subset", type=_positive_int, default=None, help="coordinates per CGE step (default: all)"
-    )
-    train.add_argument(
-        "--switch-step",
-        type=int,
-        default=None,
-        help="hybrid: switch to CGE at this step at the latest (earlier if validation stalls)",
-    )
-    train.add_argument(
-        "--patience",
-        type=int,
-        default=3,
-        help="hybrid: switch after this many evaluations without a better validation loss (0: never)",
-    )
-    train.add_argument(
-        "--local-loss",
-        choices=list(LOCAL_LOSSES),
-        default="mse",
-        help="layer-local: hidden layers' loss against their projected targets (linear = DRTP)",
-    )
-    train.add_argument(
-        "--joint",
-        action="store_true",
-        help="layer-local: perturb all layers at once and read every local loss from the same queries",
-    )
-    train.add_argument(
-        "--projection-seed", type=int, default=1, help="layer-local: seed of the target projections"
-    )
-    train.add_argument(
-        "--target-scale",
-        type=_positive_float,
-        default=1.0,
-        help="layer-local: scale of the projected targets (a passive layer's outputs are small)",
-    )
-    train.add_argument(
-        "--max-queries",
-        type=_positive_int,
-        default=None,
-        help="stop when this many training queries are spent",
-    )
-    train.add_argument(
-        "--hardware", choices=list(PRESETS), default="ideal", help="hardware preset of the chip"
-    )
-    train.add_argument(
-        "--output-gain",
-        type=_positive_float,
-        default=10.0,
-        help="electronic gain after the output detectors (a passive chip's outputs are small; "
-        "the gain lets the cross-entropy saturate)",
-    )
-    train.add_argument(
-        "--phase-bits", type=_positive_int, default=None, help="override the preset's phase DAC bits"
-    )
-    train.add_argument(
-        "--chip-seed", type=int, default=0, help="seed of the chip's fabrication errors and noise"
-    )
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    train.add_argument(
-        "--lr", type=_positive_float, default=0.01, help="learning rate (rad per step for Adam)"
-    )
-    train.add_argument("--schedule", choices=SCHEDULES, default="cosine", help="learning-rate schedule")
-    train.add_argument("--steps", type=_positive_int, default=1500, help="training steps")
-    train.add_argument("--batch-size", type=_positive_int, default=64)
-    train.add_argument(
-        "--eval-every", type=_positive_int, default=100, help="validate (and checkpoint) every N steps"
-    )
-    train.add_argument(
-        "--eval-size", type=_positive_int, default=None, help="validation images per evaluation"
-    )
-    train.add_argument(
-        "--seed", type=int, default=0, help="seed of the initial phases, batches and directions"
-    )
-    train.add_argument(
-        "--data-dir", default=None, help="folder with the IDX files (else $PHOTONZO_DATA, the cache)"
-    )
-    train.add_argument(
-        "--run-dir", default=None, help="run directory (default runs/<dataset>-<model>-<estimator>-...)"
-    )
-    train.add_argument(
-        "--resume", action="store_true", help="continue the run in --run-dir from its checkpoint"
-    )
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_arguments(train, TrainConfig)  # one option per configuration field: the two cannot drift
+    _run_options(train)
     train.set_defaults(func=_train)
 
 
 def _hjb(args) -> int:
-    from .experiments.run import PINNConfig, run_pinn
+    from .experiments.config import PINNConfig, from_arguments
+    from .experiments.run import run_pinn
 
-    config = PINNConfig(
-        pde=args.pde,
-        dim=args.dim,
-        model=args.model,
-        estimator=args.estimator,
-        rule=args.rule,
-        level=args.level,
-        nodes=args.nodes,
-        sigma=args.sigma,
-        force=args.force,
-        q=args.q,
-        mu=args.mu,
-        lr=args.lr,
-        steps=args.steps,
-        points=args.points,
-        eval_every=args.eval_every,
-        test_points=args.test_points,
-        hardware=args.hardware,
-        chip_seed=args.chip_seed,
-        seed=args.seed,
-        float64=args.float64,
-        max_queries=args.max_queries,
+    config = from_arguments(PINNConfig, args)
+    run_dir = (
+        args.run_dir or f"runs/{config.pde}{config.dim}-{config.model}-{config.estimator}-{config.hardware}"
     )
-    run_dir = args.run_dir or f"runs/{args.pde}{args.dim}-{args.model}-{args.estimator}-{args.hardware}"
     s = run_pinn(config, run_dir, resume=args.resume, progress=not args.quiet)
     print(
         f"{s['pde']['name']}-{s['pde']['dim']} on the {s['hardware']} chip ({s['model']}, {s['mzis']:,} MZIs): "
@@ -306,9 +145,7 @@ def _hjb(args) -> int:
 
 
 def _add_hjb(sub) -> None:
-    from .experiments.run import DERIVATIVES, PINN_MODELS
-    from .pinn.pde import PDES
-    from .pinn.quadrature import RULES
+    from .experiments.config import PINNConfig, add_arguments
 
     hjb = sub.add_parser(
         "hjb",
@@ -318,52 +155,8 @@ def _add_hjb(sub) -> None:
         "Carlo, or finite differences). Writes a run directory like `photonzo train`.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    hjb.add_argument(
-        "--pde", choices=list(PDES), default="hjb", help="hjb: HJB-20 of the reference; heat: u_t = Δu"
-    )
-    hjb.add_argument("--dim", type=_positive_int, default=20, help="spatial dimension")
-    hjb.add_argument(
-        "--model",
-        choices=PINN_MODELS,
-        default="tt",
-        help="tt / dense: the reference 21→512→512→1 networks (dim 20); small: (d+1)→32→32→1",
-    )
-    hjb.add_argument("--estimator", choices=DERIVATIVES, default="sparse-grid", help="derivative estimator")
-    hjb.add_argument(
-        "--rule", choices=RULES, default="gauss-hermite", help="quadrature rule of the Stein estimator"
-    )
-    hjb.add_argument("--level", type=int, default=2, help="sparse-grid level")
-    hjb.add_argument(
-        "--nodes",
-        type=_positive_int,
-        default=None,
-        help="monte-carlo nodes per point (default: as many as the sparse grid)",
-    )
-    hjb.add_argument(
-        "--sigma", type=_positive_float, default=0.1, help="smoothing radius (and finite-difference step)"
-    )
-    hjb.add_argument("--force", action="store_true", help="build a sparse grid past the node limit")
-    hjb.add_argument("--q", type=_positive_int, default=10, help="RGE directions per step")
-    hjb.add_argument("--mu", type=_positive_float, default=0.025, help="phase perturbation (rad)")
-    hjb.add_argument("--lr", type=_positive_float, default=0.01)
-    hjb.add_argument("--steps", type=_positive_int, default=200)
-    hjb.add_argument("--points", type=_positive_int, default=100, help="collocation points per step")
-    hjb.add_argument("--eval-every", type=_positive_int, default=20)
-    hjb.add_argument("--test-points", type=_positive_int, default=10_000)
-    hjb.add_argument("--hardware", choices=list(PRESETS), default="ideal")
-    hjb.add_argument("--chip-seed", type=int, default=0)
-    hjb.add_argument("--seed", type=int, default=0)
-    hjb.add_argument(
-        "--float64",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="simulate in complex128 (the default: the sparse grid's negative weights amplify float32 "
-        "rounding in the Laplacian); --no-float64 for complex64, about 2x faster",
-    )
-    hjb.add_argument("--max-queries", type=_positive_int, default=None)
-    hjb.add_argument("--run-dir", default=None)
-    hjb.add_argument("--resume", action="store_true")
-    hjb.add_argument("--quiet", action="store_true")
+    add_arguments(hjb, PINNConfig)
+    _run_options(hjb)
     hjb.set_defaults(func=_hjb)
 
 

@@ -17,10 +17,12 @@ def test_backprop_learns_and_the_ideal_chip_reproduces_it(model):
     weights, stats = train_backprop(network, ds.x_train, ds.y_train, epochs=3, lr=3e-3)
     acc = digital_accuracy(network, weights, ds.x_test, ds.y_test)
     assert acc > 0.85
-    phases = deploy(network, weights)
-    chip = Chip(network, "ideal", dtype=torch.complex128)
+    nominal = network.nominal_gains()
+    program = deploy(network, weights)
+    assert network.nominal_gains() == nominal  # no side effect on the network
+    chip = Chip(network, "ideal", dtype=torch.complex128, gains=program.gains)
     x = torch.as_tensor(ds.x_test, dtype=torch.float64)
-    optical = chip.outputs(torch.as_tensor(phases)[None], x)[0]
+    optical = chip.outputs(torch.as_tensor(program.params)[None], x)[0]
     with torch.no_grad():
         digital = network.digital_forward(weights, x)
     assert torch.allclose(optical, digital, atol=1e-9)  # the phases realise the trained weights
@@ -29,7 +31,7 @@ def test_backprop_learns_and_the_ideal_chip_reproduces_it(model):
 
 def test_tt_init_has_he_scale():
     network = build_network("mnist-tt")
-    w = init_weights(network, seed=0)[0]["cores"]
+    w = init_weights(network, seed=0)[0].cores
     from photonzo.photonics.layers import tt_dense
 
     dense = tt_dense([c[None] for c in w])[0]

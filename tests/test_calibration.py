@@ -101,7 +101,7 @@ def test_bad_calibration_input_is_refused():
         calibrate(chip.oracle(), design, torch.zeros(3, 5), x)
     with pytest.raises(ValueError, match="steps must be a positive integer"):
         calibrate(chip.oracle(), design, chip.initial_params(0), x, CalibrationConfig(steps=0))
-    with pytest.raises(ValueError, match="lr must be a positive number"):
+    with pytest.raises(ValueError, match="lr must be a positive finite number"):
         config_from_dict({"lr": -1.0})
     with pytest.raises(ValueError, match="unknown calibration setting"):
         config_from_dict({"stepz": 3})

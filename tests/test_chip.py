@@ -157,3 +157,21 @@ def test_output_gain_amplifies_the_detected_outputs_only(rng):
     for bad in (0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="output_gain must be a positive finite number"):
             Chip(network, output_gain=bad)
+
+
+def test_the_chip_holds_the_electronic_gains(rng):
+    network = build_network("digits-tt", block=4)
+    chip = Chip(network, "ideal", dtype=torch.complex128)
+    assert chip.gains == network.nominal_gains() and chip.summary()["gains"] == list(chip.gains)
+    # the gain scales its matrix: doubling the dense output layer's gain doubles the logits (zero bias)
+    phases = torch.tensor(network.init_params(0))[None]
+    x = torch.tensor(rng.random((3, 64)))
+    doubled = Chip(network, "ideal", dtype=torch.complex128, gains=chip.gains[:-1] + (2 * chip.gains[-1],))
+    np.testing.assert_allclose(
+        doubled.outputs(phases, x).numpy(), 2 * chip.outputs(phases, x).numpy(), atol=1e-12
+    )
+    assert chip.gains == network.nominal_gains()  # each chip keeps its own
+    for bad in ((1.0,) * 3, (1.0, 1.0, 0.0, 1.0), (1.0, float("inf"), 1.0, 1.0), (True,) * 4, 2.0, "abcd"):
+        with pytest.raises(ValueError, match="gains must be 4 positive finite numbers"):
+            Chip(network, gains=bad)
+    assert Chip(network, gains=np.ones(4)).gains == (1.0,) * 4

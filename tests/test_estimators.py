@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from photonzo.photonics.layers import ParamSlice
-from photonzo.training.estimators import CGE, RGE, Hybrid, PerGroup, build_estimator, evaluate
+from photonzo.training.estimators import CGE, RGE, PerGroup, build_estimators, evaluate
+from photonzo.training.methods import hybrid, method
+from photonzo.training.optim import adam
 
 
 class FunctionOracle:
@@ -138,16 +140,23 @@ def test_per_group_and_hybrid_report_what_they_used():
     assert torch.allclose(e.grad[16:], a[16:])  # CGE part exact; one batched call in all
     assert oracle.calls == 1
 
-    hybrid = Hybrid(RGE(q=2, sign=True), CGE(), switch_step=None, patience=2)
+    both = hybrid(
+        method(RGE(q=2, sign=True), adam(0.1)), method(CGE(), adam(0.1)), switch_step=None, patience=2
+    )
     gen = torch.Generator().manual_seed(0)
-    assert hybrid.estimate(oracle, torch.zeros(n, dtype=torch.float64), None, 0, gen).method == "sign-rge"
+    theta = torch.zeros(n, dtype=torch.float64)
+    state = both.prepare(both.init(theta), 0, theta)
+    assert both.current(state).estimate(oracle, theta, None, 0, gen).method == "sign-rge"
     for step, val in enumerate([1.0, 0.9, 0.95, 0.91]):  # two evaluations without a new best
-        hybrid.observe(step, val)
-    assert hybrid.switched_at == 4
-    assert hybrid.method(3) == "sign-rge" and hybrid.method(4) == "cge"
-    restored = Hybrid(RGE(q=2, sign=True), CGE(), patience=2)
-    restored.load_state_dict(hybrid.state_dict())
-    assert restored.method(5) == "cge"
+        state = both.observe(state, step, val)
+    assert state.switched_at == 4
+    name = lambda step: both.current(both.prepare(state, step, theta)).name
+    assert name(3) == "sign-rge" and name(4) == "cge"
+    arrays, meta = both.save(state)
+    restored = hybrid(method(RGE(q=2, sign=True), adam(0.1)), method(CGE(), adam(0.1)), patience=2)
+    assert (
+        restored.current(restored.prepare(restored.restore(arrays, meta, theta, 5), 5, theta)).name == "cge"
+    )
 
 
 def test_sign_rge_returns_signs():
@@ -160,11 +169,12 @@ def test_sign_rge_returns_signs():
 def test_build_estimator_names_and_bad_input():
     slices = [ParamSlice("core0", 0, 10, "mesh"), ParamSlice("bias", 10, 12, "bias")]
     oracle = FunctionOracle(lambda th: th.sum(-1), 12, slices)
-    assert build_estimator("rge", oracle, tensorwise=True).name == "rge-tensorwise"
-    assert build_estimator("rge", oracle, per_group=True).name == "rge[groups]+cge[small]"
-    assert build_estimator("hybrid", oracle).name == "hybrid(sign-rge→cge)"
+    assert build_estimators("rge", oracle, tensorwise=True)[0].name == "rge-tensorwise"
+    assert build_estimators("rge", oracle, per_group=True)[0].name == "rge[groups]+cge[small]"
+    phases = [method(e, adam(0.1)) for e in build_estimators("hybrid", oracle)]
+    assert hybrid(*phases, patience=3).name == "hybrid(sign-rge→cge)"
     with pytest.raises(ValueError, match="unknown estimator 'spsa'"):
-        build_estimator("spsa", oracle)
+        build_estimators("spsa", oracle)
     with pytest.raises(ValueError, match="q must be a positive integer"):
         RGE(q=0)
     with pytest.raises(ValueError, match="mu must be a positive"):
@@ -172,7 +182,7 @@ def test_build_estimator_names_and_bad_input():
     with pytest.raises(ValueError, match="unknown direction distribution"):
         RGE(distribution="cauchy")
     with pytest.raises(ValueError, match="needs a switch_step, a patience"):
-        Hybrid(RGE(), CGE(), switch_step=None, patience=None)
+        hybrid(method(RGE(), adam(0.1)), method(CGE(), adam(0.1)), switch_step=None, patience=None)
 
 
 def test_evaluate_batches_all_probes_into_few_calls():
@@ -188,6 +198,12 @@ def test_evaluate_batches_all_probes_into_few_calls():
 
 
 def test_hybrid_switch_step_is_not_moved_by_reading_it():
-    hybrid = Hybrid(RGE(q=1), CGE(), switch_step=5, patience=None)
-    hybrid.queries_per_step(10, step=9)
-    assert hybrid.switched_at is None and hybrid.method(4) == "rge" and hybrid.method(5) == "cge"
+    both = hybrid(method(RGE(q=1), adam(0.1)), method(CGE(), adam(0.1)), switch_step=5, patience=None)
+    theta = torch.zeros(10, dtype=torch.float64)
+    state = both.init(theta)
+    both.current(both.prepare(state, 9, theta)).queries_per_step(10, step=9)
+    name = lambda step: both.current(both.prepare(state, step, theta)).name
+    assert state.switched_at is None and name(4) == "rge" and name(5) == "cge"
+    # the second phase starts from a fresh optimiser state by construction
+    switched = both.prepare(state._replace(inner=state.inner._replace(t=7)), 5, theta)
+    assert switched.phase == 1 and switched.inner.t == 0 and switched.switched_at == 5

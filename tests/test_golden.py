@@ -45,14 +45,14 @@ def one_thread():
 
 @pytest.mark.slow
 def test_readme_defaults_give_the_recorded_history(tmp_path):
-    summary = run_training(TrainConfig(steps=300), tmp_path / "run", progress=False, plot=False)
+    summary = run_training(TrainConfig.of(steps=300), tmp_path / "run", progress=False, plot=False)
     assert_same(history(tmp_path / "run"), RECORDED["readme300"]["history"])
     assert {k: summary[k] for k in SUMMARY_KEYS} == RECORDED["readme300"]["summary"]
 
 
 def test_a_hybrid_switch_on_a_noisy_chip_gives_the_recorded_history(tmp_path):
     summary = run_training(
-        TrainConfig(**RECORDED["hybrid"]["config"]), tmp_path / "run", progress=False, plot=False
+        TrainConfig.of(**RECORDED["hybrid"]["config"]), tmp_path / "run", progress=False, plot=False
     )
     assert_same(history(tmp_path / "run"), RECORDED["hybrid"]["history"])
     assert {k: summary[k] for k in SUMMARY_KEYS} == RECORDED["hybrid"]["summary"]
@@ -62,7 +62,7 @@ def test_a_checkpoint_written_before_the_reshape_still_resumes(tmp_path):
     run = tmp_path / "run"
     shutil.copytree(GOLDEN / "checkpoint_d44960e", run)
     summary = run_training(
-        TrainConfig(**RECORDED["resumed"]["config"]), run, resume=True, progress=False, plot=False
+        TrainConfig.of(**RECORDED["resumed"]["config"]), run, resume=True, progress=False, plot=False
     )
     assert_same(history(run), RECORDED["resumed"]["history"])
     assert {k: summary[k] for k in SUMMARY_KEYS} == RECORDED["resumed"]["summary"]
@@ -70,28 +70,27 @@ def test_a_checkpoint_written_before_the_reshape_still_resumes(tmp_path):
 
 def test_in_situ_training_of_deployed_weights_gives_the_recorded_history(tmp_path):
     network = build_network("digits-tt")
-    config = TrainConfig(steps=40, eval_every=20, hardware="typical", output_gain=1.0)
+    config = TrainConfig.of(steps=40, eval_every=20, hardware="typical", output_gain=1.0)
     train, _, _, _ = prepare_data(config, 64)
     weights, _ = train_backprop(network, train[0].numpy(), train[1].numpy(), epochs=2, seed=0)
-    phases = deploy(network, weights)
+    program = deploy(network, weights)
+    phases = program.params
     assert float(np.sum(phases * np.arange(len(phases)) % 7.3)) == RECORDED["insitu"]["phases_sha"]
-    summary = run_training(
-        config, tmp_path / "run", progress=False, plot=False, network=network, params=phases
-    )
+    summary = run_training(config, tmp_path / "run", progress=False, plot=False, start=program)
     assert_same(history(tmp_path / "run"), RECORDED["insitu"]["history"])
     keys = ("test_acc", "final_test_acc", "kept_step", "train_queries", "start_test_acc")
     assert {k: summary[k] for k in keys} == RECORDED["insitu"]["summary"]
 
 
 def test_layer_local_training_gives_the_recorded_history(tmp_path):
-    config = TrainConfig(estimator="layer-local", joint=True, steps=30, eval_every=10, hardware="typical")
+    config = TrainConfig.of(estimator="layer-local", joint=True, steps=30, eval_every=10, hardware="typical")
     summary = run_training(config, tmp_path / "run", progress=False, plot=False)
     assert_same(history(tmp_path / "run"), RECORDED["layer_local"]["history"])
     assert {k: summary[k] for k in ("test_acc", "train_queries")} == RECORDED["layer_local"]["summary"]
 
 
 def test_a_pinn_run_gives_the_recorded_history(tmp_path):
-    config = PINNConfig(dim=3, model="small", steps=12, eval_every=4, q=3, test_points=500)
+    config = PINNConfig.of(dim=3, model="small", steps=12, eval_every=4, q=3, test_points=500)
     summary = run_pinn(config, tmp_path / "run", progress=False, plot=False)
     assert_same(history(tmp_path / "run"), RECORDED["pinn"]["history"])
     keys = ("rel_l2", "rel_l2_learned", "val_loss", "train_queries")

@@ -4,20 +4,26 @@ import torch
 
 from photonzo.photonics.chip import Chip
 from photonzo.photonics.layers import (
+    DETECTIONS,
+    READOUTS,
+    DenseWeights,
     ForwardContext,
     OpticalLinear,
     OpticalMatrix,
     RealisedMatrix,
     TTOpticalLinear,
+    TTWeights,
+    detected,
     tt_dense,
 )
-from photonzo.photonics.network import MODELS, OpticalNetwork, build_network
+from photonzo.photonics.network import MODELS, OpticalNetwork, Program, build_network, flatten_weights
 
 C128 = torch.complex128
 
 
-def ideal_chip(layers, activations=(), readout="coherent"):
-    return Chip(OpticalNetwork(list(layers), list(activations), readout=readout), "ideal", dtype=C128)
+def ideal_chip(layers, activations=(), readout="coherent", gains=None):
+    network = OpticalNetwork(list(layers), list(activations), readout=readout)
+    return Chip(network, "ideal", dtype=C128, gains=gains)
 
 
 @pytest.mark.parametrize(
@@ -63,12 +69,8 @@ def test_tt_dense_against_explicit_index_sums(rng):
     np.testing.assert_allclose(batched[1].numpy(), 8 * explicit.numpy(), atol=1e-11)
     layer = TTOpticalLinear(shapes_in, shapes_out, r, block=4, bias=False)
     x = torch.tensor(rng.standard_normal((4, 12)))
-    out = layer.forward(
-        torch.tensor(layer.from_weights([c.numpy() for c in cores]))[None],
-        x,
-        ForwardContext(dtype=C128),
-        "coherent",
-    )[0]
+    phases, gains = layer.program(TTWeights([c.numpy() for c in cores]))
+    out = layer.forward(torch.tensor(phases)[None], x, ForwardContext(dtype=C128), "coherent", gains)[0]
     np.testing.assert_allclose(out.numpy(), (x @ explicit.T).numpy(), atol=1e-10)
 
 
@@ -76,8 +78,9 @@ def test_zero_blocks_do_not_inflate_the_shared_gain(rng):
     w = np.zeros((8, 8))
     w[:4, :4] = 0.01 * rng.standard_normal((4, 4))  # three of four 4×4 blocks are zero
     matrix = OpticalMatrix(8, 8, block=4)
-    matrix.from_matrix(w)
-    assert matrix.gain == pytest.approx(np.linalg.norm(w[:4, :4], 2))
+    _, gain = matrix.from_matrix(w)
+    assert gain == pytest.approx(np.linalg.norm(w[:4, :4], 2))
+    assert matrix.nominal_gain == np.sqrt(2.0 / 2)  # programming changes nothing of the matrix
 
 
 def test_tt_from_weights_programs_given_cores(rng):
@@ -87,9 +90,10 @@ def test_tt_from_weights_programs_given_cores(rng):
         for k in range(4)
     ]
     bias = rng.standard_normal(1024)
-    phases = layer.from_weights(cores, bias)
+    phases, gains = layer.program(TTWeights(cores, bias))
+    assert len(gains) == 4 and all(isinstance(g, float) for g in gains)
     x = torch.tensor(rng.standard_normal((3, 784)))
-    out = ideal_chip([layer]).outputs(torch.tensor(phases)[None], x)[0]
+    out = ideal_chip([layer], gains=gains).outputs(torch.tensor(phases)[None], x)[0]
     expected = x @ tt_dense([torch.tensor(c) for c in cores]).T + torch.tensor(bias)
     np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=1e-10)
 
@@ -101,9 +105,9 @@ def test_dense_from_weights_and_counts(mesh, rng):
     assert layer.n_mzis == 6 * (2 * 6 + 4)
     assert layer.n_phases == 6 * (2 * 16 + 4) and layer.n_params == layer.n_phases + 7
     w, b = rng.standard_normal((7, 10)), rng.standard_normal(7)
-    phases = layer.from_weights(w, b)
+    phases, gains = layer.program(DenseWeights(w, b))
     x = torch.tensor(rng.standard_normal((5, 10)))
-    out = ideal_chip([layer]).outputs(torch.tensor(phases)[None], x)[0]
+    out = ideal_chip([layer], gains=gains).outputs(torch.tensor(phases)[None], x)[0]
     np.testing.assert_allclose(out.numpy(), (x @ torch.tensor(w).T + torch.tensor(b)).numpy(), atol=1e-10)
 
 
@@ -118,7 +122,10 @@ def test_network_matches_its_digital_mirror(readout, rng):
     np.testing.assert_allclose(out.numpy(), digital.numpy(), atol=1e-10)
     # and mapping those digital weights back onto phases reproduces the network
     again = net.from_weights(net.weights(phases))
-    np.testing.assert_allclose(chip.outputs(torch.tensor(again)[None], x)[0].numpy(), out.numpy(), atol=1e-9)
+    chip = Chip(net, "ideal", dtype=C128, gains=again.gains)
+    np.testing.assert_allclose(
+        chip.outputs(torch.tensor(again.params)[None], x)[0].numpy(), out.numpy(), atol=1e-9
+    )
 
 
 def test_slices_tile_the_parameter_vector():
@@ -169,4 +176,117 @@ def test_bad_layer_input():
     with pytest.raises(ValueError, match="unknown model"):
         build_network("resnet")
     with pytest.raises(ValueError, match="expected a 3×4 matrix"):
-        OpticalLinear(4, 3).from_weights(np.zeros((4, 3)))
+        OpticalLinear(4, 3).program(DenseWeights(np.zeros((4, 3))))
+    with pytest.raises(ValueError, match=r"a TTOpticalLinear \(16→16\) takes TTWeights, got DenseWeights"):
+        TTOpticalLinear((4, 4), (4, 4), 2).program(DenseWeights(np.zeros((16, 16))))
+    with pytest.raises(
+        ValueError, match=r"TT core 1 must have shape .* = \(2, 4, 4, 1\), got \(2, 4, 4, 2\)"
+    ):
+        TTOpticalLinear((4, 4), (4, 4), 2).program(
+            TTWeights([np.zeros((1, 4, 4, 2)), np.zeros((2, 4, 4, 2))])
+        )
+    with pytest.raises(ValueError, match=r"expected a bias of shape \(3,\)"):
+        OpticalLinear(4, 3).program(DenseWeights(np.zeros((3, 4)), np.zeros(4)))
+    with pytest.raises(ValueError, match="unknown detection 'phase'"):
+        detected(torch.ones(2), "phase")
+    tt = TTOpticalLinear((4, 4), (4, 4), 2)
+    with pytest.raises(ValueError, match="has 2 optical matrices, got 1 gains"):
+        tt.realise(torch.zeros(1, tt.n_params), ForwardContext(), gains=(1.0,))
+
+
+def test_one_detection_rule_for_the_optical_and_the_digital_path(rng):
+    assert DETECTIONS == READOUTS + ("iq",)
+    field = torch.tensor(rng.standard_normal(5) + 1j * rng.standard_normal(5))
+    ctx = ForwardContext(dtype=C128)  # an ideal receiver: the chip's reading is the noise-free one
+    for mode in DETECTIONS:
+        assert torch.equal(ctx.detect(field, mode), detected(field, mode))
+    assert torch.equal(detected(field, "coherent"), field.real)
+    assert torch.equal(detected(field, "intensity"), field.real**2 + field.imag**2)
+    assert detected(field, "iq") is field
+
+
+def test_matrix_groups_are_named():
+    v, sigma, u = OpticalMatrix(8, 8, block=4)._groups()
+    assert (v.name, sigma.name, u.name) == ("V", "sigma", "U")
+    assert (sigma.kind, sigma.start, sigma.size, sigma.mzi_start, sigma.mzis) == (
+        "attenuator",
+        4 * 16,
+        4,
+        4 * 6,
+        4,
+    )
+    assert u.start == sigma.start + 4 * 4 and u.mzi_start == sigma.mzi_start + 4 * 4
+
+
+def trained_like(network, seed):
+    """Real weights that are not the nominal random init (so that their gains differ)."""
+    return [w.map(lambda t: 3.0 * t) for w in network.random_weights(seed)]
+
+
+def test_one_network_holds_two_deployments(rng):
+    network = build_network("digits-tt", block=4)
+    nominal = network.nominal_gains()
+    assert len(nominal) == network.n_matrices == 4  # three TT cores and one dense matrix
+    first, second = trained_like(network, 1), trained_like(network, 2)
+    programs = [network.from_weights(first), network.from_weights(second)]
+    assert all(isinstance(p, Program) and len(p.gains) == network.n_matrices for p in programs)
+    assert programs[0].gains != programs[1].gains and programs[0].gains != nominal
+    assert network.nominal_gains() == nominal  # deploying left the network untouched
+    x = torch.tensor(rng.random((6, 64)))
+    chips = [Chip(network, "ideal", dtype=C128, gains=p.gains) for p in programs]
+    for chip, program, weights in zip(chips, programs, (first, second)):
+        assert chip.gains == program.gains and chip.summary()["gains"] == list(program.gains)
+        optical = chip.outputs(torch.as_tensor(program.params)[None], x)[0]
+        np.testing.assert_allclose(optical.numpy(), network.digital_forward(weights, x).numpy(), atol=1e-9)
+    # the ideal weights a program encodes need its gains; with the nominal ones they differ
+    read = network.weights(programs[0].params, programs[0].gains)
+    np.testing.assert_allclose(
+        network.digital_forward(read, x).numpy(), network.digital_forward(first, x).numpy(), atol=1e-9
+    )
+    assert not np.allclose(
+        network.digital_forward(network.weights(programs[0].params), x).numpy(),
+        network.digital_forward(first, x).numpy(),
+    )
+    assert Chip(network, "ideal").gains == nominal
+
+
+def test_weights_flatten_to_named_arrays_and_back(tmp_path):
+    network = build_network("digits-tt", block=4)
+    weights = network.random_weights(3)
+    arrays = flatten_weights(weights)
+    assert sorted(arrays) == sorted(
+        [f"layer0.core{k}" for k in range(3)] + ["layer0.bias", "layer1.weight", "layer1.bias"]
+    )
+    np.savez(tmp_path / "w.npz", **arrays)
+    with np.load(tmp_path / "w.npz", allow_pickle=False) as f:
+        again = network.unflatten_weights(dict(f))
+    assert [type(w) for w in again] == [TTWeights, DenseWeights]
+    for a, b in zip(network.weight_tensors(weights), network.weight_tensors(again)):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="no 'layer1.weight' entry"):
+        network.unflatten_weights({k: v for k, v in arrays.items() if k != "layer1.weight"})
+
+
+def test_a_weight_file_in_the_saved_key_layout_loads(tmp_path):
+    """The layout photonzo.experiments.sweep wrote before weights had types: per layer
+    ``layer{i}.core{k}`` or ``layer{i}.weight``, then ``layer{i}.bias``."""
+    network = OpticalNetwork(
+        [TTOpticalLinear((2, 4), (4, 2), 2, block=4), OpticalLinear(8, 3, block=4, bias=False)], ["relu"]
+    )
+    g = np.random.default_rng(0)
+    saved = {
+        "layer0.core0": g.standard_normal((1, 4, 2, 2)),
+        "layer0.core1": g.standard_normal((2, 2, 4, 1)),
+        "layer0.bias": g.standard_normal(8),
+        "layer1.weight": g.standard_normal((3, 8)),
+    }
+    np.savez(tmp_path / "seed0.npz", **saved)
+    with np.load(tmp_path / "seed0.npz", allow_pickle=False) as f:
+        weights = network.unflatten_weights(dict(f))
+    assert weights[1].bias is None
+    for got, want in zip(network.weight_tensors(weights), saved.values()):
+        np.testing.assert_array_equal(got.numpy(), want)
+    program = network.from_weights(weights)
+    x = torch.tensor(g.random((4, 8)))
+    optical = Chip(network, "ideal", dtype=C128, gains=program.gains).outputs(program.params[None], x)[0]
+    np.testing.assert_allclose(optical.numpy(), network.digital_forward(weights, x).numpy(), atol=1e-9)

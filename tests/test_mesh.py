@@ -3,7 +3,7 @@ import pytest
 import torch
 from conftest import random_phases
 
-from photonzo.photonics.mesh import mesh_apply, mesh_layout, mesh_matrix
+from photonzo.photonics.mesh import MeshColumn, mesh_apply, mesh_layout, mesh_matrix
 
 C128 = torch.complex128
 
@@ -133,3 +133,18 @@ def test_inputs_are_left_untouched_and_tensor_losses_broadcast(rng):
             single = mesh_apply(layout, phases[:, 0], path_fields, amplitude=a, dtype=C128)
             np.testing.assert_allclose(out[:, k].numpy(), single.numpy(), atol=1e-14)
     assert torch.equal(phases, before[0]) and torch.equal(fields, before[1])
+
+
+def test_the_docstring_drawing_of_a_4_mode_clements_mesh():
+    """``mesh.py`` draws this schedule: the pairs each column couples, MZIs numbered column by column."""
+    layout = mesh_layout("clements", 4)
+    assert layout.columns == (
+        MeshColumn(0, 2, 0),
+        MeshColumn(1, 1, 2),
+        MeshColumn(0, 2, 3),
+        MeshColumn(1, 1, 5),
+    )
+    pairs = [[(m, m + 1) for m in range(c.start, c.start + 2 * c.count, 2)] for c in layout.columns]
+    assert pairs == [[(0, 1), (2, 3)], [(1, 2)], [(0, 1), (2, 3)], [(1, 2)]]
+    assert layout.mzi_top_modes.tolist() == [0, 2, 1, 0, 2, 1]
+    assert (layout.phi_slice.start, layout.screen_slice.start) == (6, 12)

@@ -62,3 +62,17 @@ def test_insertion_loss_scales_power():
     np.testing.assert_allclose(power.numpy(), [10**-0.3] * 2, rtol=1e-12)
     with pytest.raises(ValueError, match="insertion loss"):
         insertion_loss_amplitude(-1.0)
+
+
+def test_the_docstring_drawing_of_the_mzi():
+    """``mzi.py`` draws φ on the upper input, a 50:50 coupler, +θ / −θ arms, the conjugate coupler."""
+    theta, phi = torch.tensor(0.3, dtype=torch.float64), torch.tensor(1.1, dtype=torch.float64)
+    b = torch.tensor([[1, 1j], [1j, 1]], dtype=torch.complex128) / 2**0.5
+    arms = torch.diag(torch.polar(torch.ones(2, dtype=torch.float64), torch.stack([theta, -theta])))
+    external = torch.diag(torch.polar(torch.ones(2, dtype=torch.float64), torch.stack([phi, 0 * phi])))
+    drawn = b.conj().T @ arms @ b @ external
+    assert torch.allclose(mzi_matrix(theta, phi, dtype=torch.complex128), drawn, atol=1e-14)
+    # the bar state at θ = 0 and the cross state at θ = π/2
+    bar = mzi_matrix(torch.tensor(0.0), torch.tensor(0.0)).abs()
+    cross = mzi_matrix(torch.tensor(torch.pi / 2), torch.tensor(0.0)).abs()
+    assert torch.allclose(bar, torch.eye(2)) and torch.allclose(cross, torch.eye(2).flip(0), atol=1e-7)

@@ -9,7 +9,10 @@ from photonzo.data.datasets import load_dataset
 from photonzo.photonics.chip import Chip, LayerTapOracle
 from photonzo.photonics.layers import OpticalLinear, ParamSlice
 from photonzo.photonics.network import OpticalNetwork, build_network
-from photonzo.training.optim import Adam, phase_mask
+from photonzo.training.loop import LoopConfig
+from photonzo.training.methods import method
+from photonzo.training.objectives import Classification
+from photonzo.training.optim import adam, phase_mask
 from photonzo.training.tpsgd import (
     LOCAL_LOSSES,
     ProjectedRNN,
@@ -53,7 +56,7 @@ def three_layer_network():
 def test_no_gradient_crosses_layers(local_loss):
     network = three_layer_network()
     weights = network.random_weights(0)
-    tensors = [[t for t in (w["weight"], w["bias"])] for w in weights]
+    tensors = [w.tensors() for w in weights]  # (weight, bias) of every layer
     for group in tensors:
         for t in group:
             t.requires_grad_(True)
@@ -72,8 +75,8 @@ def test_no_gradient_crosses_layers(local_loss):
     # and the first layer's update does not change when a later layer's weights do
     grad0 = torch.autograd.grad(sum(losses), tensors[0][0], retain_graph=True)[0]
     with torch.no_grad():
-        weights[2]["weight"].mul_(-3.0)
-        weights[1]["weight"].add_(1.0)
+        weights[2].weight.mul_(-3.0)
+        weights[1].weight.add_(1.0)
     again = torch.autograd.grad(
         sum(layer_losses(network, weights, x, y, projection, local_loss)[0]), tensors[0][0]
     )[0]
@@ -217,17 +220,14 @@ def test_layer_local_zo_reduces_each_local_loss_on_digits(tmp_path, digits):
     oracle = chip.oracle()
     est = build_layer_local(oracle, q=4, joint=False)
     projection = [P.clone() for P in est.projection.matrices]
-    opt = Adam(0.02, mask=phase_mask(oracle.param_slices("mesh"), oracle.n_params))
+    opt = adam(0.02, mask=phase_mask(oracle.param_slices("mesh"), oracle.n_params))
     x, y = (torch.as_tensor(a) for a in (digits.x_train, digits.y_train))
     trainer = ZOTrainer(
         oracle,
-        est,
-        opt,
-        (x, y),
-        (x[:200], y[:200]),
+        method(est, opt),
+        Classification((x, y), (x[:200], y[:200])),
         tmp_path / "run",
-        steps=150,
-        eval_every=150,
+        LoopConfig(steps=150, eval_every=150),
         progress=False,
     )
     probe_x, probe_y = x[:300], y[:300]

@@ -16,14 +16,18 @@ from photonzo.photonics.chip import Chip
 from photonzo.photonics.layers import OpticalLayer, ParamSlice
 from photonzo.photonics.network import OpticalNetwork
 from photonzo.training.estimators import RGE
-from photonzo.training.optim import Adam, phase_mask
-from photonzo.training.zo import CheckpointError, ZOTrainer
+from photonzo.training.checkpoint import CheckpointError
+from photonzo.training.loop import LoopConfig
+from photonzo.training.methods import method
+from photonzo.training.objectives import Classification
+from photonzo.training.optim import adam, phase_mask
+from photonzo.training.zo import ZOTrainer
 
 
 def digits_setup(tmp_path, hardware="ideal", model="tt", steps=40, **kw):
     kw.setdefault("lr", 0.02)
     kw.setdefault("schedule", "constant")
-    config = TrainConfig(
+    config = TrainConfig.of(
         dataset="digits", model=model, hardware=hardware, steps=steps, eval_every=10, eval_size=100, **kw
     )
     chip = build_chip(config)
@@ -144,7 +148,7 @@ def test_the_trainer_cannot_reach_the_network(tmp_path):
     with pytest.raises(AttributeError, match="read-only"):
         oracle.chip = chip
     # and no BP-free training module imports the chip, the network or the BP baseline
-    for module in ("zo", "estimators", "optim", "tpsgd"):
+    for module in ("zo", "step", "loop", "methods", "recorder", "checkpoint", "estimators", "optim", "tpsgd"):
         tree = ast.parse(Path(training.__file__).with_name(f"{module}.py").read_text())
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert not imported & {
@@ -190,13 +194,10 @@ def test_the_trainer_runs_on_any_oracle(tmp_path):
     oracle = SoftmaxRegressionOracle(5, 3)
     trainer = ZOTrainer(
         oracle,
-        RGE(q=5, mu=1e-3),
-        Adam(0.05, mask=phase_mask(oracle.param_slices(), 15)),
-        (x[:300], y[:300]),
-        (x[300:], y[300:]),
+        method(RGE(q=5, mu=1e-3), adam(0.05, mask=phase_mask(oracle.param_slices(), 15))),
+        Classification((x[:300], y[:300]), (x[300:], y[300:])),
         tmp_path,
-        steps=150,
-        eval_every=50,
+        LoopConfig(steps=150, eval_every=50),
         progress=False,
     )
     history = trainer.run()
@@ -207,13 +208,16 @@ def test_bad_trainer_arguments(tmp_path):
     oracle = SoftmaxRegressionOracle(2, 2)
     data = (torch.zeros(4, 2), torch.zeros(4))
     with pytest.raises(ValueError, match="steps must be a positive integer"):
-        ZOTrainer(oracle, RGE(), Adam(0.1), data, data, tmp_path, steps=0)
+        LoopConfig(steps=0)
+    with pytest.raises(ValueError, match="max_queries must be a positive integer"):
+        LoopConfig(steps=1, max_queries=0)
     with pytest.raises(ValueError, match="initial parameters must have shape"):
-        ZOTrainer(oracle, RGE(), Adam(0.1), data, data, tmp_path, steps=1, params=torch.zeros(3))
+        ZOTrainer(oracle, method(RGE(), adam(0.1)), Classification(data, data), tmp_path, LoopConfig(steps=1),
+                  params=torch.zeros(3))  # fmt: skip
 
 
 def test_run_training_writes_a_complete_run_directory(tmp_path):
-    config = TrainConfig(dataset="digits", steps=12, eval_every=6, eval_size=50, q=2)
+    config = TrainConfig.of(dataset="digits", steps=12, eval_every=6, eval_size=50, q=2)
     summary = run_training(config, tmp_path / "run", progress=False)
     files = {p.name for p in (tmp_path / "run").iterdir()}
     assert {"config.json", "metrics.jsonl", "checkpoint.npz", "curves.png", "summary.json"} <= files
@@ -226,7 +230,7 @@ def test_run_training_writes_a_complete_run_directory(tmp_path):
         assert summary["test_acc"] == summary["final_test_acc"]
     with pytest.raises(FileExistsError, match="pass --resume"):
         run_training(config, tmp_path / "run", progress=False)
-    other = TrainConfig(dataset="digits", steps=24, eval_every=6, eval_size=50, q=3)
+    other = TrainConfig.of(dataset="digits", steps=24, eval_every=6, eval_size=50, q=3)
     with pytest.raises(ValueError, match="differs from this run's options"):
         run_training(other, tmp_path / "run", resume=True, progress=False)
 
@@ -246,7 +250,7 @@ def test_query_budget_and_hybrid_switch_survive_a_checkpoint(tmp_path):
     )
     again = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
     again.load_checkpoint()
-    assert again.estimator.switched_at == 4 and again.train_queries == history[-1]["queries"]
+    assert again.state.method_state.switched_at == 4 and again.train_queries == history[-1]["queries"]
 
 
 def test_hybrid_switch_restarts_the_optimiser_and_the_budget_paces_the_schedule(tmp_path):
@@ -263,7 +267,7 @@ def test_hybrid_switch_restarts_the_optimiser_and_the_budget_paces_the_schedule(
     trainer = make_trainer(config, chip.oracle(), train, valid, tmp_path / "run", progress=False)
     history = trainer.run()
     # sign-RGE's ±1 estimates must not scale CGE's steps: Adam restarts at the switch
-    assert int(trainer.optimizer.state["t"]) == len(history) - 4
+    assert trainer.state.method_state.inner.t == len(history) - 4
     # the run ends on its query budget after 18 of its 100 steps; the cosine schedule follows the
     # budget spent (CGE steps are cheaper here), so it has decayed when the budget runs out
     lrs = [r["lr"] for r in history]
@@ -283,12 +287,10 @@ def test_the_best_validated_phases_are_kept_the_start_included(tmp_path):
     start = 5 * w.T.reshape(-1)
     trainer = ZOTrainer(
         oracle,
-        RGE(q=2, mu=1e-3),
-        Adam(2.0, mask=electronic),
-        *data,
+        method(RGE(q=2, mu=1e-3), adam(2.0, mask=electronic)),
+        Classification(*data),
         tmp_path / "worse",
-        steps=30,
-        eval_every=10,
+        LoopConfig(steps=30, eval_every=10),
         progress=False,
         params=start,
     )
@@ -298,12 +300,10 @@ def test_the_best_validated_phases_are_kept_the_start_included(tmp_path):
     # a run that learns keeps its best evaluation, and a resumed trainer knows it
     trainer = ZOTrainer(
         oracle,
-        RGE(q=5, mu=1e-3),
-        Adam(0.05, mask=electronic),
-        *data,
+        method(RGE(q=5, mu=1e-3), adam(0.05, mask=electronic)),
+        Classification(*data),
         tmp_path / "learns",
-        steps=150,
-        eval_every=50,
+        LoopConfig(steps=150, eval_every=50),
         progress=False,
     )
     history = trainer.run()
@@ -312,11 +312,10 @@ def test_the_best_validated_phases_are_kept_the_start_included(tmp_path):
     assert trainer.evaluate(trainer.best_params)["val_acc"] == trainer.best["val_acc"]
     again = ZOTrainer(
         oracle,
-        RGE(q=5, mu=1e-3),
-        Adam(0.05, mask=electronic),
-        *data,
+        method(RGE(q=5, mu=1e-3), adam(0.05, mask=electronic)),
+        Classification(*data),
         tmp_path / "learns",
-        steps=150,
+        LoopConfig(steps=150),
         progress=False,
     )
     again.load_checkpoint()

@@ -116,20 +116,13 @@ def _num(v) -> float:
     return float("inf") if v is None else float(v)
 
 
-def plot_sweep(sweep, results: list[dict], out_dir) -> list[Path]:
-    """Accuracy against the first varying field (one line per value of the second; deploy dashed,
-    in-situ solid, calibrated dotted; error bars = std over seeds) and, for two varying fields,
-    one accuracy heatmap per mode. PNG and SVG; returns the paths written."""
-    plt = pyplot()
-    rows = summarise(sweep, results)
-    axes_fields = _sweep_axes(sweep.points)
-    if not rows or not axes_fields:
-        return []
-    x_field = axes_fields[0]
-    line_field = axes_fields[1] if len(axes_fields) > 1 else None
-    out_dir = Path(out_dir)
-    written = []
-    line_values = sorted({r.get(line_field) for r in rows}, key=_num) if line_field else [None]
+def _save_both(fig, path: Path) -> list[Path]:
+    """PNG and SVG of one figure."""
+    return [save_figure(fig, path.with_suffix(suffix)) for suffix in (".png", ".svg")]
+
+
+def _accuracy_lines(plt, sweep, rows, x_field, line_field, line_values, path: Path) -> list[Path]:
+    """Accuracy against ``x_field``, one line per (mode, value of ``line_field``)."""
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(1, len(line_values))))
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for mode in sweep.modes:
@@ -140,67 +133,64 @@ def plot_sweep(sweep, results: list[dict], out_dir) -> list[Path]:
             )
             if not pts:
                 continue
-            xs = [_num(r[x_field]) for r in pts]
-            label = mode + (
-                f", {AXIS_LABELS.get(line_field, line_field).split(' (')[0]} = {lv}" if line_field else ""
-            )
-            ax.errorbar(
-                xs,
-                [100 * r["test_acc_mean"] for r in pts],
-                yerr=[100 * r["test_acc_std"] for r in pts],
-                ls=MODE_STYLE.get(mode, "-"),
-                marker="o",
-                ms=4,
-                capsize=3,
-                color=colour,
-                label=label,
-            )
-    if any(
-        r[x_field] is None for r in rows
-    ):  # None means "off" (e.g. no quantisation): drawn at the right edge
+            name = AXIS_LABELS.get(line_field, line_field).split(" (")[0] if line_field else ""
+            ax.errorbar([_num(r[x_field]) for r in pts], [100 * r["test_acc_mean"] for r in pts],
+                        yerr=[100 * r["test_acc_std"] for r in pts], ls=MODE_STYLE.get(mode, "-"), marker="o",
+                        ms=4, capsize=3, color=colour,
+                        label=mode + (f", {name} = {lv}" if line_field else ""))  # fmt: skip
+    if any(r[x_field] is None for r in rows):  # None means "off" (e.g. no quantisation): at the right edge
         finite = [_num(r[x_field]) for r in rows if r[x_field] is not None]
         ax.set_xlim(right=max(finite) * 1.15 if finite else 1)
     ax.set_xticks(sorted({_num(r[x_field]) for r in rows if r[x_field] is not None}))
-    ax.set(
-        xlabel=AXIS_LABELS.get(x_field, x_field),
-        ylabel="test accuracy (%)",
-        title=f"{sweep.train.get('dataset', 'digits')}: accuracy on the noisy chip (mean ± std over "
-        f"{len(sweep.seeds)} seed{'s' if len(sweep.seeds) > 1 else ''})",
-    )
+    seeds = f"{len(sweep.seeds)} seed{'s' if len(sweep.seeds) > 1 else ''}"
+    ax.set(xlabel=AXIS_LABELS.get(x_field, x_field), ylabel="test accuracy (%)",
+           title=f"{sweep.train.get('dataset', 'digits')}: accuracy on the noisy chip (mean ± std over {seeds})")  # fmt: skip
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2 if len(line_values) > 2 else 1)
-    for suffix in (".png", ".svg"):
-        written.append(save_figure(fig, out_dir / f"accuracy_vs_{x_field}{suffix}"))
+    written = _save_both(fig, path)
     plt.close(fig)
+    return written
 
+
+def _accuracy_heatmaps(plt, sweep, rows, x_field, line_field, line_values, path: Path) -> list[Path]:
+    """One accuracy heatmap per mode over (``x_field``, ``line_field``)."""
+    xs = sorted({r[x_field] for r in rows}, key=_num)
+    modes = len(sweep.modes)
+    fig, axs = plt.subplots(1, modes, figsize=(4.6 * modes, 3.8), squeeze=False, layout="constrained")
+    for ax, mode in zip(axs[0], sweep.modes):
+        grid = np.full((len(line_values), len(xs)), np.nan)
+        for r in rows:
+            if r["mode"] == mode:
+                grid[line_values.index(r[line_field]), xs.index(r[x_field])] = 100 * r["test_acc_mean"]
+        image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=100)
+        for (i, j), v in np.ndenumerate(grid):
+            if np.isfinite(v):
+                colour = "white" if v < 60 else "black"
+                ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=7, color=colour)
+        ax.set_xticks(range(len(xs)), [str(x) for x in xs])
+        ax.set_yticks(range(len(line_values)), [str(v) for v in line_values])
+        ax.set(xlabel=AXIS_LABELS.get(x_field, x_field), title=f"{mode}: test accuracy (%)")
+    axs[0][0].set_ylabel(AXIS_LABELS.get(line_field, line_field))
+    fig.colorbar(image, ax=axs[0].tolist(), label="test accuracy (%)")
+    written = _save_both(fig, path)
+    plt.close(fig)
+    return written
+
+
+def plot_sweep(sweep, results: list[dict], out_dir) -> list[Path]:
+    """Accuracy against the first varying field (one line per value of the second; deploy dashed,
+    in-situ solid, calibrated dotted; error bars = std over seeds) and, for two varying fields,
+    one accuracy heatmap per mode. PNG and SVG; returns the paths written."""
+    rows = summarise(sweep, results)
+    axes_fields = _sweep_axes(sweep.points)
+    if not rows or not axes_fields:
+        return []
+    plt, out_dir = pyplot(), Path(out_dir)
+    x_field = axes_fields[0]
+    line_field = axes_fields[1] if len(axes_fields) > 1 else None
+    line_values = sorted({r.get(line_field) for r in rows}, key=_num) if line_field else [None]
+    args = (plt, sweep, rows, x_field, line_field, line_values)
+    written = _accuracy_lines(*args, out_dir / f"accuracy_vs_{x_field}.png")
     if line_field is not None:
-        xs = sorted({r[x_field] for r in rows}, key=_num)
-        fig, axs = plt.subplots(
-            1, len(sweep.modes), figsize=(4.6 * len(sweep.modes), 3.8), squeeze=False, layout="constrained"
-        )
-        for ax, mode in zip(axs[0], sweep.modes):
-            grid = np.full((len(line_values), len(xs)), np.nan)
-            for r in rows:
-                if r["mode"] == mode:
-                    grid[line_values.index(r[line_field]), xs.index(r[x_field])] = 100 * r["test_acc_mean"]
-            image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=100)
-            for (i, j), v in np.ndenumerate(grid):
-                if np.isfinite(v):
-                    ax.text(
-                        j,
-                        i,
-                        f"{v:.0f}",
-                        ha="center",
-                        va="center",
-                        fontsize=7,
-                        color="white" if v < 60 else "black",
-                    )
-            ax.set_xticks(range(len(xs)), [str(x) for x in xs])
-            ax.set_yticks(range(len(line_values)), [str(v) for v in line_values])
-            ax.set(xlabel=AXIS_LABELS.get(x_field, x_field), title=f"{mode}: test accuracy (%)")
-        axs[0][0].set_ylabel(AXIS_LABELS.get(line_field, line_field))
-        fig.colorbar(image, ax=axs[0].tolist(), label="test accuracy (%)")
-        for suffix in (".png", ".svg"):
-            written.append(save_figure(fig, out_dir / f"heatmap_{x_field}_{line_field}{suffix}"))
-        plt.close(fig)
+        written += _accuracy_heatmaps(*args, out_dir / f"heatmap_{x_field}_{line_field}.png")
     return written

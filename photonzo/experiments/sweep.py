@@ -63,12 +63,14 @@ import torch
 from ..io import atomic_file, atomic_write_json, atomic_write_text
 from ..photonics.chip import Chip
 from ..photonics.hardware import HardwareModel
+from ..photonics.network import Program, flatten_weights
 from ..progress import progress_bar
 from ..training.backprop import deploy, digital_accuracy, train_backprop
 from ..training.calibration import calibrate, config_from_dict
-from ..training.zo import Classification
+from ..training.objectives import Classification
 from .results import summary_csv
-from .run import TrainConfig, build_chip, prepare_data, run_training
+from .config import BackpropConfig, TrainConfig
+from .run import build_chip, prepare_data, run_training
 
 MODES = ("deploy", "in-situ", "calibrated")
 HARDWARE_FIELDS = (
@@ -84,7 +86,7 @@ HARDWARE_FIELDS = (
     "input_bits",
     "output_bits",
 )
-BACKPROP_KEYS = ("epochs", "lr", "batch_size")
+BACKPROP_KEYS = tuple(f.name for f in dataclasses.fields(BackpropConfig))
 SWEEP_KEYS = ("modes", "seeds", "hardware", "in_situ_init")
 SECTIONS = ("sweep", "grid", "points", "train", "backprop", "calibration")
 
@@ -103,7 +105,7 @@ class Sweep:
     hardware: str = "ideal"
     in_situ_init: str = "deployed"
     train: dict = field(default_factory=dict)
-    backprop: dict = field(default_factory=lambda: {"epochs": 20, "lr": 3e-3, "batch_size": 64})
+    backprop: dict = field(default_factory=lambda: dataclasses.asdict(BackpropConfig()))
     calibration: dict = field(default_factory=dict)  # CalibrationConfig fields (seed: the cell's)
 
     def validate(self) -> Sweep:
@@ -137,7 +139,7 @@ class Sweep:
                 base.replace(**point)
             except (ValueError, TypeError) as e:
                 raise SweepError(f"impossible hardware point {point}: {e}") from None
-        unknown = sorted(set(self.train) - {f.name for f in dataclasses.fields(TrainConfig)})
+        unknown = sorted(set(self.train) - set(TrainConfig().flat()))
         if unknown:
             raise SweepError(
                 f"unknown [train] field(s) {unknown}; see `photonzo train --help` for the options"
@@ -149,7 +151,11 @@ class Sweep:
         if unknown:
             raise SweepError(f"unknown [backprop] field(s) {unknown}; accepted: {', '.join(BACKPROP_KEYS)}")
         try:
-            self.train_config(self.points[0], self.seeds[0]).validate()
+            BackpropConfig(**self.backprop)
+        except (ValueError, TypeError) as e:
+            raise SweepError(f"invalid [backprop] settings: {e}") from None
+        try:
+            self.train_config(self.points[0], self.seeds[0])
         except ValueError as e:
             raise SweepError(f"invalid [train] settings: {e}") from None
         if "seed" in self.calibration:
@@ -168,7 +174,7 @@ class Sweep:
         settings = {**self.train}
         if self.in_situ_init == "deployed":
             settings["output_gain"] = 1.0  # the digital weights' logits, as trained
-        return TrainConfig(
+        return TrainConfig.of(
             **settings, hardware=self.hardware, hardware_overrides=dict(point), chip_seed=seed, seed=seed
         )
 
@@ -241,7 +247,7 @@ def sweep_from_dict(data: dict) -> Sweep:
     kwargs = {k: head[k] for k in SWEEP_KEYS if k in head}
     if "modes" in kwargs and isinstance(kwargs["modes"], str):
         kwargs["modes"] = [kwargs["modes"]]
-    backprop = {"epochs": 20, "lr": 3e-3, "batch_size": 64, **data.get("backprop", {})}
+    backprop = {**dataclasses.asdict(BackpropConfig()), **data.get("backprop", {})}
     return Sweep(
         points=points,
         train=dict(data.get("train", {})),
@@ -296,30 +302,6 @@ def _weights_path(sweep_dir: Path, seed: int) -> Path:
     return sweep_dir / BACKPROP_DIR / f"seed{seed}.npz"
 
 
-def _flatten_weights(weights: list[dict]) -> dict[str, np.ndarray]:
-    out = {}
-    for i, w in enumerate(weights):
-        for k, c in enumerate(w.get("cores") or []):
-            out[f"layer{i}.core{k}"] = c.detach().numpy()
-        for key in ("weight", "bias"):
-            if w.get(key) is not None:
-                out[f"layer{i}.{key}"] = w[key].detach().numpy()
-    return out
-
-
-def _unflatten_weights(arrays: dict, n_layers: int) -> list[dict]:
-    weights = []
-    for i in range(n_layers):
-        keys = itertools.takewhile(
-            lambda key: key in arrays, (f"layer{i}.core{k}" for k in itertools.count())
-        )
-        cores = [torch.as_tensor(arrays[key]) for key in keys]
-        entry = {"cores": cores} if cores else {"weight": torch.as_tensor(arrays[f"layer{i}.weight"])}
-        entry["bias"] = torch.as_tensor(arrays[f"layer{i}.bias"]) if f"layer{i}.bias" in arrays else None
-        weights.append(entry)
-    return weights
-
-
 def train_digital(sweep: Sweep, sweep_dir: Path, seed: int) -> dict:
     """The deploy weights of one seed: trained once, saved as a plain ``.npz`` (no pickles)."""
     path = _weights_path(sweep_dir, seed)
@@ -327,7 +309,7 @@ def train_digital(sweep: Sweep, sweep_dir: Path, seed: int) -> dict:
         return json.loads(path.with_suffix(".json").read_text())
     config = sweep.train_config(sweep.points[0], seed)
     network = build_chip(config).network
-    train, valid, test, _ = prepare_data(config, network.in_features)
+    train, _, test, _ = prepare_data(config, network.in_features)
     bp = sweep.backprop
     weights, stats = train_backprop(
         network,
@@ -346,24 +328,31 @@ def train_digital(sweep: Sweep, sweep_dir: Path, seed: int) -> dict:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path, "wb") as f:
-        np.savez(f, **_flatten_weights(weights))
+        np.savez(f, **flatten_weights(weights))
     atomic_write_json(path.with_suffix(".json"), result)
     return result
 
 
-def _deployed(sweep: Sweep, sweep_dir: Path, cell: Cell):
-    """(config, network with its electronic gains set, programmed phases) of a cell."""
+def _deployed(sweep: Sweep, sweep_dir: Path, cell: Cell) -> tuple[TrainConfig, Program]:
+    """(config, the ``Program`` of the seed's digital weights: phases and electronic gains) of a cell."""
     config = sweep.train_config(cell.point, cell.seed)
     network = build_chip(config).network
     with np.load(_weights_path(sweep_dir, cell.seed), allow_pickle=False) as arrays:
-        weights = _unflatten_weights(dict(arrays), len(network.layers))
-    return config, network, deploy(network, weights)
+        weights = network.unflatten_weights(dict(arrays))
+    return config, deploy(network, weights)
 
 
 def _calibrated(sweep: Sweep, cell: Cell, chip, phases, probe_x, evaluate, out: Path) -> dict:
     """Calibrate the chip through its Oracle towards the design's layer outputs for the deployed
     ``phases``, then ``evaluate`` the compensated program; the calibration is saved in ``out``."""
-    design = Chip(chip.network, "ideal", seed=cell.seed, dtype=chip.dtype, output_gain=chip.output_gain)
+    design = Chip(
+        chip.network,
+        "ideal",
+        seed=cell.seed,
+        dtype=chip.dtype,
+        output_gain=chip.output_gain,
+        gains=chip.gains,
+    )
     probe_order = torch.randperm(len(probe_x), generator=torch.Generator().manual_seed(cell.seed))
     result = calibrate(
         chip.oracle(), design, phases, probe_x[probe_order], sweep.calibration_config(cell.seed)
@@ -395,10 +384,10 @@ def run_cell(sweep: Sweep, sweep_dir, cell: Cell) -> dict:
         **{f: cell.point.get(f) for f in cell.point},
     }
     if cell.mode in ("deploy", "calibrated"):
-        config, network, phases = _deployed(sweep, sweep_dir, cell)
-        chip = build_chip(config, network)
-        train, valid, test, _ = prepare_data(config, network.in_features)
-        phases = torch.as_tensor(phases, dtype=chip.real_dtype)
+        config, program = _deployed(sweep, sweep_dir, cell)
+        chip = build_chip(config, program.gains)
+        train, valid, test, _ = prepare_data(config, chip.network.in_features)
+        phases = torch.as_tensor(program.params, dtype=chip.real_dtype)
         evaluate = lambda params: Classification(train, valid).evaluate(chip.oracle(), params, test)
         result = evaluate(phases)
         record.update(test_acc=result["val_acc"], test_loss=result["val_loss"], train_queries=0)
@@ -410,13 +399,11 @@ def run_cell(sweep: Sweep, sweep_dir, cell: Cell) -> dict:
             )
     else:
         if sweep.in_situ_init == "deployed":
-            config, network, phases = _deployed(sweep, sweep_dir, cell)
+            config, program = _deployed(sweep, sweep_dir, cell)
         else:
-            config, network, phases = sweep.train_config(cell.point, cell.seed), None, None
+            config, program = sweep.train_config(cell.point, cell.seed), None
         resume = (out / "config.json").exists()
-        summary = run_training(
-            config, out, resume=resume, progress=False, plot=False, network=network, params=phases
-        )
+        summary = run_training(config, out, resume=resume, progress=False, plot=False, start=program)
         record.update(
             test_acc=summary["test_acc"],
             test_loss=summary["test_loss"],
@@ -504,6 +491,82 @@ def _run_jobs(executor: Executor | None, jobs: list, progress, on_done) -> None:
         progress()
 
 
+def _resources(engine: str, workers: int | None, threads: int | None) -> tuple[int, int]:
+    """(workers, torch threads per worker), checked before anything is written."""
+    if engine not in ENGINES:
+        raise SweepError(f"unknown engine {engine!r}; accepted engines are {', '.join(ENGINES)}")
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SweepError(f"workers must be a positive integer, got {workers!r}")
+    if threads is None:
+        return workers, max(1, (os.cpu_count() or 1) // workers) if engine == "local" else 1
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise SweepError(f"threads must be a positive integer, got {threads!r}")
+    return workers, threads
+
+
+def _claim(sweep: Sweep, sweep_dir: Path) -> None:
+    """``sweep_dir`` holds this sweep (a rerun resumes it) or nothing yet."""
+    saved = sweep_dir / "sweep.json"
+    if saved.exists() and json.loads(saved.read_text()) != json.loads(json.dumps(sweep.describe())):
+        raise SweepError(
+            f"{sweep_dir} holds a different sweep ({saved}); resume it with the same description "
+            "or choose another output directory"
+        )
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(saved, sweep.describe())
+
+
+class _Ledger:
+    """What a sweep run has finished, what failed, and its progress bar."""
+
+    def __init__(self, total: int, show_progress: bool):
+        self.results: dict[str, dict] = {}
+        self.failures: list[dict] = []
+        self.bad_seeds: set[int] = set()
+        self.bar = progress_bar(enabled=show_progress, total=total, desc="sweep", unit="cell")
+
+    def tick(self) -> None:
+        if self.bar is not None:
+            self.bar.update()
+
+    def failed(self, what: str, error: BaseException | str) -> None:
+        if isinstance(error, str):
+            self.failures.append({"job": what, "error": error})
+            return
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        self.failures.append({"job": what, "error": f"{type(error).__name__}: {error}", "traceback": text})
+        print(f"sweep: {what} failed: {type(error).__name__}: {error}", flush=True)
+
+    def digital_done(self, job, result, error) -> None:
+        if error is not None:
+            self.bad_seeds.add(job[3])
+            self.failed(f"digital training, seed {job[3]}", error)
+
+    def cell_done(self, job, result, error) -> None:
+        if error is not None:
+            self.failed(job[3].name, error)
+        else:
+            self.results[job[3].name] = result
+
+
+def _run_pending(sweep: Sweep, sweep_dir: Path, pending: list[Cell], ledger: _Ledger, executor, threads: int):
+    """Stage 1: the digital weights the pending deploy (or deployed-start) cells need, one job per
+    seed; stage 2: the cells (those whose seed's digital training failed are skipped)."""
+    uses_digital = lambda cell: cell.mode != "in-situ" or sweep.in_situ_init == "deployed"
+    missing = {c.seed for c in pending if uses_digital(c) and not _weights_path(sweep_dir, c.seed).exists()}
+    jobs = [("digital", sweep, str(sweep_dir), seed, threads) for seed in sorted(missing)]
+    _run_jobs(executor, jobs, lambda: None, ledger.digital_done)
+    jobs = []
+    for cell in pending:
+        if cell.seed in ledger.bad_seeds and uses_digital(cell):
+            ledger.failed(cell.name, f"skipped: the digital training of seed {cell.seed} failed")
+            ledger.tick()
+        else:
+            jobs.append(("cell", sweep, str(sweep_dir), cell, threads))
+    _run_jobs(executor, jobs, ledger.tick, ledger.cell_done)
+
+
 def run_sweep(
     sweep: Sweep,
     sweep_dir,
@@ -519,90 +582,27 @@ def run_sweep(
     ``threads``: torch threads per worker (default: the cores shared among local workers, one
     per Dask worker)."""
     sweep.validate()
-    if engine not in ENGINES:
-        raise SweepError(f"unknown engine {engine!r}; accepted engines are {', '.join(ENGINES)}")
-    workers = (os.cpu_count() or 1) if workers is None else workers
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise SweepError(f"workers must be a positive integer, got {workers!r}")
+    workers, threads = _resources(engine, workers, threads)
     sweep_dir = Path(sweep_dir)
-    saved = sweep_dir / "sweep.json"
-    if saved.exists() and json.loads(saved.read_text()) != json.loads(json.dumps(sweep.describe())):
-        raise SweepError(
-            f"{sweep_dir} holds a different sweep ({saved}); resume it with the same description "
-            "or choose another output directory"
-        )
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(saved, sweep.describe())
-    if threads is None:
-        threads = max(1, (os.cpu_count() or 1) // workers) if engine == "local" else 1
-    elif isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise SweepError(f"threads must be a positive integer, got {threads!r}")
-    cells = sweep.cells()
-    failures: list[dict] = []
-    results: dict[str, dict] = {}
-    t0 = time.perf_counter()
-
-    bar = progress_bar(enabled=show_progress, total=len(cells), desc="sweep", unit="cell")
-    progress = (lambda: bar.update()) if bar is not None else (lambda: None)
-
-    def failed(what: str, error: BaseException) -> None:
-        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        failures.append({"job": what, "error": f"{type(error).__name__}: {error}", "traceback": text})
-        print(f"sweep: {what} failed: {type(error).__name__}: {error}", flush=True)
-
+    _claim(sweep, sweep_dir)
+    cells, t0 = sweep.cells(), time.perf_counter()
+    ledger = _Ledger(len(cells), show_progress)
     pending = []
     for cell in cells:
         done = cell_dir(sweep_dir, cell) / "summary.json"
         if done.exists():  # finished in an earlier run of this sweep
-            results[cell.name] = json.loads(done.read_text())
-            progress()
+            ledger.results[cell.name] = json.loads(done.read_text())
+            ledger.tick()
         else:
             pending.append(cell)
-    # stage 1: the digital weights the pending deploy (or deployed-start) cells need, one job per seed
-    uses_digital = lambda cell: cell.mode != "in-situ" or sweep.in_situ_init == "deployed"
-    seeds = sorted(
-        {c.seed for c in pending if uses_digital(c) and not _weights_path(sweep_dir, c.seed).exists()}
-    )
-    bad_seeds: set[int] = set()
-
-    def digital_done(job, result, error):
-        if error is not None:
-            bad_seeds.add(job[3])
-            failed(f"digital training, seed {job[3]}", error)
-
-    def cell_done(job, result, error):
-        if error is not None:
-            failed(job[3].name, error)
-        else:
-            results[job[3].name] = result
-
     if pending:
         with EXECUTORS[engine](workers, scheduler) as executor:
-            _run_jobs(
-                executor,
-                [("digital", sweep, str(sweep_dir), seed, threads) for seed in seeds],
-                lambda: None,
-                digital_done,
-            )
-            # stage 2: the cells
-            jobs = []
-            for cell in pending:
-                if cell.seed in bad_seeds and uses_digital(cell):
-                    failures.append(
-                        {
-                            "job": cell.name,
-                            "error": f"skipped: the digital training of seed {cell.seed} failed",
-                        }
-                    )
-                    progress()
-                else:
-                    jobs.append(("cell", sweep, str(sweep_dir), cell, threads))
-            _run_jobs(executor, jobs, progress, cell_done)
-    if bar is not None:
-        bar.close()
-    ordered = [results[c.name] for c in cells if c.name in results]
+            _run_pending(sweep, sweep_dir, pending, ledger, executor, threads)
+    if ledger.bar is not None:
+        ledger.bar.close()
+    ordered = [ledger.results[c.name] for c in cells if c.name in ledger.results]
     with atomic_file(sweep_dir / "results.jsonl") as f:
         f.writelines(json.dumps(r) + "\n" for r in ordered)
     atomic_write_text(sweep_dir / "summary.csv", summary_csv(sweep, ordered))
-    atomic_write_json(sweep_dir / "failures.json", failures)
-    return {"results": ordered, "failures": failures, "wall_s": round(time.perf_counter() - t0, 2)}
+    atomic_write_json(sweep_dir / "failures.json", ledger.failures)
+    return {"results": ordered, "failures": ledger.failures, "wall_s": round(time.perf_counter() - t0, 2)}

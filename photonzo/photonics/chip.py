@@ -2,7 +2,9 @@
 
 ``Chip(network, hardware, seed)`` is one fabricated chip: its static errors are drawn once
 from ``seed``; its dynamic noise comes from a generator seeded by the same seed, so the same
-sequence of calls on a chip built the same way returns the same numbers.
+sequence of calls on a chip built the same way returns the same numbers. The chip also holds
+the electronic gain of every optical matrix (``gains``: the network's nominal ones, or those of
+a deployed ``Program``); the network holds layout only, so it can back several chips.
 
 Trainers see only the ``Oracle`` protocol: the size of the parameter vector, its named
 slices, and two forward calls, each evaluating Q parameter settings at once:
@@ -26,7 +28,8 @@ and Q·B inferences. ``Chip.oracle()`` hands out a view that exposes only that p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -117,6 +120,7 @@ class Chip:
         loss: str | Callable = "cross_entropy",
         max_elements: int = 2**26,
         output_gain: float = 1.0,
+        gains: Sequence[float] | None = None,
     ):
         if isinstance(hardware, str):
             hardware = HardwareModel.preset(hardware)
@@ -134,6 +138,8 @@ class Chip:
         if not (isinstance(output_gain, (int, float)) and np.isfinite(output_gain) and output_gain > 0):
             raise ValueError(f"output_gain must be a positive finite number, got {output_gain!r}")
         self.output_gain = float(output_gain)
+        # the electronic gain after each optical matrix (see the module docstring)
+        self._gains = _check_gains(network, gains)
 
         static = hardware.draw_static(network.n_params, network.n_mzis, self.seed)
         as_t = lambda a: None if a is None else torch.as_tensor(a, dtype=self.real_dtype, device=self.device)
@@ -166,6 +172,11 @@ class Chip:
     def inferences(self) -> int:
         """Single-input forward passes so far (queries × batch size)."""
         return self._inferences
+
+    @property
+    def gains(self) -> tuple[float, ...]:
+        """The electronic gain of every optical matrix, in network order."""
+        return self._gains
 
     def param_slices(self, level: str = "layer") -> list[ParamSlice]:
         return self.network.param_slices(level)
@@ -274,7 +285,12 @@ class Chip:
             parts = []
             for i in range(0, q, step):
                 out = self.network.forward(
-                    self.program(phases[i : i + step]), x, self._context(), taps=taps, batch_chunk=batch_chunk
+                    self.program(phases[i : i + step]),
+                    x,
+                    self._context(),
+                    taps=taps,
+                    batch_chunk=batch_chunk,
+                    gains=self._gains,
                 )
                 parts.append(out if taps else [out])
             layers = [p[0] if len(parts) == 1 else torch.cat(p) for p in zip(*parts)]
@@ -301,8 +317,31 @@ class Chip:
             "hardware": self.hardware.describe(),
             "seed": self.seed,
             "output_gain": self.output_gain,
+            "gains": list(self._gains),
             "dtype": str(self.dtype).replace("torch.", ""),
         }
+
+
+def _check_gains(network: OpticalNetwork, gains) -> tuple[float, ...]:
+    """``gains`` (default: the network's nominal ones) as Python floats, one positive finite
+    number per optical matrix."""
+    if gains is None:
+        return network.nominal_gains()
+    n = network.n_matrices
+    values = tuple(gains) if isinstance(gains, (Sequence, np.ndarray)) else ()
+    ok = len(values) == n and all(
+        isinstance(g, (int, float, np.integer, np.floating))
+        and not isinstance(g, (bool, np.bool_))
+        and math.isfinite(g)
+        and g > 0
+        for g in values
+    )
+    if not ok:
+        raise ValueError(
+            f"gains must be {n} positive finite numbers (one electronic gain per optical matrix "
+            f"of the network), got {gains!r}"
+        )
+    return tuple(float(g) for g in values)
 
 
 class ChipOracle:

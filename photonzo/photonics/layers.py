@@ -16,15 +16,24 @@ coherent receivers (both quadratures) and rearranged electronically to drive the
 IQ modulators. So an ideal TT layer computes exactly detect(W_TT x) with W_TT the dense
 matrix of its (complex) cores, like a dense layer with that matrix.
 
-A layer's ``forward(params, x, ctx)`` takes the *physical* phases (after the chip applied
-its hardware model) and a ``ForwardContext`` holding the chip's static MZI errors and its
-detection and conversion model.
+A layer's ``forward(params, x, ctx, readout, gains)`` takes the *physical* phases (after the
+chip applied its hardware model), a ``ForwardContext`` holding the chip's static MZI errors and
+its detection and conversion model, and the electronic gain of each of its matrices (the chip
+holds them; ``None``: every matrix's ``nominal_gain``). Layers hold layout only: nothing here
+changes when a network is programmed.
+
+Weight domain: each layer class owns its weight type (``DenseWeights``, ``TTWeights``), its
+random initialisation, its digital forward (``digital``, detection mirrored by ``detected``),
+the ideal weights a phase vector encodes (``weights_from_phases``) and the mapping of weights
+onto phases and gains (``program``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -34,7 +43,26 @@ from .hardware import IDEAL, HardwareModel
 from .mesh import mesh_layout, mesh_matrix
 from .mzi import mzi_coefficients, real_dtype_of
 
+# What a network's layer outputs are read as: ``coherent`` — the signed in-phase quadrature
+# Re(field) (homodyne); ``intensity`` — |field|² (a photodiode).
 READOUTS = ("coherent", "intensity")
+# Every detection a forward uses: the readouts, and ``iq`` — both quadratures of the field (a
+# coherent I/Q receiver), kept complex. ``iq`` is used between TT cores only, so that the next
+# core can be driven by IQ modulators; it is no network readout.
+DETECTIONS = READOUTS + ("iq",)
+
+
+def detected(field: torch.Tensor, mode: str) -> torch.Tensor:
+    """The noise-free reading of output ``field`` under detection ``mode`` (see ``DETECTIONS``):
+    ``iq`` the field itself, ``coherent`` Re(field), ``intensity`` |field|². The one rule the
+    optical forward (``ForwardContext.detect`` adds noise and ADCs) and the digital mirror share."""
+    if mode == "iq":
+        return field
+    if mode == "coherent":
+        return field.real if field.is_complex() else field
+    if mode == "intensity":
+        return field.real**2 + field.imag**2 if field.is_complex() else field**2
+    raise ValueError(f"unknown detection {mode!r}; accepted detections are {', '.join(DETECTIONS)}")
 
 
 @dataclass(frozen=True)
@@ -87,20 +115,18 @@ class ForwardContext:
         return self.hardware.quantise_signal(x.to(self.real_dtype), bits)
 
     def detect(self, field: torch.Tensor, mode: str) -> torch.Tensor:
-        """Photodetection of output fields, then detector noise and the ADCs.
+        """Photodetection of output fields (``detected``), then detector noise and the ADCs.
 
-        ``coherent``: the signed in-phase quadrature Re(field) (homodyne); ``intensity``:
-        |field|²; ``iq``: both quadratures (a coherent I/Q receiver), returned complex — used
-        between TT cores so that the next core can be driven by IQ modulators.
+        ``iq`` (both quadratures, complex) gets the noise and ADC of a coherent receiver on each
+        quadrature. A ``coherent`` field may already be real (a matrix applied with ``real_out``).
         """
+        reading = detected(field, mode)
         if mode == "iq":
             hw = self.hardware
             if hw.shot_noise_photons is None and not hw.detector_noise_std and hw.output_bits is None:
-                return field  # an ideal I/Q receiver reads the field itself; skip the copies
-            return _complex_from_parts(field, lambda part: self._read(part, "coherent"))
-        if mode == "coherent":  # a matrix applied with real_out already gave Re(field)
-            return self._read(field.real if field.is_complex() else field, mode)
-        return self._read(field.real**2 + field.imag**2, mode)
+                return reading  # an ideal I/Q receiver reads the field itself; skip the copies
+            return _complex_from_parts(reading, lambda part: self._read(part, "coherent"))
+        return self._read(reading, mode)
 
     def _read(self, signal: torch.Tensor, mode: str) -> torch.Tensor:
         hw = self.hardware
@@ -127,6 +153,92 @@ def _complex_from_parts(z: torch.Tensor, fn) -> torch.Tensor:
     parts[..., 0] = fn(z.real)
     parts[..., 1] = fn(z.imag)
     return out
+
+
+def _numpy(t) -> np.ndarray:
+    return t.detach().cpu().numpy() if torch.is_tensor(t) else np.asarray(t)
+
+
+def _tensor(t) -> torch.Tensor:
+    """``t`` as a tensor: the very tensor if it is one (autograd leaves stay leaves), else a view
+    of the array where torch can share its memory."""
+    return t if torch.is_tensor(t) else torch.as_tensor(np.asarray(t))
+
+
+# ---- the weight domain --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class DenseWeights:
+    """A dense layer's weights: the matrix ``weight[out, in]`` (real, or complex when read off
+    phases) and the electronic bias ``[out]`` (None: no bias). Arrays are taken as tensors."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "weight", _tensor(self.weight))
+        object.__setattr__(self, "bias", None if self.bias is None else _tensor(self.bias))
+
+    def tensors(self) -> list[torch.Tensor]:
+        """Every tensor (the matrix, then the bias): what an autograd optimiser updates."""
+        return [self.weight] + ([] if self.bias is None else [self.bias])
+
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> DenseWeights:
+        """The same weights with ``fn`` applied to every tensor."""
+        return DenseWeights(fn(self.weight), None if self.bias is None else fn(self.bias))
+
+    def detached(self) -> DenseWeights:
+        """A copy that shares nothing (no storage, no autograd graph) with these weights."""
+        return self.map(lambda t: t.detach().clone())
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """Plain arrays named ``{prefix}.weight`` and ``{prefix}.bias`` (see ``flatten_weights``)."""
+        out = {f"{prefix}.weight": _numpy(self.weight)}
+        if self.bias is not None:
+            out[f"{prefix}.bias"] = _numpy(self.bias)
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class TTWeights:
+    """A TT layer's weights: cores ``G_k[r_{k−1}, n_k, m_k, r_k]`` in order and the electronic
+    bias ``[Π n]`` (None: no bias). Arrays are taken as tensors."""
+
+    cores: list[torch.Tensor]
+    bias: torch.Tensor | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "cores", [_tensor(c) for c in self.cores])
+        object.__setattr__(self, "bias", None if self.bias is None else _tensor(self.bias))
+
+    def tensors(self) -> list[torch.Tensor]:
+        """Every tensor (the cores in order, then the bias): what an autograd optimiser updates."""
+        return list(self.cores) + ([] if self.bias is None else [self.bias])
+
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> TTWeights:
+        """The same weights with ``fn`` applied to every tensor."""
+        return TTWeights([fn(c) for c in self.cores], None if self.bias is None else fn(self.bias))
+
+    def detached(self) -> TTWeights:
+        """A copy that shares nothing (no storage, no autograd graph) with these weights."""
+        return self.map(lambda t: t.detach().clone())
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """Plain arrays named ``{prefix}.core{k}`` and ``{prefix}.bias`` (see ``flatten_weights``)."""
+        out = {f"{prefix}.core{k}": _numpy(c) for k, c in enumerate(self.cores)}
+        if self.bias is not None:
+            out[f"{prefix}.bias"] = _numpy(self.bias)
+        return out
+
+
+LayerWeights = DenseWeights | TTWeights
+
+
+def _array(arrays: Mapping, key: str):
+    if key not in arrays:
+        raise ValueError(f"the weight arrays have no {key!r} entry")
+    return arrays[key]
 
 
 def _check_features(name: str, value) -> int:
@@ -177,8 +289,24 @@ class RealisedMatrix:
         return y if real_out else torch.view_as_complex(y.unflatten(-1, (-1, 2)))
 
 
+class Group(NamedTuple):
+    """One kind of component of an ``OpticalMatrix`` (its V† meshes, Σ attenuators or U meshes),
+    repeated once per block: where its phases and its MZIs start, and how many each item has."""
+
+    name: str
+    kind: str  # 'mesh' or 'attenuator'
+    start: int  # first parameter of the group
+    size: int  # parameters per block
+    mzi_start: int  # first MZI of the group
+    mzis: int  # MZIs per block
+
+
 class OpticalMatrix:
-    """An out×in matrix as k×k blocks of g · U Σ V† meshes (see the module docstring)."""
+    """An out×in matrix as k×k blocks of g · U Σ V† meshes (see the module docstring).
+
+    The electronic gain g is no state of the matrix: it is passed to the forward (the chip holds
+    it), ``nominal_gain`` when none is given; ``from_matrix`` returns the gain it programs.
+    """
 
     def __init__(self, out_features: int, in_features: int, block: int = 8, mesh: str = "clements"):
         self.out_features = _check_features("out_features", out_features)
@@ -189,9 +317,13 @@ class OpticalMatrix:
         self.rows = math.ceil(self.out_features / self.block)
         self.cols = math.ceil(self.in_features / self.block)
         self.n_blocks = self.rows * self.cols
-        # A random-phase init keeps the output variance equal to the input's with this gain:
-        # entries of U Σ V† have E|w|² = E[cos²θ]/k = 1/(2k) and each output sums cols·k inputs.
-        self.gain = math.sqrt(2.0 / self.cols)
+
+    @property
+    def nominal_gain(self) -> float:
+        """The gain of a randomly initialised chip: it keeps a random-phase matrix's output variance
+        equal to the input's (entries of U Σ V† have E|w|² = E[cos²θ]/k = 1/(2k) and each output
+        sums cols·k inputs)."""
+        return math.sqrt(2.0 / self.cols)
 
     # ---- sizes and layout ----------------------------------------------------------------
     @property
@@ -206,25 +338,25 @@ class OpticalMatrix:
     def n_mzis(self) -> int:
         return self.n_blocks * (2 * self.layout.n_mzis + self.block)
 
-    def _groups(self):
-        """(name, kind, param start, param size per item, mzi start, mzis per item) of V, Σ, U."""
+    def _groups(self) -> tuple[Group, Group, Group]:
+        """The V†, Σ and U groups, in the order of the parameter vector."""
         pm, mm, k, nb = self.layout.n_phases, self.layout.n_mzis, self.block, self.n_blocks
-        return [
-            ("V", "mesh", 0, pm, 0, mm),
-            ("sigma", "attenuator", nb * pm, k, nb * mm, k),
-            ("U", "mesh", nb * pm + nb * k, pm, nb * mm + nb * k, mm),
-        ]
+        return (
+            Group("V", "mesh", 0, pm, 0, mm),
+            Group("sigma", "attenuator", nb * pm, k, nb * mm, k),
+            Group("U", "mesh", nb * pm + nb * k, pm, nb * mm + nb * k, mm),
+        )
 
     def param_slices(self, level: str) -> list[ParamSlice]:
         if level in ("layer", "core"):
             return [ParamSlice("", 0, self.n_params, "mesh")]
         out = []
-        for name, kind, start, size, _, _ in self._groups():
+        for g in self._groups():
             if level == "group":
-                out.append(ParamSlice(name, start, start + self.n_blocks * size, kind))
+                out.append(ParamSlice(g.name, g.start, g.start + self.n_blocks * g.size, g.kind))
             else:
                 out += [
-                    ParamSlice(f"{name}[{b}]", start + b * size, start + (b + 1) * size, kind)
+                    ParamSlice(f"{g.name}[{b}]", g.start + b * g.size, g.start + (b + 1) * g.size, g.kind)
                     for b in range(self.n_blocks)
                 ]
         return out
@@ -243,52 +375,48 @@ class OpticalMatrix:
         )
 
     # ---- physics -------------------------------------------------------------------------
-    def block_matrices(self, params: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
-        """Transfer matrices g · U Σ V† of every block: ``[..., rows, cols, k, k]``."""
-        (_, _, v0, pm, mv0, mm), (_, _, s0, k, ms0, _), (_, _, u0, _, mu0, _) = self._groups()
-        nb = self.n_blocks
+    def block_matrices(
+        self, params: torch.Tensor, ctx: ForwardContext, gain: float | None = None
+    ) -> torch.Tensor:
+        """Transfer matrices g · U Σ V† of every block: ``[..., rows, cols, k, k]`` (g: ``gain``,
+        a Python float; ``nominal_gain`` if None)."""
+        gain = self.nominal_gain if gain is None else gain
+        v_group, s_group, u_group = self._groups()
+        nb, k = self.n_blocks, self.block
         lead = params.shape[:-1]
 
-        def bs(start, count, per):
-            return (
-                None if ctx.bs_error is None else ctx.bs_error[start : start + nb * per].reshape(nb, per, 2)
-            )
+        def mesh(g: Group) -> torch.Tensor:
+            stop = g.mzi_start + nb * g.mzis
+            bs = None if ctx.bs_error is None else ctx.bs_error[g.mzi_start : stop].reshape(nb, g.mzis, 2)
+            phases = params[..., g.start : g.start + nb * g.size].unflatten(-1, (nb, g.size))
+            return mesh_matrix(self.layout, phases, bs, ctx.amplitude, ctx.dtype)
 
-        v = mesh_matrix(
-            self.layout,
-            params[..., v0 : v0 + nb * pm].unflatten(-1, (nb, pm)),
-            bs(mv0, nb, mm),
-            ctx.amplitude,
-            ctx.dtype,
-        )
-        u = mesh_matrix(
-            self.layout,
-            params[..., u0 : u0 + nb * pm].unflatten(-1, (nb, pm)),
-            bs(mu0, nb, mm),
-            ctx.amplitude,
-            ctx.dtype,
-        )
+        v, u = mesh(v_group), mesh(u_group)
+        s0, ms0 = s_group.start, s_group.mzi_start
         theta = params[..., s0 : s0 + nb * k].unflatten(-1, (nb, k))
         att_bs = None if ctx.bs_error is None else ctx.bs_error[ms0 : ms0 + nb * k].reshape(nb, k, 2)
         sigma = mzi_coefficients(theta, torch.zeros_like(theta), att_bs, ctx.amplitude, ctx.dtype)[0]
-        w = (self.gain * u) @ (sigma[..., :, None] * v)
+        w = (gain * u) @ (sigma[..., :, None] * v)
         return w.reshape(*lead, self.rows, self.cols, k, k)
 
-    def matrix(self, params: torch.Tensor, ctx: ForwardContext | None = None) -> torch.Tensor:
-        """The realised ``[..., out, in]`` complex matrix."""
+    def matrix(
+        self, params: torch.Tensor, ctx: ForwardContext | None = None, gain: float | None = None
+    ) -> torch.Tensor:
+        """The realised ``[..., out, in]`` complex matrix (with electronic ``gain``, nominal if None)."""
         ctx = ctx or ForwardContext(
             dtype=torch.complex128 if params.dtype == torch.float64 else torch.complex64
         )
-        w = self.block_matrices(params, ctx)
+        w = self.block_matrices(params, ctx, gain)
         full = w.transpose(-3, -2).flatten(-4, -3).flatten(-2, -1)  # [..., rows·k, cols·k]
         return full[..., : self.out_features, : self.in_features]
 
-    def realise(self, params: torch.Tensor, ctx: ForwardContext) -> RealisedMatrix:
+    def realise(self, params: torch.Tensor, ctx: ForwardContext, gain: float | None = None) -> RealisedMatrix:
         """The matrix these physical phases realise on this chip, ready to apply."""
-        return RealisedMatrix(self.matrix(params, ctx))
+        return RealisedMatrix(self.matrix(params, ctx, gain))
 
-    def from_matrix(self, w) -> np.ndarray:
-        """Program this matrix to realise ``w`` (out×in): returns phases and sets the gain."""
+    def from_matrix(self, w) -> tuple[np.ndarray, float]:
+        """Program this matrix to realise ``w`` (out×in): returns (phases, electronic gain).
+        Nothing of the matrix changes."""
         w = np.asarray(w)
         if w.shape != (self.out_features, self.in_features):
             raise ValueError(f"expected a {self.out_features}×{self.in_features} matrix, got shape {w.shape}")
@@ -301,15 +429,14 @@ class OpticalMatrix:
         # nominal gain of 1 must not inflate it: Σ/g would then sit near 0, where DAC steps hurt)
         gain = max([p[3] for p, b in zip(parts, blocks) if np.any(b)], default=1.0)
         out = np.empty(self.n_params)
-        (_, _, v0, pm, _, _), (_, _, s0, _, _, _), (_, _, u0, _, _, _) = self._groups()
+        v, s, u = self._groups()
         nb = self.n_blocks
-        out[v0 : v0 + nb * pm] = np.concatenate([p[0] for p in parts])
+        out[v.start : v.start + nb * v.size] = np.concatenate([p[0] for p in parts])
         # Each block's Σ was scaled by its own top singular value; rescale to the shared gain.
         amplitudes = np.concatenate([np.cos(p[1]) * p[3] / gain for p in parts])
-        out[s0 : s0 + nb * k] = np.arccos(np.clip(amplitudes, -1.0, 1.0))
-        out[u0 : u0 + nb * pm] = np.concatenate([p[2] for p in parts])
-        self.gain = float(gain)
-        return out
+        out[s.start : s.start + nb * k] = np.arccos(np.clip(amplitudes, -1.0, 1.0))
+        out[u.start : u.start + nb * u.size] = np.concatenate([p[2] for p in parts])
+        return out, float(gain)
 
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
         return rng.uniform(0.0, 2 * np.pi, self.n_params)
@@ -324,14 +451,35 @@ class RealisedLayer:
 
 
 class OpticalLayer:
-    """Common interface of optical layers (sizes, slices, crosstalk map, forward)."""
+    """Common interface of optical layers: sizes, slices, crosstalk map and forward, and the
+    weight domain (``weights_type``, ``random_weights``, ``digital``, ``weights_from_phases``,
+    ``program``, ``unflatten``)."""
 
     in_features: int
     out_features: int
     bias: bool
+    weights_type: type
 
     def _matrices(self) -> list[tuple[str, OpticalMatrix]]:
         raise NotImplementedError
+
+    @property
+    def n_matrices(self) -> int:
+        """Optical matrices of this layer, each with its electronic gain."""
+        return len(self._matrices())
+
+    def nominal_gains(self) -> tuple[float, ...]:
+        """Every matrix's ``nominal_gain``, in the layer's order."""
+        return tuple(m.nominal_gain for _, m in self._matrices())
+
+    def _gains(self, gains) -> tuple[float, ...]:
+        if gains is None:
+            return self.nominal_gains()
+        if len(gains) != self.n_matrices:
+            raise ValueError(
+                f"a {type(self).__name__} has {self.n_matrices} optical matrices, got {len(gains)} gains"
+            )
+        return tuple(gains)
 
     @property
     def n_params(self) -> int:
@@ -378,12 +526,13 @@ class OpticalLayer:
     def crosstalk_pairs(self) -> np.ndarray:
         return np.concatenate([m.crosstalk_pairs + p for _, m, p, _ in self._offsets()])
 
-    def realise(self, params: torch.Tensor, ctx: ForwardContext) -> RealisedLayer:
-        """Everything a forward needs from the physical parameters ``[..., P_layer]``, built once
-        so that batch chunks can reuse it: the realised matrices and the electronic bias."""
+    def realise(self, params: torch.Tensor, ctx: ForwardContext, gains=None) -> RealisedLayer:
+        """Everything a forward needs from the physical parameters ``[..., P_layer]`` and the
+        matrices' electronic ``gains`` (nominal if None), built once so that batch chunks can
+        reuse it: the realised matrices and the electronic bias."""
         mats = [
-            m.realise(params[..., p : p + m.n_params], ctx.sub(z, z + m.n_mzis))
-            for _, m, p, z in self._offsets()
+            m.realise(params[..., p : p + m.n_params], ctx.sub(z, z + m.n_mzis), g)
+            for (_, m, p, z), g in zip(self._offsets(), self._gains(gains))
         ]
         return RealisedLayer(mats, params[..., None, self.n_phases :] if self.bias else None)
 
@@ -394,9 +543,9 @@ class OpticalLayer:
         raise NotImplementedError
 
     def forward(
-        self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, readout: str
+        self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, readout: str, gains=None
     ) -> torch.Tensor:
-        return self.run(self.realise(params, ctx), x, ctx, readout)
+        return self.run(self.realise(params, ctx, gains), x, ctx, readout)
 
     @staticmethod
     def _add_bias(y: torch.Tensor, realised: RealisedLayer) -> torch.Tensor:
@@ -405,6 +554,59 @@ class OpticalLayer:
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
         parts = [m.init_params(rng) for _, m in self._matrices()]
         return np.concatenate(parts + ([np.zeros(self.out_features)] if self.bias else []))
+
+    # ---- weight domain -------------------------------------------------------------------
+    def _zero_bias(self) -> torch.Tensor | None:
+        return torch.zeros(self.out_features, dtype=torch.float64) if self.bias else None
+
+    def random_weights(self, generator: torch.Generator) -> LayerWeights:
+        """Real He-scaled weights of this layer's shapes, drawn from ``generator``; zero bias."""
+        raise NotImplementedError
+
+    def weights_from_phases(self, params: torch.Tensor, gains=None) -> LayerWeights:
+        """The ideal (noise-free) weights encoded by this layer's phases ``params[P_layer]`` on
+        matrices with electronic ``gains`` (nominal if None): complex matrices or cores, and the bias."""
+        raise NotImplementedError
+
+    def check_weights(self, weights) -> LayerWeights:
+        """``weights`` if they are of this layer's type and shapes, else ``ValueError``."""
+        if not isinstance(weights, self.weights_type):
+            raise ValueError(
+                f"a {type(self).__name__} ({self.in_features}→{self.out_features}) takes "
+                f"{self.weights_type.__name__}, got {type(weights).__name__}"
+            )
+        if weights.bias is not None and tuple(weights.bias.shape) != (self.out_features,):
+            raise ValueError(
+                f"expected a bias of shape ({self.out_features},), got {tuple(weights.bias.shape)}"
+            )
+        self._check_shapes(weights)
+        return weights
+
+    def _check_shapes(self, weights) -> None:
+        raise NotImplementedError
+
+    def program(self, weights: LayerWeights) -> tuple[np.ndarray, tuple[float, ...]]:
+        """Phases (and biases) realising ``weights``, and the electronic gain of every matrix."""
+        raise NotImplementedError
+
+    def _phase_vector(self, parts: list[np.ndarray], weights: LayerWeights) -> np.ndarray:
+        bias = None if weights.bias is None else _numpy(weights.bias)
+        return np.concatenate(parts + ([_bias_vector(bias, self.out_features)] if self.bias else []))
+
+    def digital(self, weights: LayerWeights, x: torch.Tensor, readout: str) -> torch.Tensor:
+        """This layer in the weight domain, before the activation: ``[B, out]`` for ``x[B, in]``.
+
+        Detection is mirrored exactly (``detected``): I/Q between TT cores, ``readout`` at the
+        layer's output, then the electronic bias."""
+        y = self._digital_detected(weights, x, readout)
+        return y + weights.bias.to(y.dtype) if weights.bias is not None else y
+
+    def _digital_detected(self, weights, x: torch.Tensor, readout: str) -> torch.Tensor:
+        raise NotImplementedError
+
+    def unflatten(self, arrays: Mapping, prefix: str) -> LayerWeights:
+        """This layer's weights from plain arrays named as the weight type's ``arrays(prefix)``."""
+        raise NotImplementedError
 
     def summary(self) -> dict:
         return {
@@ -419,6 +621,8 @@ class OpticalLayer:
 
 class OpticalLinear(OpticalLayer):
     """A dense layer y = W x + b, W realised as k×k blocks of g · U Σ V† meshes."""
+
+    weights_type = DenseWeights
 
     def __init__(
         self, in_features: int, out_features: int, block: int = 8, mesh: str = "clements", bias: bool = True
@@ -439,13 +643,40 @@ class OpticalLinear(OpticalLayer):
         field = realised.matrices[0](ctx.encode(x), real_out=readout == "coherent")
         return self._add_bias(ctx.detect(field, readout), realised)
 
-    def weight_matrix(self, params: torch.Tensor) -> torch.Tensor:
+    def weight_matrix(self, params: torch.Tensor, gains=None) -> torch.Tensor:
         """The ideal (noise-free) complex weight matrix these phases encode."""
-        return self.matrix.matrix(params[..., : self.n_phases])
+        return self.matrix.matrix(params[..., : self.n_phases], gain=self._gains(gains)[0])
 
-    def from_weights(self, weight, bias=None) -> np.ndarray:
-        phases = self.matrix.from_matrix(weight)
-        return np.concatenate([phases] + ([_bias_vector(bias, self.out_features)] if self.bias else []))
+    def random_weights(self, generator: torch.Generator) -> DenseWeights:
+        """W ~ N(0, 2/in), zero bias."""
+        weight = math.sqrt(2.0 / self.in_features) * torch.randn(
+            self.out_features, self.in_features, generator=generator, dtype=torch.float64
+        )
+        return DenseWeights(weight, self._zero_bias())
+
+    def weights_from_phases(self, params: torch.Tensor, gains=None) -> DenseWeights:
+        bias = params[..., self.n_phases :].clone() if self.bias else None
+        return DenseWeights(self.weight_matrix(params, gains), bias)
+
+    def _check_shapes(self, weights: DenseWeights) -> None:
+        if tuple(weights.weight.shape) != (self.out_features, self.in_features):
+            raise ValueError(
+                f"expected a {self.out_features}×{self.in_features} matrix, "
+                f"got shape {tuple(weights.weight.shape)}"
+            )
+
+    def program(self, weights: DenseWeights) -> tuple[np.ndarray, tuple[float, ...]]:
+        weights = self.check_weights(weights)
+        phases, gain = self.matrix.from_matrix(_numpy(weights.weight))
+        return self._phase_vector([phases], weights), (gain,)
+
+    def _digital_detected(self, weights: DenseWeights, x: torch.Tensor, readout: str) -> torch.Tensor:
+        w = weights.weight
+        return detected(x.to(w.dtype) @ w.transpose(-1, -2), readout)
+
+    def unflatten(self, arrays: Mapping, prefix: str) -> DenseWeights:
+        bias = arrays.get(f"{prefix}.bias")
+        return self.check_weights(DenseWeights(_array(arrays, f"{prefix}.weight"), bias))
 
     def summary(self) -> dict:
         return {
@@ -504,6 +735,8 @@ def tt_dense(cores: list[torch.Tensor]) -> torch.Tensor:
 
 class TTOpticalLinear(OpticalLayer):
     """A tensor-train layer: in-shape (m₁..m_d) → out-shape (n₁..n_d), ranks (1, r₁, .., r_{d−1}, 1)."""
+
+    weights_type = TTWeights
 
     def __init__(
         self,
@@ -579,11 +812,15 @@ class TTOpticalLinear(OpticalLayer):
             width = max(width, math.prod(self.in_shape[:k]) * done * self.ranks[k])
         return width
 
-    def core_tensors(self, params: torch.Tensor) -> list[torch.Tensor]:
+    def core_shape(self, k: int) -> tuple[int, int, int, int]:
+        """The shape (r_{k−1}, n_k, m_k, r_k) of core k."""
+        return (self.ranks[k], self.out_shape[k], self.in_shape[k], self.ranks[k + 1])
+
+    def core_tensors(self, params: torch.Tensor, gains=None) -> list[torch.Tensor]:
         """The ideal complex TT cores G_k[..., r_{k−1}, n_k, m_k, r_k] these phases encode."""
         out = []
-        for k, (_, m, p, _) in enumerate(self._offsets()):
-            mat = m.matrix(params[..., p : p + m.n_params])
+        for k, ((_, m, p, _), g) in enumerate(zip(self._offsets(), self._gains(gains))):
+            mat = m.matrix(params[..., p : p + m.n_params], gain=g)
             out.append(
                 mat.unflatten(-1, (self.in_shape[k], self.ranks[k + 1])).unflatten(
                     -3, (self.ranks[k], self.out_shape[k])
@@ -591,25 +828,59 @@ class TTOpticalLinear(OpticalLayer):
             )
         return out
 
-    def weight_matrix(self, params: torch.Tensor) -> torch.Tensor:
+    def weight_matrix(self, params: torch.Tensor, gains=None) -> torch.Tensor:
         """The ideal dense matrix of the TT these phases encode."""
-        return tt_dense(self.core_tensors(params))
+        return tt_dense(self.core_tensors(params, gains))
 
-    def from_weights(self, cores, bias=None) -> np.ndarray:
-        if len(cores) != len(self.cores):
-            raise ValueError(f"expected {len(self.cores)} TT cores, got {len(cores)}")
-        parts = []
-        for k, (g, m) in enumerate(zip(cores, self.cores)):
-            g = np.asarray(g)
-            want = (self.ranks[k], self.out_shape[k], self.in_shape[k], self.ranks[k + 1])
-            if g.shape != want:
+    def random_weights(self, generator: torch.Generator) -> TTWeights:
+        """Cores scaled so that the contracted matrix has the He variance 2/in per entry; zero bias."""
+        d = len(self.in_shape)
+        # Var(W_ij) = Π_k r_k · Var(core entries)^d over the summed ranks → per-core std
+        rank_product = math.prod(self.ranks[1:-1])
+        std = (2.0 / self.in_features / rank_product) ** (1 / (2 * d))
+        cores = [
+            std * torch.randn(*self.core_shape(k), generator=generator, dtype=torch.float64) for k in range(d)
+        ]
+        return TTWeights(cores, self._zero_bias())
+
+    def weights_from_phases(self, params: torch.Tensor, gains=None) -> TTWeights:
+        bias = params[..., self.n_phases :].clone() if self.bias else None
+        return TTWeights(self.core_tensors(params, gains), bias)
+
+    def _check_shapes(self, weights: TTWeights) -> None:
+        if len(weights.cores) != len(self.cores):
+            raise ValueError(f"expected {len(self.cores)} TT cores, got {len(weights.cores)}")
+        for k, g in enumerate(weights.cores):
+            if tuple(g.shape) != self.core_shape(k):
                 raise ValueError(
-                    f"TT core {k} must have shape (r_k-1, n_k, m_k, r_k) = {want}, got {g.shape}"
+                    f"TT core {k} must have shape (r_k-1, n_k, m_k, r_k) = {self.core_shape(k)}, "
+                    f"got {tuple(g.shape)}"
                 )
-            parts.append(m.from_matrix(g.reshape(m.out_features, m.in_features)))
-        if self.bias:
-            parts.append(_bias_vector(bias, self.out_features))
-        return np.concatenate(parts)
+
+    def program(self, weights: TTWeights) -> tuple[np.ndarray, tuple[float, ...]]:
+        weights = self.check_weights(weights)
+        parts, gains = [], []
+        for g, m in zip(weights.cores, self.cores):
+            phases, gain = m.from_matrix(_numpy(g).reshape(m.out_features, m.in_features))
+            parts.append(phases)
+            gains.append(gain)
+        return self._phase_vector(parts, weights), tuple(gains)
+
+    def _digital_detected(self, weights: TTWeights, x: torch.Tensor, readout: str) -> torch.Tensor:
+        mats = [g.reshape(m.out_features, m.in_features) for g, m in zip(weights.cores, self.cores)]
+        return tt_contract(
+            x,
+            self.in_shape,
+            self.out_shape,
+            self.ranks,
+            lambda k, v: detected(
+                v.to(mats[k].dtype) @ mats[k].transpose(-1, -2), readout if k == 0 else "iq"
+            ),
+        )
+
+    def unflatten(self, arrays: Mapping, prefix: str) -> TTWeights:
+        cores = [_array(arrays, f"{prefix}.core{k}") for k in range(len(self.cores))]
+        return self.check_weights(TTWeights(cores, arrays.get(f"{prefix}.bias")))
 
     def summary(self) -> dict:
         return {

@@ -11,6 +11,23 @@ shape lets one column be applied to a whole batch with a few strided tensor ops,
 Python loop is over the mesh's columns (N for Clements, 2N−3 for Reck), never over phase
 settings or samples.
 
+A Clements mesh on 4 modes (``mesh_layout("clements", 4)``): column c couples the pairs
+starting at mode c mod 2 — (0,1) and (2,3), then (1,2), then (0,1) and (2,3), then (1,2) —
+and the boxes carry the MZIs' numbers (their θ and φ are entries k and 6 + k of the vector;
+ψ_i, the output screen, is entry 12 + i):
+
+               column 0    column 1    column 2    column 3    screen
+    in 0   ----+-----+-----------------+-----+---------------------[ψ_0]---- out 0
+               |  0  |                 |  3  |
+    in 1   ----+-----+-----+-----+-----+-----+-----+-----+---------[ψ_1]---- out 1
+                           |  2  |                 |  5  |
+    in 2   ----+-----+-----+-----+-----+-----+-----+-----+---------[ψ_2]---- out 2
+               |  1  |                 |  4  |
+    in 3   ----+-----+-----------------+-----+---------------------[ψ_3]---- out 3
+
+i.e. columns ``MeshColumn(start=0, count=2, offset=0)``, ``(1, 1, 2)``, ``(0, 2, 3)``,
+``(1, 1, 5)``, and ``mzi_top_modes`` = [0, 2, 1, 0, 2, 1].
+
 ``mesh_matrix(layout, phases[..., P]) → U[..., N, N]`` builds the transfer matrices of any
 batch of phase settings (the leading axes are typically queries Q and mesh blocks), and
 ``mesh_apply`` propagates a batch of fields through the same meshes.

@@ -1,4 +1,4 @@
-"""The 2×2 Mach-Zehnder interferometer (MZI): one convention for the whole package.
+r"""The 2×2 Mach-Zehnder interferometer (MZI): one convention for the whole package.
 
 Convention (Clements et al., Optica 3, 1460 (2016), eq. 1): an MZI on modes (m, m+1) with
 internal phase θ and external phase φ has the transfer matrix
@@ -11,7 +11,19 @@ acting on the column vector (a_m, a_{m+1}) of field amplitudes, mode m being the
 Physically we realise it as   T = B(ε₂)† · diag(e^{iθ}, e^{−iθ}) · B(ε₁) · diag(e^{iφ}, 1)
 
 with the external phase shifter φ on the upper input arm, a push-pull internal phase shifter
-(differential phase 2θ), and directional couplers
+(+θ on the upper arm, −θ on the lower: differential phase 2θ), and directional couplers.
+Light runs left to right (the matrices above act right to left):
+
+               external    input coupler     internal      output coupler
+                 phase     B(ε₁), 50:50     push-pull      B(ε₂)†, 50:50
+    a_m      ----[ φ ]---.       .---------[ +θ ]--------.       .----  b_m
+    (upper)               \_____/                         \_____/        (mode m)
+                          /     \                         /     \
+    a_{m+1}  ------------'       '---------[ −θ ]--------'       '----  b_{m+1}
+    (lower)                                                               (mode m+1)
+
+so (b_m, b_{m+1}) = T(θ, φ) · (a_m, a_{m+1}): with ideal couplers θ = 0 is the bar state,
+θ = π/2 the cross state, and cos θ is the bar transmission an attenuator uses. Each coupler is
 
     B(ε) = [[cos(π/4 + ε), i sin(π/4 + ε)],
             [i sin(π/4 + ε), cos(π/4 + ε)]]

@@ -6,18 +6,26 @@ names contiguous pieces of it at four levels: ``layer``, ``core`` (a TT core, a 
 matrix, or a bias), ``group`` (the V† meshes, Σ attenuators or U meshes of one core) and
 ``mesh`` (one mesh, one block's attenuator column, one bias vector).
 
+Besides that vector, every optical matrix (a dense layer's matrix, each core of a TT layer)
+has one electronic gain, held by the chip, not by the network: ``nominal_gains()`` are those of
+a randomly initialised chip, and deploying weights (``from_weights``) returns a ``Program`` —
+the flat vector and the gains — leaving the network untouched, so one network can back several
+chips with different deployments.
+
 Readout: every layer's outputs are detected — coherently (signed field, homodyne) or as
 intensity (|field|²) — chosen once per network; TT cores are always detected coherently
 between cores. The electronic activation follows detection.
 
 ``digital_forward(weights, x)`` is the same network in the weight domain (torch autograd
-works through it); ``weights(phases)`` reads the ideal weights a phase vector encodes and
-``from_weights(weights)`` programs phases (and the electronic gains) for given weights.
+works through it), on one weight object per layer of the layer's type (``DenseWeights``,
+``TTWeights``); ``weights(phases, gains)`` reads the ideal weights a phase vector encodes, and
+``flatten_weights`` / ``unflatten_weights`` turn weights into plain named arrays and back.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -25,11 +33,11 @@ import torch
 from .layers import (
     READOUTS,
     ForwardContext,
+    LayerWeights,
     OpticalLayer,
     OpticalLinear,
     ParamSlice,
     TTOpticalLinear,
-    tt_contract,
 )
 
 ACTIVATIONS = {
@@ -40,6 +48,21 @@ ACTIVATIONS = {
     "identity": lambda x: x,
 }
 LEVELS = ("layer", "core", "group", "mesh")
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """A deployment of weights onto a network: the flat phase/bias vector ``params`` and the
+    electronic gain of every optical matrix (``gains``, Python floats, in network order: layer
+    by layer, matrix by matrix — TT cores in order). A ``Chip`` built with these gains and
+    programmed with these params realises the weights."""
+
+    params: np.ndarray
+    gains: tuple[float, ...]
+
+    def __post_init__(self):
+        object.__setattr__(self, "params", np.asarray(self.params))
+        object.__setattr__(self, "gains", tuple(float(g) for g in self.gains))
 
 
 class OpticalNetwork:
@@ -94,6 +117,28 @@ class OpticalNetwork:
     def n_mzis(self) -> int:
         return sum(layer.n_mzis for layer in self.layers)
 
+    @property
+    def n_matrices(self) -> int:
+        """Optical matrices of the network, each with one electronic gain."""
+        return sum(layer.n_matrices for layer in self.layers)
+
+    def nominal_gains(self) -> tuple[float, ...]:
+        """The electronic gains of a randomly initialised chip, one per matrix in network order."""
+        return tuple(g for layer in self.layers for g in layer.nominal_gains())
+
+    def _layer_gains(self, gains: Sequence[float] | None) -> list[tuple[float, ...] | None]:
+        """``gains`` (one per matrix, network order) split by layer; ``None`` for every layer if None."""
+        if gains is None:
+            return [None] * len(self.layers)
+        gains = tuple(gains)
+        if len(gains) != self.n_matrices:
+            raise ValueError(f"the network has {self.n_matrices} optical matrices, got {len(gains)} gains")
+        out, g = [], 0
+        for layer in self.layers:
+            out.append(gains[g : g + layer.n_matrices])
+            g += layer.n_matrices
+        return out
+
     def _offsets(self):
         p = z = 0
         for layer in self.layers:
@@ -136,8 +181,10 @@ class OpticalNetwork:
         ctx: ForwardContext,
         taps: bool = False,
         batch_chunk: int | None = None,
+        gains: Sequence[float] | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
-        """Detected outputs ``[Q, B, out]`` for physical parameters ``[Q, P]`` and inputs ``[B, in]``.
+        """Detected outputs ``[Q, B, out]`` for physical parameters ``[Q, P]`` and inputs ``[B, in]``,
+        on matrices with electronic ``gains`` (one Python float per matrix; nominal if None).
 
         With ``taps``, every layer's output as a list: hidden layers after their electronic
         activation (what the next layer's modulators receive), the last layer as detected.
@@ -145,8 +192,8 @@ class OpticalNetwork:
         once, and a chunk's intermediates stay in cache (a large batch is memory-bound otherwise).
         """
         realised = [
-            layer.realise(params[..., p : p + layer.n_params], ctx.sub(z, z + layer.n_mzis))
-            for layer, p, z in self._offsets()
+            layer.realise(params[..., p : p + layer.n_params], ctx.sub(z, z + layer.n_mzis), g)
+            for (layer, p, z), g in zip(self._offsets(), self._layer_gains(gains))
         ]
         chunks = [x] if batch_chunk is None or batch_chunk >= x.shape[-2] else x.split(batch_chunk, -2)
         parts = [self._run(realised, chunk, ctx, taps) for chunk in chunks]
@@ -167,111 +214,61 @@ class OpticalNetwork:
         return max(layer.widest for layer in self.layers)
 
     # ---- weight domain -------------------------------------------------------------------
-    def weights(self, params) -> list[dict]:
-        """The ideal digital weights encoded by a phase vector ``[P]`` (complex matrices / cores)."""
+    def weights(self, params, gains: Sequence[float] | None = None) -> list[LayerWeights]:
+        """The ideal digital weights encoded by a phase vector ``[P]`` on matrices with electronic
+        ``gains`` (nominal if None): complex matrices / cores, real biases."""
         params = torch.as_tensor(np.asarray(params), dtype=torch.float64)
-        out = []
-        for layer, p, _ in self._offsets():
-            lp = params[p : p + layer.n_params]
-            entry = {"bias": lp[layer.n_phases :].clone() if layer.bias else None}
-            if isinstance(layer, TTOpticalLinear):
-                entry["cores"] = layer.core_tensors(lp)
-            else:
-                entry["weight"] = layer.weight_matrix(lp)
-            out.append(entry)
-        return out
+        return [
+            layer.weights_from_phases(params[p : p + layer.n_params], g)
+            for (layer, p, _), g in zip(self._offsets(), self._layer_gains(gains))
+        ]
 
-    def from_weights(self, weights: list[dict]) -> np.ndarray:
-        """Phases realising digital ``weights`` (one dict per layer: ``weight`` or ``cores``, and
-        ``bias``); also programs each matrix's electronic gain. Returns the flat vector."""
+    def from_weights(self, weights: Sequence[LayerWeights]) -> Program:
+        """The ``Program`` realising digital ``weights`` (one ``layer.weights_type`` per layer):
+        phases and biases, and every matrix's electronic gain. The network is left untouched."""
         if len(weights) != len(self.layers):
             raise ValueError(f"expected weights for {len(self.layers)} layers, got {len(weights)}")
-        parts = []
-        for i, (layer, w) in enumerate(zip(self.layers, weights)):
-            key = "cores" if isinstance(layer, TTOpticalLinear) else "weight"
-            if key not in w:
-                raise ValueError(f"layer {i} ({type(layer).__name__}) needs a {key!r} entry")
-            value = [_numpy(c) for c in w[key]] if key == "cores" else _numpy(w[key])
-            parts.append(layer.from_weights(value, None if w.get("bias") is None else _numpy(w["bias"])))
-        return np.concatenate(parts)
+        parts, gains = [], []
+        for layer, w in zip(self.layers, weights):
+            phases, g = layer.program(w)
+            parts.append(phases)
+            gains += g
+        return Program(np.concatenate(parts), tuple(gains))
 
-    def digital_layer(self, i: int, w: dict, x: torch.Tensor) -> torch.Tensor:
-        """Layer ``i`` in the weight domain, before its activation: ``[B, out_i]``.
-
-        Detection is mirrored exactly: I/Q between TT cores, the network's readout at the
-        layer's output, then the electronic bias.
-        """
-        layer = self.layers[i]
-        if isinstance(layer, TTOpticalLinear):
-            mats = [g.reshape(m.out_features, m.in_features) for g, m in zip(w["cores"], layer.cores)]
-            y = tt_contract(
-                x,
-                layer.in_shape,
-                layer.out_shape,
-                layer.ranks,
-                lambda k, v: _ideal_detect(
-                    v.to(mats[k].dtype) @ mats[k].transpose(-1, -2), self.readout if k == 0 else "iq"
-                ),
-            )
-        else:
-            y = _ideal_detect(x.to(w["weight"].dtype) @ w["weight"].transpose(-1, -2), self.readout)
-        return y + w["bias"].to(y.dtype) if w.get("bias") is not None else y
+    def digital_layer(self, i: int, w: LayerWeights, x: torch.Tensor) -> torch.Tensor:
+        """Layer ``i`` in the weight domain, before its activation: ``[B, out_i]`` (``layer.digital``)."""
+        return self.layers[i].digital(w, x, self.readout)
 
     def activation(self, i: int):
         """The electronic activation after layer ``i`` (identity after the last layer)."""
         return ACTIVATIONS[self.activations[i]] if i < len(self.activations) else ACTIVATIONS["identity"]
 
-    def digital_forward(self, weights: list[dict], x: torch.Tensor) -> torch.Tensor:
+    def digital_forward(self, weights: Sequence[LayerWeights], x: torch.Tensor) -> torch.Tensor:
         """The network in the weight domain (ideal, differentiable): ``[B, out]``."""
         for i, w in enumerate(weights):
             x = self.activation(i)(self.digital_layer(i, w, x))
         return x
 
-    def random_weights(self, seed: int = 0, requires_grad: bool = False) -> list[dict]:
-        """Real weights with He-style scale: dense W ~ N(0, 2/in); TT cores scaled so that the
+    def random_weights(self, seed: int = 0, requires_grad: bool = False) -> list[LayerWeights]:
+        """Real weights with He-style scale (``layer.random_weights``, layer by layer from one
+        generator seeded by ``seed``): dense W ~ N(0, 2/in); TT cores scaled so that the
         contracted matrix has the same per-entry variance; zero biases. ``requires_grad``
         makes them leaves of an autograd graph (for the digital trainers)."""
         g = torch.Generator().manual_seed(seed)
-        out = []
-        for layer in self.layers:
-            if isinstance(layer, TTOpticalLinear):
-                d = len(layer.in_shape)
-                # Var(W_ij) = Π_k r_k · Var(core entries)^d over the summed ranks → per-core std
-                rank_product = math.prod(layer.ranks[1:-1])
-                std = (2.0 / layer.in_features / rank_product) ** (1 / (2 * d))
-                cores = [
-                    std
-                    * torch.randn(
-                        layer.ranks[k],
-                        layer.out_shape[k],
-                        layer.in_shape[k],
-                        layer.ranks[k + 1],
-                        generator=g,
-                        dtype=torch.float64,
-                    )
-                    for k in range(d)
-                ]
-                entry = {"cores": cores}
-            else:
-                entry = {
-                    "weight": math.sqrt(2.0 / layer.in_features)
-                    * torch.randn(layer.out_features, layer.in_features, generator=g, dtype=torch.float64)
-                }
-            entry["bias"] = torch.zeros(layer.out_features, dtype=torch.float64) if layer.bias else None
-            out.append(entry)
+        out = [layer.random_weights(g) for layer in self.layers]
         for t in self.weight_tensors(out):
             t.requires_grad_(requires_grad)
         return out
 
     @staticmethod
-    def weight_tensors(weights: list[dict]) -> list[torch.Tensor]:
+    def weight_tensors(weights: Sequence[LayerWeights]) -> list[torch.Tensor]:
         """Every tensor of a weight list (cores or matrix, then bias, layer by layer)."""
-        return [
-            t
-            for w in weights
-            for t in (w.get("cores") or [w.get("weight")]) + [w.get("bias")]
-            if t is not None
-        ]
+        return [t for w in weights for t in w.tensors()]
+
+    def unflatten_weights(self, arrays: Mapping[str, np.ndarray]) -> list[LayerWeights]:
+        """The weights ``flatten_weights`` wrote (``layer{i}.weight`` or ``layer{i}.core{k}``, and
+        ``layer{i}.bias`` where there is one), checked against this network's shapes."""
+        return [layer.unflatten(arrays, f"layer{i}") for i, layer in enumerate(self.layers)]
 
     def summary(self) -> dict:
         layers = []
@@ -293,16 +290,10 @@ class OpticalNetwork:
         }
 
 
-def _ideal_detect(y: torch.Tensor, mode: str) -> torch.Tensor:
-    if mode == "iq":
-        return y
-    if mode == "coherent":
-        return y.real if y.is_complex() else y
-    return y.real**2 + y.imag**2 if y.is_complex() else y**2
-
-
-def _numpy(t):
-    return t.detach().cpu().numpy() if torch.is_tensor(t) else np.asarray(t)
+def flatten_weights(weights: Sequence[LayerWeights]) -> dict[str, np.ndarray]:
+    """Weights as plain named arrays (for ``np.savez``, no pickles): ``layer{i}.weight`` or
+    ``layer{i}.core{k}``, and ``layer{i}.bias``; ``OpticalNetwork.unflatten_weights`` reads them."""
+    return {key: a for i, w in enumerate(weights) for key, a in w.arrays(f"layer{i}").items()}
 
 
 # ---- named models --------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 A baseline only — it measures the gap a BP-free trainer leaves — and no BP-free trainer
 imports it. The weights are real (dense matrices or TT cores of the network's shapes),
 trained with Adam through ``OpticalNetwork.digital_forward`` (an ideal digital mirror of the
-chip's forward), then mapped onto phases and electronic gains with ``from_weights``, so the
-result can be programmed on an ideal or a noisy chip and evaluated there.
+chip's forward), then mapped onto phases and electronic gains with ``deploy`` (a ``Program``),
+so the result can be programmed on an ideal or a noisy chip and evaluated there.
 """
 
 from __future__ import annotations
@@ -15,34 +15,25 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..photonics.network import OpticalNetwork
+from ..photonics.layers import LayerWeights
+from ..photonics.network import OpticalNetwork, Program
 from ..progress import progress_bar
 
 
-def init_weights(network: OpticalNetwork, seed: int = 0) -> list[dict]:
+def init_weights(network: OpticalNetwork, seed: int = 0) -> list[LayerWeights]:
     """He-scaled real weights of the network's shapes (``OpticalNetwork.random_weights``)."""
     return network.random_weights(seed)
 
 
 def _trainable(
-    network: OpticalNetwork, seed: int, init: list[dict] | None = None
-) -> tuple[list[dict], list[torch.Tensor]]:
+    network: OpticalNetwork, seed: int, init: list[LayerWeights] | None = None
+) -> tuple[list[LayerWeights], list[torch.Tensor]]:
     """Weights that require gradients, and their tensors: fresh He-scaled ones, or copies of ``init``
     (which stays untouched)."""
     if init is None:
         weights = network.random_weights(seed, requires_grad=True)
         return weights, network.weight_tensors(weights)
-    weights = [
-        {
-            k: None
-            if v is None
-            else [t.detach().clone() for t in v]
-            if isinstance(v, list)
-            else v.detach().clone()
-            for k, v in w.items()
-        }
-        for w in init
-    ]
+    weights = [w.detached() for w in init]
     tensors = network.weight_tensors(weights)
     for t in tensors:
         t.requires_grad_(True)
@@ -60,7 +51,7 @@ def train_backprop(
     seed: int = 0,
     weight_decay: float = 0.0,
     progress: bool = False,
-) -> tuple[list[dict], dict]:
+) -> tuple[list[LayerWeights], dict]:
     """Train real weights with Adam on cross-entropy; returns (weights, stats)."""
     if epochs < 1 or batch_size < 1 or not lr > 0:
         raise ValueError("epochs and batch_size must be positive integers and lr a positive number")
@@ -87,13 +78,15 @@ def train_backprop(
 
 
 @torch.no_grad()
-def digital_accuracy(network: OpticalNetwork, weights: list[dict], x, y) -> float:
+def digital_accuracy(network: OpticalNetwork, weights: list[LayerWeights], x, y) -> float:
     out = network.digital_forward(weights, torch.as_tensor(np.asarray(x), dtype=torch.float64))
     return float((out.argmax(-1) == torch.as_tensor(np.asarray(y))).double().mean())
 
 
-def deploy(network: OpticalNetwork, weights: list[dict]) -> np.ndarray:
-    """Phases (and, as a side effect, the network's electronic gains) realising ``weights``."""
+def deploy(network: OpticalNetwork, weights: list[LayerWeights]) -> Program:
+    """The ``Program`` (phases and biases, and every matrix's electronic gain) realising ``weights``
+    on ``network``; no side effect (the network is left untouched). A chip realises it when built
+    with ``gains=program.gains`` and programmed with ``program.params``."""
     return network.from_weights(weights)
 
 
@@ -108,8 +101,8 @@ def train_pinn_backprop(
     progress: bool = False,
     evaluate=None,
     eval_every: int = 20,
-    init: list[dict] | None = None,
-) -> tuple[list[dict], dict]:
+    init: list[LayerWeights] | None = None,
+) -> tuple[list[LayerWeights], dict]:
     """First-order PINN reference: the network's real weights trained by Adam on the mean squared
     PDE residual of ``pde``'s ansatz, with exact derivatives from autograd (fresh uniform
     collocation points every step). Returns (weights, stats); ``deploy`` programs them.

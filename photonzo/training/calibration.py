@@ -41,12 +41,17 @@ import numpy as np
 import torch
 
 from ..io import atomic_file, atomic_write_json
-from ..progress import progress_bar
+from ..validation import check_non_negative_int, check_positive, check_positive_int
 from .estimators import RGE
-from .optim import Adam, Schedule
+from .loop import LoopConfig, Streams, train
+from .methods import Method, method
+from .optim import adam, run_schedule
+from .recorder import Recorder
+from .selection import Selection
+from .step import initial_state
 
 
-@dataclass
+@dataclass(frozen=True)
 class CalibrationConfig:
     """How hard to calibrate (queries per step: K·(2·q·slices + 1) for K probe settings)."""
 
@@ -59,24 +64,12 @@ class CalibrationConfig:
     random_settings: int = 0  # random probe settings besides the given ones
     seed: int = 0
 
-    def validate(self) -> CalibrationConfig:
+    def __post_init__(self):
         for name in ("steps", "q", "probe_inputs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"calibration {name} must be a positive integer, got {value!r}")
-        if (
-            isinstance(self.random_settings, bool)
-            or not isinstance(self.random_settings, int)
-            or self.random_settings < 0
-        ):
-            raise ValueError(
-                f"calibration random_settings must be an integer >= 0, got {self.random_settings!r}"
-            )
+            check_positive_int(f"calibration {name}", getattr(self, name))
+        check_non_negative_int("calibration random_settings", self.random_settings)
         for name in ("mu", "lr"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-                raise ValueError(f"calibration {name} must be a positive number, got {value!r}")
-        return self
+            check_positive(f"calibration {name}", getattr(self, name))
 
 
 @dataclass
@@ -139,6 +132,54 @@ def calibration_loss(
     return loss.mean(1)
 
 
+class CalibrationObjective:
+    """The calibration as a training objective: no data to sample, the relative layer-output error of
+    candidate offsets as the loss, and the same error of one offset as its evaluation. The error is
+    what the calibration measures at every step, so every step's centre loss competes for the kept
+    offset too (``Selection.training_loss``)."""
+
+    selection = Selection("val_loss", "min", training_loss=True)
+
+    def __init__(self, oracle, settings: torch.Tensor, x: torch.Tensor, targets: list[torch.Tensor]):
+        self.loss = lambda offsets: calibration_loss(oracle, offsets, settings, x, targets)
+
+    def sample(self, generator, batch_size):
+        return None
+
+    def loss_fn(self, oracle, batch):
+        return self.loss
+
+    def evaluate(self, oracle, params: torch.Tensor, data=None) -> dict:
+        return {"val_loss": float(self.loss(params[None])[0])}
+
+
+def _probe_settings(oracle, settings, config: CalibrationConfig) -> torch.Tensor:
+    """The probe programs ``[K, P]``: the given ones and ``config.random_settings`` random ones."""
+    n = oracle.n_params
+    settings = torch.as_tensor(settings)
+    settings = settings[None] if settings.ndim == 1 else settings
+    if settings.ndim != 2 or settings.shape[1] != n or settings.shape[0] < 1:
+        raise ValueError(f"probe settings must have shape [K, {n}] (or [{n}]), got {tuple(settings.shape)}")
+    settings = settings.to(settings.dtype if settings.is_floating_point() else torch.float64)
+    if config.random_settings:
+        seeds = [config.seed * 1000 + i for i in range(config.random_settings)]
+        settings = torch.cat(
+            [settings, torch.stack([oracle.initial_params(s) for s in seeds]).to(settings.dtype)]
+        )
+    return settings
+
+
+def calibration_method(oracle, config: CalibrationConfig) -> Method:
+    """Tensor-wise Rademacher RGE over the phase slices with Adam on a cosine schedule."""
+    phases = [s for s in oracle.param_slices(config.level) if s.kind != "bias"]
+    estimator = RGE(
+        config.q, "rademacher", "central", config.mu, slices=phases, tensorwise=True, support=phases
+    )
+    # offsets stay unwrapped (small, signed): what was learned reads directly as a phase error
+    unwrapped = torch.zeros(oracle.n_params, dtype=torch.bool)
+    return method(estimator, adam(config.lr, run_schedule("cosine", config.steps), mask=unwrapped))
+
+
 def calibrate(
     oracle,
     design,
@@ -154,61 +195,27 @@ def calibrate(
     ``[K, P]`` (or ``[P]``): the probe programs, e.g. the phases to deploy; ``x`` ``[B, in]``: the
     probe inputs (the first ``config.probe_inputs`` rows are used).
     """
-    config = (config or CalibrationConfig()).validate()
+    config = config or CalibrationConfig()
     if not hasattr(oracle, "layer_outputs"):
         raise TypeError(
             "calibration reads every layer's detectors: it needs a LayerTapOracle (Chip.oracle())"
         )
-    n = oracle.n_params
-    settings = torch.as_tensor(settings)
-    settings = settings[None] if settings.ndim == 1 else settings
-    if settings.ndim != 2 or settings.shape[1] != n or settings.shape[0] < 1:
-        raise ValueError(f"probe settings must have shape [K, {n}] (or [{n}]), got {tuple(settings.shape)}")
-    dtype = settings.dtype if settings.is_floating_point() else torch.float64
-    settings = settings.to(dtype)
-    generator = torch.Generator().manual_seed(config.seed)
-    if config.random_settings:
-        extra = torch.stack(
-            [oracle.initial_params(config.seed * 1000 + i) for i in range(config.random_settings)]
-        )
-        settings = torch.cat([settings, extra.to(dtype)])
+    settings = _probe_settings(oracle, settings, config)
     x = torch.as_tensor(x)[: config.probe_inputs]
-    targets = design_targets(design, settings, x)
-
-    slices = oracle.param_slices(config.level)
-    phases = [s for s in slices if s.kind != "bias"]
-    estimator = RGE(
-        config.q, "rademacher", "central", config.mu, slices=phases, tensorwise=True, support=phases
-    )
-    # offsets stay unwrapped (small, signed): what was learned reads directly as a phase error
-    optimizer = Adam(
-        config.lr, schedule=Schedule("cosine", total=config.steps), mask=torch.zeros(n, dtype=torch.bool)
-    )
-    loss_fn = lambda offsets: calibration_loss(oracle, offsets, settings, x, targets)
-
-    offset = torch.zeros(n, dtype=dtype)
-    before_queries, t0 = oracle.queries, time.perf_counter()
-    history = []
-    bar = progress_bar(enabled=progress, total=config.steps, desc="calibration")
-    best = (float("inf"), offset)
-    for step in range(config.steps):
-        est = estimator.estimate(oracle, offset, None, step, generator, loss_fn=loss_fn)
-        if est.loss < best[0]:
-            best = (est.loss, offset)
-        offset = optimizer.step(offset, est.grad, step)
-        history.append({"step": step, "loss": est.loss, "queries": oracle.queries - before_queries})
-        if bar is not None:
-            bar.update()
-            bar.set_postfix(loss=f"{est.loss:.4f}")
-    if bar is not None:
-        bar.close()
-    final = float(loss_fn(offset[None])[0])
-    # the best offset seen: near the optimum ZO steps only wander (Adam scales the estimates'
-    # O(μ²) bias up to full steps), and an already calibrated chip must come out no worse
-    loss, offset = min(best, (final, offset), key=lambda pair: pair[0])
-    return Calibration(
-        offset, history[0]["loss"], loss, oracle.queries - before_queries, time.perf_counter() - t0, history
-    )
+    objective = CalibrationObjective(oracle, settings, x, design_targets(design, settings, x))
+    chosen = calibration_method(oracle, config)
+    streams = Streams(torch.Generator(), torch.Generator().manual_seed(config.seed))
+    # one evaluation, after the last step: the final offset competes with the best seen, because near
+    # the optimum ZO steps only wander (Adam scales the estimates' O(μ²) bias up to full steps), and
+    # an already calibrated chip must come out no worse
+    loop = LoopConfig(steps=config.steps, eval_every=config.steps)
+    before, t0 = oracle.queries, time.perf_counter()
+    start = initial_state(chosen, torch.zeros(oracle.n_params, dtype=settings.dtype))
+    recorder = Recorder(None, progress=progress, desc="calibration")
+    state = train(oracle, objective, chosen, start, streams, loop, recorder)
+    history = recorder.history
+    return Calibration(state.kept.params, history[0]["loss"], state.kept.value, oracle.queries - before,
+                       time.perf_counter() - t0, history)  # fmt: skip
 
 
 def load_offset(directory: str | Path) -> torch.Tensor:
@@ -222,7 +229,7 @@ def config_from_dict(data: dict) -> CalibrationConfig:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"unknown calibration setting(s) {unknown}; accepted: {', '.join(sorted(known))}")
-    return CalibrationConfig(**data).validate()
+    return CalibrationConfig(**data)
 
 
 __all__ = [

@@ -19,18 +19,18 @@ queries that cost. Estimators:
   support or a random subset per step (block-coordinate descent: the others get zero).
 * ``PerGroup``: several estimators on disjoint parts (e.g. CGE on attenuators and biases,
   RGE on meshes), evaluated in the same batched calls.
-* ``Hybrid``: a schedule — one estimator (cheap sign-RGE) until a set step or until the
-  validation loss stalls, then another (CGE) for accurate convergence.
+* the hybrid schedule — cheap sign-RGE until a set step or until the validation loss stalls, then
+  CGE for accurate convergence — is a sequence of two methods, ``training/methods.py``.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
 
 from ..photonics.layers import ParamSlice
+from ..validation import check_choice, check_positive
 
 DISTRIBUTIONS = ("rademacher", "gaussian", "sphere")
 SCHEMES = ("central", "forward")
@@ -202,22 +202,6 @@ def evaluate(
 # ---- estimators -----------------------------------------------------------------------------
 
 
-def _check_positive(name, value, integer=False):
-    ok = not isinstance(value, bool) and (
-        isinstance(value, int) if integer else isinstance(value, (int, float))
-    )
-    if not ok or not value > 0 or (not integer and not math.isfinite(value)):
-        kind = "a positive integer" if integer else "a positive finite number"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    return value
-
-
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"unknown {name} {value!r}; accepted values are {', '.join(choices)}")
-    return value
-
-
 def _support(slices: list[ParamSlice] | None, n_params: int) -> list[ParamSlice]:
     return [ParamSlice("all", 0, n_params, "layer")] if slices is None else list(slices)
 
@@ -229,9 +213,6 @@ class Estimator:
 
     def probes(self, n_params: int, step: int, generator: torch.Generator, dtype) -> list[Probe]:
         raise NotImplementedError
-
-    def method(self, step: int) -> str:
-        return self.name
 
     def estimate(
         self,
@@ -246,23 +227,13 @@ class Estimator:
         """``loss_fn(settings[Q, P]) → [Q]`` replaces ``oracle.loss`` on ``batch`` when given."""
         probes = self.probes(params.shape[0], step, generator, params.dtype)
         grad, loss, queries = evaluate(oracle, params, batch, probes, max_settings, loss_fn=loss_fn)
-        return Estimate(grad, float(loss), queries, self.method(step))
+        return Estimate(grad, float(loss), queries, self.name)
 
     def queries_per_step(self, n_params: int, step: int = 0) -> int:
         return 1 + sum(
             p.k * (2 if p.scheme == "central" else 1)
             for p in self.probes(n_params, step, torch.Generator().manual_seed(0), torch.float64)
         )
-
-    # schedules carry state (e.g. when they switched); checkpoints keep it
-    def observe(self, step: int, validation_loss: float) -> None:
-        pass
-
-    def state_dict(self) -> dict:
-        return {}
-
-    def load_state_dict(self, state: dict) -> None:
-        pass
 
     def describe(self) -> dict:
         return {"name": self.name}
@@ -284,10 +255,10 @@ class RGE(Estimator):
         tensorwise: bool = False,
         support: list[ParamSlice] | None = None,
     ):
-        self.q = _check_positive("the number of RGE directions q", q, integer=True)
-        self.distribution = _check_choice("direction distribution", distribution, DISTRIBUTIONS)
-        self.scheme = _check_choice("difference scheme", scheme, SCHEMES)
-        self.mu = _check_positive("the perturbation step mu", mu)
+        self.q = check_positive("the number of RGE directions q", q, integer=True)
+        self.distribution = check_choice("direction distribution", distribution, DISTRIBUTIONS)
+        self.scheme = check_choice("difference scheme", scheme, SCHEMES)
+        self.mu = check_positive("the perturbation step mu", mu)
         self.sign, self.tensorwise = bool(sign), bool(tensorwise)
         if self.tensorwise and not slices:
             raise ValueError("tensor-wise RGE needs the named slices to perturb separately")
@@ -347,9 +318,9 @@ class CGE(Estimator):
         subset: int | None = None,
         support: list[ParamSlice] | None = None,
     ):
-        self.scheme = _check_choice("difference scheme", scheme, SCHEMES)
-        self.mu = _check_positive("the perturbation step mu", mu)
-        self.subset = None if subset is None else _check_positive("the CGE subset size", subset, integer=True)
+        self.scheme = check_choice("difference scheme", scheme, SCHEMES)
+        self.mu = check_positive("the perturbation step mu", mu)
+        self.subset = None if subset is None else check_positive("the CGE subset size", subset, integer=True)
         self.support = support
 
     def probes(self, n_params, step, generator, dtype):
@@ -385,72 +356,6 @@ class PerGroup(Estimator):
         return {"name": self.name, "parts": {label: e.describe() for label, e in self.parts}}
 
 
-class Hybrid(Estimator):
-    """``first`` until ``switch_step`` or until ``patience`` evaluations without a new best
-    validation loss, then ``second`` for the rest of the run."""
-
-    def __init__(
-        self, first: Estimator, second: Estimator, switch_step: int | None = None, patience: int | None = None
-    ):
-        if switch_step is None and patience is None:
-            raise ValueError("a hybrid schedule needs a switch_step, a patience, or both")
-        if switch_step is not None and (not isinstance(switch_step, int) or switch_step < 0):
-            raise ValueError(f"switch_step must be a non-negative integer, got {switch_step!r}")
-        if patience is not None:
-            _check_positive("patience", patience, integer=True)
-        self.first, self.second, self.switch_step, self.patience = first, second, switch_step, patience
-        self.switched_at: int | None = None
-        self.best, self.stale = math.inf, 0
-        self.name = f"hybrid({first.name}→{second.name})"
-
-    def _current(self, step):
-        """The estimator in charge at ``step`` (pure: reading it never moves the switch)."""
-        if self.switched_at is not None:
-            return self.second if step >= self.switched_at else self.first
-        return self.second if self.switch_step is not None and step >= self.switch_step else self.first
-
-    def estimate(self, oracle, params, batch, step, generator, max_settings=256, loss_fn=None):
-        if self.switched_at is None and self.switch_step is not None and step >= self.switch_step:
-            self.switched_at = step
-        return super().estimate(oracle, params, batch, step, generator, max_settings, loss_fn)
-
-    def probes(self, n_params, step, generator, dtype):
-        return self._current(step).probes(n_params, step, generator, dtype)
-
-    def method(self, step):
-        return self._current(step).name
-
-    def observe(self, step, validation_loss):
-        if self.switched_at is not None or self.patience is None:
-            return
-        if validation_loss < self.best:
-            self.best, self.stale = validation_loss, 0
-        else:
-            self.stale += 1
-            if self.stale >= self.patience:
-                self.switched_at = step + 1
-
-    def state_dict(self):
-        return {"switched_at": self.switched_at, "best": self.best, "stale": self.stale}
-
-    def load_state_dict(self, state):
-        self.switched_at, self.best, self.stale = (
-            state["switched_at"],
-            float(state["best"]),
-            int(state["stale"]),
-        )
-
-    def describe(self):
-        return {
-            "name": self.name,
-            "first": self.first.describe(),
-            "second": self.second.describe(),
-            "switch_step": self.switch_step,
-            "patience": self.patience,
-            "switched_at": self.switched_at,
-        }
-
-
 # ---- the named configurations the CLI offers --------------------------------------------------
 
 ESTIMATORS = ("rge", "cge", "hybrid")
@@ -462,7 +367,7 @@ def split_groups(slices: list[ParamSlice], cge_max: int) -> tuple[list[ParamSlic
     return small, [s for s in slices if s not in small]
 
 
-def build_estimator(
+def build_estimators(
     name: str,
     oracle,
     *,
@@ -476,17 +381,15 @@ def build_estimator(
     cge_subset: int | None = None,
     per_group: bool = False,
     cge_max: int = 128,
-    switch_step: int | None = None,
-    patience: int | None = 3,
-) -> Estimator:
-    """One of ``ESTIMATORS`` configured for ``oracle``'s parameter layout.
+) -> tuple[Estimator, ...]:
+    """The estimators of one of ``ESTIMATORS``, configured for ``oracle``'s parameter layout.
 
-    ``rge``: RGE (tensor-wise over ``level`` slices if asked); ``cge``: CGE; ``hybrid``: sign-RGE,
-    then CGE when validation stalls (``patience`` evaluations) or at ``switch_step``. With
-    ``per_group``, the small attenuator/bias groups get CGE and the rest RGE (in ``rge`` and in
-    the first phase of ``hybrid``).
+    ``rge``: RGE (tensor-wise over ``level`` slices if asked); ``cge``: CGE; ``hybrid``: its two
+    phases, sign-RGE then CGE (``training.methods.hybrid`` sequences them). With ``per_group``, the
+    small attenuator/bias groups get CGE and the rest RGE (in ``rge`` and in the first phase of
+    ``hybrid``).
     """
-    _check_choice("estimator", name, ESTIMATORS)
+    check_choice("estimator", name, ESTIMATORS)
     slices = oracle.param_slices(level) if tensorwise else None
 
     def rge(sign=False, support=None):
@@ -503,8 +406,8 @@ def build_estimator(
         return PerGroup([("groups", make_rge(rest)), ("small", CGE(cge_scheme, mu, support=small))])
 
     if name == "rge":
-        return with_groups(lambda support: rge(support=support))
+        return (with_groups(lambda support: rge(support=support)),)
     cge = CGE(cge_scheme, mu, subset=cge_subset)
     if name == "cge":
-        return cge
-    return Hybrid(with_groups(lambda support: rge(sign=True, support=support)), cge, switch_step, patience)
+        return (cge,)
+    return with_groups(lambda support: rge(sign=True, support=support)), cge

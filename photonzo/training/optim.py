@@ -1,79 +1,99 @@
-"""Optimisers on flat phase vectors, learning-rate schedules, and the phases' physical range.
+"""Optimisers as ``(init, update)`` pairs with explicit state, schedules as ``step → factor`` functions.
 
-The optimisers take a gradient *estimate* (from ``estimators``) and return the next parameter
-vector. Phase shifters are 2π-periodic, so after each step optical phases are wrapped into
-[0, 2π) — the range a heater is driven over — while electronic parameters (biases, the slices
-of kind ``bias``) are left as they are. The mask comes from the Oracle's named slices, never
-from the network itself.
+In the style of optax: an ``Optimizer`` holds no state of its own. ``init(params)`` makes its state
+(a named tuple of tensors), ``update(grad, state, params, at)`` returns the next parameters and the
+next state, ``lr_at(at)`` the learning rate it used, and ``restore(arrays, params)`` rebuilds a state
+from a checkpoint's arrays. ``at`` is where the learning-rate schedule stands (the step, or the share
+of a query budget spent; see ``training/loop.py``), passed in because the optimiser cannot know it.
+
+Phase shifters are 2π-periodic, so after each step optical phases are wrapped into [0, 2π) — the
+range a heater is driven over — while electronic parameters (the slices of kind ``bias``) are left as
+they are. The mask comes from the Oracle's named slices, never from the network itself.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import torch
 
 from ..photonics.layers import ParamSlice
+from ..validation import check_choice, check_fraction, check_positive
 
 TWO_PI = 2 * math.pi
 SCHEDULES = ("constant", "cosine", "step")
 OPTIMIZERS = ("adam", "sgd")
 
+Schedule = Callable[[int], float]  # step → factor of the learning rate
 
-class Schedule:
-    """Learning rate at a step: ``constant``, ``cosine`` decay to ``min_factor``·lr over
-    ``total`` steps, or ``step`` decay by ``gamma`` every ``every`` steps; optional linear warm-up."""
 
-    def __init__(
-        self,
-        kind: str = "constant",
-        total: int | None = None,
-        min_factor: float = 0.0,
-        every: int | None = None,
-        gamma: float = 0.5,
-        warmup: int = 0,
-    ):
-        if kind not in SCHEDULES:
-            raise ValueError(
-                f"unknown learning-rate schedule {kind!r}; accepted schedules are {', '.join(SCHEDULES)}"
-            )
-        if kind == "cosine" and (not isinstance(total, int) or total < 1):
-            raise ValueError(
-                f"a cosine schedule needs the total number of steps (a positive integer), got {total!r}"
-            )
-        if kind == "step" and (not isinstance(every, int) or every < 1):
-            raise ValueError(f"a step schedule needs 'every' (a positive integer), got {every!r}")
-        if not 0 <= min_factor <= 1 or not 0 < gamma <= 1 or warmup < 0:
-            raise ValueError("need 0 <= min_factor <= 1, 0 < gamma <= 1 and warmup >= 0")
-        self.kind, self.total, self.min_factor, self.every, self.gamma, self.warmup = (
-            kind,
-            total,
-            min_factor,
-            every,
-            gamma,
-            warmup,
+# ---- schedules --------------------------------------------------------------------------------
+
+
+def constant() -> Schedule:
+    return lambda step: 1.0
+
+
+def cosine(total: int, min_factor: float = 0.0) -> Schedule:
+    """Cosine decay from 1 to ``min_factor`` over ``total`` steps, then flat."""
+
+    def factor(step: int) -> float:
+        t = min(step, total) / total
+        return min_factor + (1 - min_factor) * 0.5 * (1 + math.cos(math.pi * t))
+
+    return factor
+
+
+def step_decay(every: int, gamma: float = 0.5) -> Schedule:
+    """×``gamma`` every ``every`` steps."""
+    return lambda step: gamma ** (step // every)
+
+
+def with_warmup(schedule: Schedule, steps: int) -> Schedule:
+    """``schedule`` scaled by a linear warm-up over its first ``steps`` steps."""
+    if not steps:
+        return schedule
+    return lambda step: schedule(step) * ((step + 1) / steps if step < steps else 1.0)
+
+
+def make_schedule(
+    kind: str = "constant",
+    total: int | None = None,
+    min_factor: float = 0.0,
+    every: int | None = None,
+    gamma: float = 0.5,
+    warmup: int = 0,
+) -> Schedule:
+    """One of ``SCHEDULES`` by name, its arguments checked."""
+    check_choice("learning-rate schedule", kind, SCHEDULES)
+    if kind == "cosine" and (not isinstance(total, int) or total < 1):
+        raise ValueError(
+            f"a cosine schedule needs the total number of steps (a positive integer), got {total!r}"
         )
+    if kind == "step" and (not isinstance(every, int) or every < 1):
+        raise ValueError(f"a step schedule needs 'every' (a positive integer), got {every!r}")
+    if not 0 <= min_factor <= 1 or not 0 < gamma <= 1 or warmup < 0:
+        raise ValueError("need 0 <= min_factor <= 1, 0 < gamma <= 1 and warmup >= 0")
+    base = {
+        "constant": constant,
+        "cosine": lambda: cosine(total, min_factor),
+        "step": lambda: step_decay(every, gamma),
+    }
+    return with_warmup(base[kind](), warmup)
 
-    def __call__(self, step: int) -> float:
-        factor = 1.0
-        if self.kind == "cosine":
-            t = min(step, self.total) / self.total
-            factor = self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * t))
-        elif self.kind == "step":
-            factor = self.gamma ** (step // self.every)
-        if self.warmup and step < self.warmup:
-            factor *= (step + 1) / self.warmup
-        return factor
 
-    def describe(self) -> dict:
-        return {
-            "kind": self.kind,
-            "total": self.total,
-            "min_factor": self.min_factor,
-            "every": self.every,
-            "gamma": self.gamma,
-            "warmup": self.warmup,
-        }
+def run_schedule(kind: str, steps: int) -> Schedule:
+    """The schedule a run of ``steps`` steps uses: cosine over the run, ×½ every third of it, or constant."""
+    if kind == "cosine":
+        return make_schedule("cosine", total=steps)
+    if kind == "step":
+        return make_schedule("step", every=max(1, steps // 3))
+    return make_schedule(kind)
+
+
+# ---- the phases' physical range --------------------------------------------------------------
 
 
 def phase_mask(slices: list[ParamSlice], n_params: int) -> torch.Tensor:
@@ -91,82 +111,106 @@ def wrap_phases(params: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor
     return wrapped if mask is None else torch.where(mask.to(params.device), wrapped, params)
 
 
-class Optimizer:
-    """Base: ``step(params, grad, step)`` → new params; state as named tensors for checkpoints."""
+# ---- optimisers -------------------------------------------------------------------------------
 
-    def __init__(self, lr: float, schedule: Schedule | None = None, mask: torch.Tensor | None = None):
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or not math.isfinite(lr):
-            raise ValueError(f"the learning rate must be a positive finite number, got {lr!r}")
-        self.lr, self.schedule, self.mask = float(lr), schedule or Schedule(), mask
-        self.state: dict[str, torch.Tensor] = {}
 
-    def lr_at(self, step: int) -> float:
-        return self.lr * self.schedule(step)
+class Optimizer(NamedTuple):
+    """``init(params) → state``; ``update(grad, state, params, at) → (params, state)``;
+    ``lr_at(at)``: the learning rate of a step at ``at``; ``restore(arrays, params) → state``."""
 
-    def step(self, params: torch.Tensor, grad: torch.Tensor, step: int) -> torch.Tensor:
+    init: Callable[[torch.Tensor], Any]
+    update: Callable[[torch.Tensor, Any, torch.Tensor, int], tuple[torch.Tensor, Any]]
+    lr_at: Callable[[int], float]
+    restore: Callable[[dict, torch.Tensor], Any]
+
+
+class AdamState(NamedTuple):
+    t: int
+    m: torch.Tensor
+    v: torch.Tensor
+
+
+class SGDState(NamedTuple):
+    velocity: torch.Tensor | None
+
+
+def state_arrays(state: NamedTuple) -> dict[str, torch.Tensor]:
+    """An optimiser state as named tensors (for a checkpoint); empty fields are left out."""
+    return {k: torch.as_tensor(v) for k, v in state._asdict().items() if v is not None}
+
+
+def _descent(lr: float, schedule: Schedule | None, mask, direction, init, restore) -> Optimizer:
+    """An optimiser stepping ``params − lr · schedule(at) · direction(grad, state)``, phases wrapped."""
+    check_positive("the learning rate", lr)
+    lr, schedule = float(lr), schedule or constant()
+    lr_at = lambda at: lr * schedule(at)
+
+    def update(grad, state, params, at):
         if grad.shape != params.shape:
             raise ValueError(
                 f"gradient shape {tuple(grad.shape)} does not match parameters {tuple(params.shape)}"
             )
-        return wrap_phases(params - self.lr_at(step) * self._direction(grad.to(params.dtype)), self.mask)
+        step, state = direction(grad.to(params.dtype), state)
+        return wrap_phases(params - lr_at(at) * step, mask), state
 
-    def _direction(self, grad: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def reset(self) -> None:
-        """Forget the moments (e.g. when the gradient estimator changes and with it their scale)."""
-        self.state = {}
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return {k: v.clone() for k, v in self.state.items()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.state = {k: torch.as_tensor(v).clone() for k, v in state.items()}
+    return Optimizer(init, update, lr_at, restore)
 
 
-class SGD(Optimizer):
-    """SGD with (heavy-ball or Nesterov) momentum."""
-
-    def __init__(self, lr: float, momentum: float = 0.9, nesterov: bool = False, **kw):
-        super().__init__(lr, **kw)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
-        self.momentum, self.nesterov = momentum, nesterov
-
-    def _direction(self, grad):
-        if not self.momentum:
-            return grad
-        v = self.state.get("velocity")
-        v = grad.clone() if v is None else self.momentum * v + grad
-        self.state["velocity"] = v
-        return grad + self.momentum * v if self.nesterov else v
-
-
-class Adam(Optimizer):
+def adam(
+    lr: float,
+    schedule: Schedule | None = None,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    mask: torch.Tensor | None = None,
+) -> Optimizer:
     """Adam (Kingma & Ba) with bias correction."""
+    if not all(0 <= b < 1 for b in betas):
+        raise ValueError(f"Adam's betas must lie in [0, 1), got {betas!r}")
+    b1, b2 = betas
 
-    def __init__(self, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, **kw):
-        super().__init__(lr, **kw)
-        if not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam's betas must lie in [0, 1), got {betas!r}")
-        self.betas, self.eps = betas, eps
+    def direction(grad, state):
+        t = state.t + 1
+        m = b1 * state.m + (1 - b1) * grad
+        v = b2 * state.v + (1 - b2) * grad * grad
+        return (m / (1 - b1**t)) / ((v / (1 - b2**t)).sqrt() + eps), AdamState(t, m, v)
 
-    def _direction(self, grad):
-        b1, b2 = self.betas
-        t = int(self.state.get("t", torch.tensor(0))) + 1
-        m = self.state.get("m", torch.zeros_like(grad))
-        v = self.state.get("v", torch.zeros_like(grad))
-        m = b1 * m + (1 - b1) * grad
-        v = b2 * v + (1 - b2) * grad * grad
-        self.state.update(t=torch.tensor(t), m=m, v=v)
-        return (m / (1 - b1**t)) / ((v / (1 - b2**t)).sqrt() + self.eps)
+    init = lambda params: AdamState(0, torch.zeros_like(params), torch.zeros_like(params))
+
+    def restore(arrays, params):
+        if "t" not in arrays:  # saved before the first step
+            return init(params)
+        return AdamState(int(arrays["t"]), *(torch.as_tensor(arrays[k]).to(params.dtype) for k in ("m", "v")))
+
+    return _descent(lr, schedule, mask, direction, init, restore)
+
+
+def sgd(
+    lr: float,
+    schedule: Schedule | None = None,
+    momentum: float = 0.9,
+    nesterov: bool = False,
+    mask: torch.Tensor | None = None,
+) -> Optimizer:
+    """SGD with (heavy-ball or Nesterov) momentum."""
+    check_fraction("momentum", momentum, closed_top=False)
+
+    def direction(grad, state):
+        if not momentum:
+            return grad, state
+        v = grad.clone() if state.velocity is None else momentum * state.velocity + grad
+        return (grad + momentum * v if nesterov else v), SGDState(v)
+
+    def restore(arrays, params):
+        velocity = arrays.get("velocity")
+        return SGDState(None if velocity is None else torch.as_tensor(velocity).to(params.dtype))
+
+    return _descent(lr, schedule, mask, direction, lambda params: SGDState(None), restore)
 
 
 def build_optimizer(
     name: str, lr: float, schedule: Schedule | None = None, mask=None, momentum: float = 0.9
 ) -> Optimizer:
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; accepted optimizers are {', '.join(OPTIMIZERS)}")
+    check_choice("optimizer", name, OPTIMIZERS)
     if name == "adam":
-        return Adam(lr, schedule=schedule, mask=mask)
-    return SGD(lr, momentum=momentum, schedule=schedule, mask=mask)
+        return adam(lr, schedule, mask=mask)
+    return sgd(lr, schedule, momentum=momentum, mask=mask)

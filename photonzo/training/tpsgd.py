@@ -36,7 +36,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..photonics.layers import LayerWeights
 from ..progress import progress_bar
+from ..validation import check_choice, check_positive
 from .estimators import (
     DISTRIBUTIONS,
     RGE,
@@ -44,8 +46,6 @@ from .estimators import (
     DirectionProbe,
     Estimate,
     Estimator,
-    _check_choice,
-    _check_positive,
     evaluate,
 )
 
@@ -78,7 +78,7 @@ PROJECTIONS = ("gaussian", "uniform")
 
 
 def local_loss_fn(name: str):
-    return LOCAL_LOSSES[_check_choice("local loss", name, tuple(LOCAL_LOSSES))]
+    return LOCAL_LOSSES[check_choice("local loss", name, tuple(LOCAL_LOSSES))]
 
 
 class TargetProjection:
@@ -96,12 +96,12 @@ class TargetProjection:
         distribution: str = "gaussian",
         scale: float = 1.0,
     ):
-        _check_choice("projection distribution", distribution, PROJECTIONS)
+        check_choice("projection distribution", distribution, PROJECTIONS)
         if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
             raise ValueError(f"target projection needs at least 2 classes, got {classes!r}")
         for w in widths:
-            _check_positive("a hidden layer width", w, integer=True)
-        _check_positive("the projection scale", scale)
+            check_positive("a hidden layer width", w, integer=True)
+        check_positive("the projection scale", scale)
         g = torch.Generator().manual_seed(seed)
         draw = (
             (lambda s: torch.randn(s, generator=g, dtype=torch.float64))
@@ -138,7 +138,7 @@ class TargetProjection:
 
 def layer_losses(
     network,
-    weights: list[dict],
+    weights: list[LayerWeights],
     x: torch.Tensor,
     y: torch.Tensor,
     projection: TargetProjection,
@@ -172,7 +172,7 @@ def _check_training(epochs, batch_size, lr):
         raise ValueError(
             f"epochs and batch_size must be positive integers, got {epochs!r} and {batch_size!r}"
         )
-    _check_positive("the learning rate", lr)
+    check_positive("the learning rate", lr)
 
 
 def train_tpsgd(
@@ -190,14 +190,14 @@ def train_tpsgd(
     projection: str = "gaussian",
     valid: tuple | None = None,
     progress: bool = False,
-) -> tuple[list[dict], dict]:
+) -> tuple[list[LayerWeights], dict]:
     """tpSGD (or DRTP) on the network's real weights with Adam; returns (weights, stats).
 
     With ``valid = (x, y)`` the weights of the epoch with the best validation accuracy are
     returned (early stopping; DRTP's linear loss is unbounded below on ReLU layers and
     eventually diverges there, so this matters for it).
     """
-    _check_choice("target-projection method", method, tuple(METHODS))
+    check_choice("target-projection method", method, tuple(METHODS))
     local_loss = local_loss or METHODS[method]
     local_loss_fn(local_loss)
     _check_training(epochs, batch_size, lr)
@@ -232,7 +232,7 @@ def train_tpsgd(
             acc = float((out.argmax(-1) == y_valid).double().mean()) if torch.isfinite(out).all() else 0.0
             curve.append(acc)
             if acc > best[0]:
-                best = (acc, [{k: _detached(v) for k, v in w.items()} for w in weights], epoch + 1)
+                best = (acc, [w.detached() for w in weights], epoch + 1)
     for t in params:
         t.requires_grad_(False)
     stats = {
@@ -246,12 +246,6 @@ def train_tpsgd(
         weights = best[1]
         stats.update(valid_acc=best[0], best_epoch=best[2], valid_curve=curve)
     return weights, stats
-
-
-def _detached(v):
-    if v is None:
-        return None
-    return [c.detach().clone() for c in v] if isinstance(v, list) else v.detach().clone()
 
 
 # ---- digital tpSGD for a recurrent layer --------------------------------------------------------
@@ -319,7 +313,7 @@ def train_tpsgd_rnn(
 ) -> tuple[ProjectedRNN, dict]:
     """tpSGD on sequences ``x_train [N, T, F]``: targets projected per time step (uniform P, so
     tanh states can reach them); returns (model, stats)."""
-    _check_choice("target-projection method", method, tuple(METHODS))
+    check_choice("target-projection method", method, tuple(METHODS))
     local_loss = local_loss or METHODS[method]
     local_loss_fn(local_loss)
     _check_training(epochs, batch_size, lr)
@@ -463,8 +457,8 @@ def build_layer_local(
     target_scale: float = 1.0,
 ) -> LayerLocalRGE:
     """``LayerLocalRGE`` for ``oracle``'s layout: segments at ``level`` (``layer`` or finer)."""
-    _check_choice("direction distribution", distribution, DISTRIBUTIONS)
-    _check_choice("difference scheme", scheme, SCHEMES)
+    check_choice("direction distribution", distribution, DISTRIBUTIONS)
+    check_choice("difference scheme", scheme, SCHEMES)
     if not hasattr(oracle, "layer_features"):
         raise TypeError(
             "layer-local training needs an Oracle with per-layer detector taps (layer_features, "

@@ -1,0 +1,419 @@
+"""Run configurations: typed, nested, frozen, validated when built — and the CLI generated from them.
+
+A run configuration is composed of sections (data, chip, estimator, optimiser, loop; for a PINN: PDE,
+chip, derivatives, ZO, loop), each a frozen dataclass that checks its own values in
+``__post_init__``, so an invalid configuration cannot exist. Every field is a ``setting``: its
+default, its help text and how the command line reads it live in one place, and ``add_arguments``
+turns the fields into ``argparse`` options, so the CLI and the configs cannot drift. String modes are
+``Literal`` types; the CLI offers exactly their values.
+
+Field names are unique across the sections of one run configuration, so a configuration also reads
+and writes as one flat mapping: ``TrainConfig.of(steps=300, q=4)``, ``config.steps``,
+``config.flat()`` (what ``config.json`` holds — the layout it had before the sections existed, so
+old run directories still resume) and ``config.replace(lr=0.02)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..data.datasets import DATASETS
+from ..photonics.hardware import PRESETS, HardwareModel
+from ..photonics.mesh import MESH_KINDS
+from ..photonics.network import LEVELS
+from ..pinn.pde import PDES
+from ..pinn.quadrature import RULES
+from ..training.estimators import DISTRIBUTIONS, ESTIMATORS, SCHEMES
+from ..training.optim import OPTIMIZERS, SCHEDULES
+from ..training.tpsgd import LOCAL_LOSSES
+from ..validation import check_choice, check_optional_positive_int, check_positive
+
+# the whole-network estimators, and the layer-local one of target projection (tpSGD on the chip)
+TRAIN_ESTIMATORS = (*ESTIMATORS, "layer-local")
+MODEL_FOR = {"digits": "digits", "mnist": "mnist", "fashion-mnist": "mnist"}  # dataset → model family
+DERIVATIVES = ("sparse-grid", "monte-carlo", "fd")
+PINN_MODELS = ("tt", "dense", "small")
+READOUT_CHOICES = ("coherent", "intensity")
+# keys of config.json files written before a field was retired, with the only value they ever held
+RETIRED = {"extra": {}}
+
+
+def setting(default, help: str, *, positive: bool = False, none: str | None = None, cli: bool = True,
+            positional: bool = False, factory=None):  # fmt: skip
+    """A configuration field: ``help`` is its CLI help; ``positive`` makes the CLI refuse values <= 0;
+    ``none``: the CLI word that means None (e.g. ``"0"`` for "never"); ``cli=False`` keeps it off the
+    command line (e.g. a mapping only sweeps set); ``positional``: a positional argument."""
+    metadata = {"help": help, "positive": positive, "none": none, "cli": cli, "positional": positional}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _check_literals(section) -> None:
+    """Every ``Literal`` field holds one of its values."""
+    for f in dataclasses.fields(section):
+        choices = literal_choices(type(section), f.name)
+        if choices is not None:
+            check_choice(f.name.replace("_", " "), getattr(section, f.name), choices)
+
+
+def literal_choices(cls, name: str) -> tuple | None:
+    hint = typing.get_type_hints(cls)[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is Literal:
+        return typing.get_args(hint)
+    if len(args) == 1 and typing.get_origin(args[0]) is Literal:  # Literal[...] | None
+        return typing.get_args(args[0])
+    return None
+
+
+def _positive(section, names) -> None:
+    for name in names:
+        check_positive(name.replace("_", "-"), getattr(section, name), integer=True)
+
+
+# ---- the classification run ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: Literal[DATASETS] = setting("digits", "dataset (digits works offline)", positional=True)
+    valid_fraction: float = setting(0.1, "share of the training split held out for validation")
+    eval_size: int | None = setting(None, "validation images per evaluation (default: all)", positive=True)
+    data_dir: str | None = setting(None, "folder with the IDX files (else $PHOTONZO_DATA, the cache)")
+
+    def __post_init__(self):
+        _check_literals(self)
+        check_optional_positive_int("eval-size", self.eval_size)
+        if not 0 < self.valid_fraction < 1:
+            raise ValueError(f"valid-fraction must lie in (0, 1), got {self.valid_fraction}")
+
+
+@dataclass(frozen=True)
+class ChipConfig:
+    model: Literal["tt", "dense"] = setting("tt", "tensor-train or dense optical MLP")
+    block: int = setting(8, "mesh size k of the U Σ V† blocks", positive=True)
+    mesh: Literal[MESH_KINDS] = setting("clements", "mesh topology")
+    readout: Literal[READOUT_CHOICES] = setting("coherent", "detection of every layer's outputs")
+    hardware: Literal[tuple(PRESETS)] = setting("ideal", "hardware preset of the chip")
+    phase_bits: int | None = setting(None, "override the preset's phase DAC bits", positive=True)
+    hardware_overrides: dict = setting(None, "other HardwareModel fields (sweeps)", cli=False, factory=dict)
+    chip_seed: int = setting(0, "seed of the chip's fabrication errors and noise")
+    output_gain: float = setting(
+        10.0,
+        "electronic gain after the output detectors (a passive chip's outputs are small; the gain lets "
+        "the cross-entropy saturate)",
+        positive=True,
+    )
+
+    def __post_init__(self):
+        _check_literals(self)
+        _positive(self, ["block"])
+        check_optional_positive_int("phase-bits", self.phase_bits)
+        check_positive("output-gain", self.output_gain)
+        self.hardware_model()  # unknown fields or impossible values fail here, before any work
+
+    def hardware_model(self) -> HardwareModel:
+        hw = HardwareModel.preset(self.hardware)
+        changes = dict(self.hardware_overrides)
+        if self.phase_bits is not None:
+            changes["phase_bits"] = self.phase_bits
+        return hw.replace(**changes) if changes else hw
+
+
+@dataclass(frozen=True)
+class EstimatorConfig:
+    estimator: Literal[TRAIN_ESTIMATORS] = setting(
+        "rge",
+        "rge: randomised; cge: coordinate-wise; hybrid: sign-RGE, then CGE when validation stalls; "
+        "layer-local: target projection (tpSGD), each layer's RGE on its own local loss, read from "
+        "per-layer detector taps",
+    )
+    tensorwise: bool = setting(True, "perturb each named slice (see --level) with its own directions")
+    level: Literal[LEVELS] = setting("core", "slices of the tensor-wise estimator")
+    q: int = setting(10, "RGE directions per slice and step", positive=True)
+    mu: float = setting(0.025, "perturbation step (rad)", positive=True)
+    distribution: Literal[DISTRIBUTIONS] = setting("rademacher", "RGE directions")
+    scheme: Literal[SCHEMES] = setting("central", "RGE differences (central = antithetic)")
+    per_group: bool = setting(False, "CGE on small attenuator/bias groups, RGE on the meshes")
+    cge_scheme: Literal[SCHEMES] = setting("forward", "CGE differences")
+    cge_subset: int | None = setting(None, "coordinates per CGE step (default: all)", positive=True)
+    cge_max: int = setting(128, "per-group: the largest group CGE takes", positive=True)
+    switch_step: int | None = setting(
+        None, "hybrid: switch to CGE at this step at the latest (earlier if validation stalls)"
+    )
+    patience: int | None = setting(
+        3, "hybrid: switch after this many evaluations without a better validation loss (0: never)", none="0"
+    )
+    local_loss: Literal[tuple(LOCAL_LOSSES)] = setting(
+        "mse", "layer-local: hidden layers' loss against their projected targets (linear = DRTP)"
+    )
+    joint: bool = setting(
+        False, "layer-local: perturb all layers at once and read every local loss from the same queries"
+    )
+    projection_seed: int = setting(1, "layer-local: seed of the target projections")
+    target_scale: float = setting(
+        1.0,
+        "layer-local: scale of the projected targets (a passive layer's outputs are small)",
+        positive=True,
+    )
+
+    def __post_init__(self):
+        _check_literals(self)
+        _positive(self, ["q", "cge_max"])
+        check_positive("mu", self.mu)
+        check_positive("target-scale", self.target_scale)
+        check_optional_positive_int("cge-subset", self.cge_subset)
+        check_optional_positive_int("patience", self.patience)
+        if self.switch_step is not None and (not isinstance(self.switch_step, int) or self.switch_step < 0):
+            raise ValueError(f"switch-step must be an integer >= 0, got {self.switch_step!r}")
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    optimizer: Literal[OPTIMIZERS] = setting("adam", "optimiser of the phases")
+    lr: float = setting(0.01, "learning rate (rad per step for Adam)", positive=True)
+    schedule: Literal[SCHEDULES] = setting("cosine", "learning-rate schedule")
+
+    def __post_init__(self):
+        _check_literals(self)
+        check_positive("lr", self.lr)
+
+
+@dataclass(frozen=True)
+class RunLoopConfig:
+    steps: int = setting(1500, "training steps", positive=True)
+    batch_size: int = setting(64, "inputs per training query", positive=True)
+    eval_every: int = setting(100, "validate (and checkpoint) every N steps", positive=True)
+    max_queries: int | None = setting(None, "stop when this many training queries are spent", positive=True)
+    seed: int = setting(0, "seed of the initial phases, batches and directions")
+
+    def __post_init__(self):
+        _positive(self, ["steps", "batch_size", "eval_every"])
+        check_optional_positive_int("max-queries", self.max_queries)
+
+
+class Sections:
+    """A run configuration made of sections (see the module docstring)."""
+
+    SECTIONS: tuple[tuple[str, type], ...] = ()
+
+    @classmethod
+    def of(cls, **flat):
+        """Build from flat field names; unknown names are refused."""
+        known = {f.name: name for name, section in cls.SECTIONS for f in dataclasses.fields(section)}
+        unknown = sorted(set(flat) - set(known) - set(RETIRED))
+        if unknown:
+            raise ValueError(f"unknown setting(s) {unknown}; accepted: {', '.join(sorted(known))}")
+        parts = {name: {} for name, _ in cls.SECTIONS}
+        for key, value in flat.items():
+            if key in known:
+                parts[known[key]][key] = value
+        return cls(**{name: section(**parts[name]) for name, section in cls.SECTIONS})
+
+    def __getattr__(self, name):  # flat read access: config.steps is config.loop.steps
+        for section, _ in type(self).SECTIONS:
+            part = self.__dict__.get(section)
+            if part is not None and name in {f.name for f in dataclasses.fields(part)}:
+                return getattr(part, name)
+        raise AttributeError(f"{type(self).__name__} has no setting {name!r}")
+
+    def flat(self) -> dict:
+        """Every field by its name, JSON-able (what ``config.json`` holds)."""
+        return {k: v for name, _ in self.SECTIONS for k, v in dataclasses.asdict(getattr(self, name)).items()}
+
+    def replace(self, **changes):
+        return type(self).of(**{**self.flat(), **changes})
+
+
+@dataclass(frozen=True)
+class TrainConfig(Sections):
+    """A classification run on the chip (``run_training``)."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    chip: ChipConfig = field(default_factory=ChipConfig)
+    estimation: EstimatorConfig = field(default_factory=EstimatorConfig)
+    optimisation: OptimizerConfig = field(default_factory=OptimizerConfig)
+    loop: RunLoopConfig = field(default_factory=RunLoopConfig)
+
+    SECTIONS = (("data", DataConfig), ("chip", ChipConfig), ("estimation", EstimatorConfig),
+                ("optimisation", OptimizerConfig), ("loop", RunLoopConfig))  # fmt: skip
+
+    @property
+    def model_name(self) -> str:
+        return f"{MODEL_FOR[self.dataset]}-{self.model}"
+
+    def hardware_model(self) -> HardwareModel:
+        return self.chip.hardware_model()
+
+
+# ---- the PINN run ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PDEConfig:
+    pde: Literal[tuple(PDES)] = setting("hjb", "hjb: HJB-20 of the reference; heat: u_t = Δu")
+    dim: int = setting(20, "spatial dimension", positive=True)
+    points: int = setting(100, "collocation points per step", positive=True)
+    test_points: int = setting(10_000, "test points of the relative l2 errors", positive=True)
+
+    def __post_init__(self):
+        _check_literals(self)
+        _positive(self, ["dim", "points", "test_points"])
+
+
+@dataclass(frozen=True)
+class PINNChipConfig:
+    model: Literal[PINN_MODELS] = setting(
+        "tt", "tt / dense: the reference 21→512→512→1 networks (dim 20); small: (d+1)→32→32→1"
+    )
+    hardware: Literal[tuple(PRESETS)] = setting("ideal", "hardware preset of the chip")
+    chip_seed: int = setting(0, "seed of the chip's fabrication errors and noise")
+    float64: bool = setting(
+        True,
+        "simulate in complex128 (the default: the sparse grid's negative weights amplify float32 rounding "
+        "in the Laplacian); --no-float64 for complex64, about 2x faster",
+    )
+
+    def __post_init__(self):
+        _check_literals(self)
+
+
+@dataclass(frozen=True)
+class DerivativeConfig:
+    estimator: Literal[DERIVATIVES] = setting("sparse-grid", "derivative estimator")
+    rule: Literal[RULES] = setting("gauss-hermite", "quadrature rule of the Stein estimator")
+    level: int = setting(2, "sparse-grid level")
+    nodes: int | None = setting(None, "monte-carlo nodes per point (default: as many as the sparse grid)",
+                                positive=True)  # fmt: skip
+    sigma: float = setting(0.1, "smoothing radius (and finite-difference step)", positive=True)
+    force: bool = setting(False, "build a sparse grid past the node limit")
+
+    def __post_init__(self):
+        _check_literals(self)
+        check_positive("sigma", self.sigma)
+        check_optional_positive_int("nodes", self.nodes)
+
+
+@dataclass(frozen=True)
+class PINNTrainConfig:
+    q: int = setting(10, "RGE directions per step", positive=True)
+    mu: float = setting(0.025, "phase perturbation (rad)", positive=True)
+    lr: float = setting(0.01, "learning rate (Adam, cosine schedule)", positive=True)
+    steps: int = setting(200, "training steps", positive=True)
+    eval_every: int = setting(20, "evaluate (and checkpoint) every N steps", positive=True)
+    seed: int = setting(0, "seed of the initial phases, points and directions")
+    max_queries: int | None = setting(None, "stop when this many training queries are spent", positive=True)
+
+    def __post_init__(self):
+        _positive(self, ["q", "steps", "eval_every"])
+        check_positive("mu", self.mu)
+        check_positive("lr", self.lr)
+        check_optional_positive_int("max-queries", self.max_queries)
+
+
+@dataclass(frozen=True)
+class PINNConfig(Sections):
+    """A PINN run on the chip (``run_pinn``)."""
+
+    problem: PDEConfig = field(default_factory=PDEConfig)
+    chip: PINNChipConfig = field(default_factory=PINNChipConfig)
+    derivatives: DerivativeConfig = field(default_factory=DerivativeConfig)
+    zo: PINNTrainConfig = field(default_factory=PINNTrainConfig)
+
+    SECTIONS = (("problem", PDEConfig), ("chip", PINNChipConfig), ("derivatives", DerivativeConfig),
+                ("zo", PINNTrainConfig))  # fmt: skip
+
+    def __post_init__(self):
+        if self.model != "small" and self.dim != 20:
+            raise ValueError(
+                f"the {self.model} reference network takes 21 inputs (dim 20); use --model small for dim {self.dim}"
+            )
+
+
+# ---- the digital reference ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackpropConfig:
+    """The digital (back-propagation) training of weights that are then deployed onto a chip."""
+
+    epochs: int = setting(20, "epochs of the digital training", positive=True)
+    lr: float = setting(3e-3, "learning rate (Adam)", positive=True)
+    batch_size: int = setting(64, "inputs per step", positive=True)
+
+    def __post_init__(self):
+        _positive(self, ["epochs", "batch_size"])
+        check_positive("the backprop learning rate", self.lr)
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+
+def _parser(kind, positive: bool, none: str | None):
+    """The argparse type of a field: its Python type, refusing values <= 0 if ``positive``."""
+
+    def parse(text: str):
+        if none is not None and text == none:
+            return None
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if positive and (not value > 0 or (kind is float and not math.isfinite(value))):
+            what = "a positive integer" if kind is int else "a positive finite number"
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
+
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser, config: type[Sections]) -> None:
+    """One option per CLI field of ``config``'s sections, defaults and help from the fields."""
+    for _, section in config.SECTIONS:
+        hints = typing.get_type_hints(section)
+        for f in dataclasses.fields(section):
+            meta = f.metadata
+            if not meta.get("cli", True):
+                continue
+            choices = literal_choices(section, f.name)
+            name = f.name if meta["positional"] else "--" + f.name.replace("_", "-")
+            kw = {"help": meta["help"]}
+            if hints[f.name] is bool:
+                kw.update(
+                    action=argparse.BooleanOptionalAction if f.default else "store_true", default=f.default
+                )
+            elif choices is not None:
+                kw.update(choices=list(choices), default=f.default)
+            else:
+                kind = next(
+                    t for t in (int, float, str) if t in (hints[f.name], *typing.get_args(hints[f.name]))
+                )
+                kw.update(type=_parser(kind, meta["positive"], meta["none"]), default=f.default)
+            if meta["positional"]:
+                kw.pop("default")
+            parser.add_argument(name, **kw)
+
+
+def from_arguments(config: type[Sections], args: argparse.Namespace):
+    """The configuration the parsed options describe."""
+    names = [f.name for _, s in config.SECTIONS for f in dataclasses.fields(s) if f.metadata.get("cli", True)]
+    return config.of(**{name: getattr(args, name) for name in names})
+
+
+__all__ = [
+    "DERIVATIVES",
+    "PINN_MODELS",
+    "TRAIN_ESTIMATORS",
+    "BackpropConfig",
+    "PINNConfig",
+    "TrainConfig",
+    "add_arguments",
+    "from_arguments",
+]

@@ -1,0 +1,90 @@
+"""What a training loop leaves behind: ``metrics.jsonl``, checkpoints and a progress bar.
+
+A ``Recorder`` without a run directory keeps the history in memory only (a calibration, a test).
+With one, every record is appended to ``metrics.jsonl`` and a checkpoint is written when the loop
+asks; resuming restores the checkpoint and truncates ``metrics.jsonl`` to it, so an interrupted run
+continues as if it had not stopped. The one thing a checkpoint cannot restore is the chip's own
+dynamic noise (phase jitter, detector noise): a real chip's noise is not replayable either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..io import atomic_write_text
+from ..progress import progress_bar
+from .checkpoint import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
+from .selection import Selection
+from .step import TrainState
+
+METRICS = "metrics.jsonl"
+
+
+class Recorder:
+    """metrics.jsonl, checkpoints and the progress bar of one run (see the module docstring)."""
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike | None,
+        *,
+        fingerprint: dict | None = None,
+        progress: bool = False,
+        desc: str = "ZO training",
+    ):
+        self.run_dir = None if run_dir is None else Path(run_dir)
+        self.fingerprint, self.progress, self.desc = fingerprint, progress, desc
+        self.history: list[dict] = []
+        self.bar = None
+
+    def holds_a_run(self) -> bool:
+        return self.run_dir is not None and (
+            checkpoint_path(self.run_dir).exists() or (self.run_dir / METRICS).exists()
+        )
+
+    def resume(self, method, streams, selection: Selection) -> TrainState:
+        """The checkpointed state; ``metrics.jsonl`` cut back to it (a killed run's tail dropped)."""
+        state, lines = load_checkpoint(
+            checkpoint_path(self.run_dir), method, streams, self.fingerprint, selection
+        )
+        path = self.run_dir / METRICS
+        kept = path.read_text().splitlines(keepends=True) if path.exists() else []
+        if len(kept) < lines:
+            raise CheckpointError(f"{path} has {len(kept)} lines but the checkpoint expects {lines}")
+        atomic_write_text(path, "".join(kept[:lines]))
+        self.history = [json.loads(line) for line in kept[:lines]]
+        return state
+
+    def start(self, total: int, initial: int) -> None:
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.bar is None:
+            self.bar = progress_bar(enabled=self.progress, total=total, initial=initial, desc=self.desc)
+
+    def record(self, record: dict, state: TrainState) -> None:
+        if self.run_dir is not None:
+            with open(self.run_dir / METRICS, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        self.history.append(record)
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{record['loss']:.3f}", acc=self._last("val_acc"),
+                                 queries=f"{state.train_queries:,}")  # fmt: skip
+
+    def checkpoint(self, state: TrainState, method, streams) -> None:
+        if self.run_dir is not None:
+            save_checkpoint(
+                checkpoint_path(self.run_dir), state, method, streams, len(self.history), self.fingerprint
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def _last(self, key: str) -> str:
+        for record in reversed(self.history):
+            if key in record:
+                return f"{record[key]:.3f}"
+        return "-"

@@ -1,0 +1,49 @@
+"""Shared checks of user-facing values: each error names the bad value and the accepted range."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+
+def check_choice(name: str, value, choices: Iterable):
+    """``value`` must be one of ``choices``."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; accepted values are {', '.join(map(str, choices))}")
+    return value
+
+
+def check_positive(name: str, value, integer: bool = False):
+    """A positive integer, or a positive finite number (bools refused)."""
+    ok = not isinstance(value, bool) and (
+        isinstance(value, int) if integer else isinstance(value, (int, float))
+    )
+    if not ok or not value > 0 or (not integer and not math.isfinite(value)):
+        kind = "a positive integer" if integer else "a positive finite number"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    return value
+
+
+def check_positive_int(name: str, value) -> int:
+    return check_positive(name, value, integer=True)
+
+
+def check_optional_positive_int(name: str, value) -> int | None:
+    return None if value is None else check_positive_int(name, value)
+
+
+def check_non_negative_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return value
+
+
+def check_fraction(name: str, value, closed_top: bool = True, open_bottom: bool = False) -> float:
+    """A number in [0, 1] (``closed_top=False``: [0, 1); ``open_bottom``: (0, …))."""
+    low_ok = value > 0 if open_bottom else value >= 0
+    high_ok = value <= 1 if closed_top else value < 1
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low_ok and high_ok):
+        interval = ("(" if open_bottom else "[") + "0, 1" + ("]" if closed_top else ")")
+        raise ValueError(f"{name} must lie in {interval}, got {value!r}")
+    return value
