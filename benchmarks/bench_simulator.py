@@ -12,6 +12,8 @@ phase update over photontorch (t_photontorch / (t_build / Q)). Writes
 ``benchmarks/results/bench_simulator.json`` and prints a table.
 
     python benchmarks/bench_simulator.py [--fields 256 4096] [--photontorch-max-n 64]
+    python benchmarks/bench_simulator.py --sizes 4 --queries 1 --fields 4 --photontorch-max-n 4 \
+        --photontorch-budget 0 --min-time 0 --out /tmp/bench_smoke/bench_simulator.json   # a smoke run
 """
 
 from __future__ import annotations
@@ -60,6 +62,29 @@ def photontorch_update_time(n: int, rng: np.random.Generator, budget_s: float) -
     return float(np.mean(times)), len(times)
 
 
+def time_case(n: int, q: int, b: int, rng: np.random.Generator, min_time: float) -> dict:
+    """Our mesh build, build + apply, and raw bmm on a ready U, for one (N, Q, B)."""
+    layout = mesh_layout("clements", n)
+    phases = torch.as_tensor(rng.uniform(0, 2 * np.pi, (q, layout.n_phases)), dtype=torch.float32)
+    fields = torch.randn(q, b, n, dtype=torch.complex64)
+    with torch.inference_mode():
+        u = mesh_matrix(layout, phases)
+        ut = u.transpose(-1, -2).contiguous()
+        assert torch.allclose(mesh_apply(layout, phases, fields), torch.bmm(fields, ut), atol=1e-4)
+        t_build = timeit(lambda: mesh_matrix(layout, phases), min_time)
+        t_ours = timeit(lambda: mesh_apply(layout, phases, fields), min_time)
+        t_bmm = timeit(lambda: torch.bmm(fields, ut), min_time)
+    return {
+        "n": n,
+        "q": q,
+        "fields": b,
+        "build_s": t_build,
+        "build_apply_s": t_ours,
+        "bmm_s": t_bmm,
+        "throughput_vs_bmm": t_bmm / t_ours,
+    }
+
+
 def markdown_table(result: dict) -> str:
     """The result as a Markdown table (also what the benchmark prints)."""
     lines = [
@@ -69,20 +94,22 @@ def markdown_table(result: dict) -> str:
         f"{result['mesh']} meshes. *vs bmm* = t_bmm / t_ours for the same fields; *speed-up* = photontorch's "
         "time per phase update / ours (build time / Q).",
         "",
-        "| N | Q | B | build ms | build+apply ms | bmm ms | vs bmm | ours per update | photontorch per update | speed-up |",
+        "| N | Q | B | build ms | build+apply ms | bmm ms | vs bmm | ours per update "
+        "| photontorch per update | speed-up |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["rows"]:
         pt = f"{r['photontorch_update_s'] * 1e3:.1f} ms" if r["photontorch_update_s"] else "-"
         sp = f"{r['speedup_vs_photontorch']:.0f}×" if r["speedup_vs_photontorch"] else "-"
         lines.append(
-            f"| {r['n']} | {r['q']} | {r['fields']} | {r['build_s'] * 1e3:.3f} | {r['build_apply_s'] * 1e3:.3f} | "
-            f"{r['bmm_s'] * 1e3:.3f} | {r['throughput_vs_bmm']:.0%} | {r['ours_per_update_s'] * 1e6:.1f} µs | {pt} | {sp} |"
+            f"| {r['n']} | {r['q']} | {r['fields']} | {r['build_s'] * 1e3:.3f} | "
+            f"{r['build_apply_s'] * 1e3:.3f} | {r['bmm_s'] * 1e3:.3f} | {r['throughput_vs_bmm']:.0%} | "
+            f"{r['ours_per_update_s'] * 1e6:.1f} µs | {pt} | {sp} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -97,34 +124,25 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--photontorch-budget", type=float, default=2.0, help="seconds of photontorch updates per N"
     )
-    parser.add_argument("--out", type=Path, default=RESULTS / "bench_simulator.json")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--min-time", type=float, default=0.5, help="seconds each of our and bmm's timings repeats for"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS / "bench_simulator.json",
+        help="the JSON results file; the Markdown table goes beside it (default: the committed ones)",
+    )
+    return parser
 
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
     rng = np.random.default_rng(0)
     rows, photontorch = [], {}
     cases = [(n, q, b) for n in args.sizes for q in args.queries for b in args.fields]
     for n, q, b in tqdm(cases, desc="ours vs bmm", unit="case"):
-        layout = mesh_layout("clements", n)
-        phases = torch.as_tensor(rng.uniform(0, 2 * np.pi, (q, layout.n_phases)), dtype=torch.float32)
-        fields = torch.randn(q, b, n, dtype=torch.complex64)
-        with torch.inference_mode():
-            u = mesh_matrix(layout, phases)
-            ut = u.transpose(-1, -2).contiguous()
-            assert torch.allclose(mesh_apply(layout, phases, fields), torch.bmm(fields, ut), atol=1e-4)
-            t_build = timeit(lambda: mesh_matrix(layout, phases))
-            t_ours = timeit(lambda: mesh_apply(layout, phases, fields))
-            t_bmm = timeit(lambda: torch.bmm(fields, ut))
-        rows.append(
-            {
-                "n": n,
-                "q": q,
-                "fields": b,
-                "build_s": t_build,
-                "build_apply_s": t_ours,
-                "bmm_s": t_bmm,
-                "throughput_vs_bmm": t_bmm / t_ours,
-            }
-        )
+        rows.append(time_case(n, q, b, rng, args.min_time))
     for n in tqdm([n for n in args.sizes if n <= args.photontorch_max_n], desc="photontorch", unit="N"):
         t, reps = photontorch_update_time(n, rng, args.photontorch_budget)
         photontorch[n] = {"update_s": t, "reps": reps}

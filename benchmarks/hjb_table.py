@@ -25,13 +25,18 @@ Part 2 — training HJB-20 (u_t + Δu − 0.05‖∇u‖² + 2 = 0, u = Σx + (1
 
 Final relative ℓ2 error of u and of the learned part NN (exact: 1) on 10,000 uniform test
 points, training queries and wall time; the error against training step in a plot. The ZO
-runs are ordinary run directories under ``--work-dir``: an interrupted benchmark resumes them.
+runs are ordinary run directories under ``--work-dir``: an interrupted benchmark resumes them,
+and a finished one is read back. ``--model`` puts another network in every row (``small``,
+21 → 32 → 32 → 1, for a smoke run).
 
-Writes ``benchmarks/results/hjb_table.{json,md}`` and ``hjb_training.png`` (each part keeps
-the other's results when run alone).
+Writes ``benchmarks/results/hjb_table.{json,md}`` and ``hjb_training.png`` (``--out`` for another
+folder; each part keeps the other's results when run alone).
 
     python benchmarks/hjb_table.py                      # both parts
     python benchmarks/hjb_table.py --part training      # part 2 only
+    python benchmarks/hjb_table.py --model small --points 1 --sigmas 0.1 --fo-steps 1 --fo-lrs 0.01 \
+        --collocation 2 --zo-steps 1 --zo-points 1 --zo-q 1 --eval-every 1 --test-points 20 \
+        --work-dir /tmp/hjb_smoke/runs --out /tmp/hjb_smoke          # a smoke run (seconds)
 """
 
 from __future__ import annotations
@@ -45,31 +50,37 @@ from pathlib import Path
 
 import torch
 
+from photonzo.experiments.config import PINN_MODELS, PINNConfig
 from photonzo.experiments.plots import pyplot, save_figure
-from photonzo.experiments.results import read_metrics
-from photonzo.experiments.run import PINNConfig, run_pinn
+from photonzo.experiments.results import read_metrics, read_summary
+from photonzo.experiments.run import build_pinn_network, run_pinn
 from photonzo.io import atomic_write_json, atomic_write_text
 from photonzo.photonics.chip import Chip
 from photonzo.photonics.hardware import HardwareModel
-from photonzo.photonics.network import build_network, dense_equivalent_mzis
-from photonzo.pinn.objective import PINNObjective, relative_l2
+from photonzo.photonics.network import dense_equivalent_mzis
+from photonzo.pinn.objective import PINNObjective
 from photonzo.pinn.pde import build_pde
 from photonzo.pinn.quadrature import sampled_rule, sparse_grid
 from photonzo.pinn.stein import FiniteDifference, SteinEstimator
-from photonzo.training.backprop import deploy, train_pinn_backprop
+from photonzo.training.backprop import autograd_derivatives, deploy, train_pinn_backprop
 
 RESULTS = Path(__file__).parent / "results"
 SPATIAL = 20
 
 
-def reference(network, phases, x):
+def reference(network, phases, x) -> dict:
     """∇ and spatial Δ of the network's exact digital mirror at ``x`` (float64 autograd)."""
     weights = network.weights(phases)
-    x = x.clone().requires_grad_(True)
-    y = network.digital_forward(weights, x)[:, 0]
-    grad = torch.autograd.grad(y.sum(), x, create_graph=True)[0]
-    lap = sum(torch.autograd.grad(grad[:, i].sum(), x, retain_graph=True)[0][:, i] for i in range(SPATIAL))
-    return grad.detach(), lap.detach()
+    return autograd_derivatives(lambda x: network.digital_forward(weights, x)[:, 0], x, SPATIAL)
+
+
+def pinn_network(args):
+    """The network of every row: hjb-tt (the reference TT-PINN) unless ``--model`` says otherwise."""
+    return build_pinn_network(PINNConfig.of(model=args.model, dim=SPATIAL))
+
+
+def widths(network) -> str:
+    return "→".join(str(w) for w in [network.in_features] + [layer.out_features for layer in network.layers])
 
 
 def estimators(sigma: float, seed: int):
@@ -83,10 +94,11 @@ def estimators(sigma: float, seed: int):
 
 
 def derivative_rows(args) -> dict:
-    network = build_network("hjb-tt")
+    network = pinn_network(args)
     phases = network.init_params(args.seed)
     x = torch.rand(args.points, 21, generator=torch.Generator().manual_seed(args.seed), dtype=torch.float64)
-    grad_ref, lap_ref = reference(network, phases, x)
+    exact = reference(network, phases, x)
+    grad_ref, lap_ref = exact["grad"], exact["laplacian"]
     rows = []
     for precision, dtype in (("float64", torch.complex128), ("float32", torch.complex64)):
         for noise in (0.0, args.noise):
@@ -119,7 +131,7 @@ def derivative_rows(args) -> dict:
                         }
                     )
                     print(rows[-1], flush=True)
-    return {"argv": " ".join(sys.argv[1:]), "machine": MACHINE, "points": args.points, "rows": rows}
+    return {"argv": args.argv, "machine": MACHINE, "model": network.name, "points": args.points, "rows": rows}
 
 
 MACHINE = f"{platform.machine()}, torch {torch.__version__}"
@@ -129,15 +141,7 @@ MACHINE = f"{platform.machine()}, torch {torch.__version__}"
 
 
 def first_order_row(args, pde, objective: PINNObjective, lr: float) -> dict:
-    network = build_network("hjb-tt")
-
-    def evaluate(weights):
-        nn = network.digital_forward(weights, objective.test_x)[:, 0]
-        return {
-            "rel_l2": relative_l2(pde.ansatz(objective.test_x, nn), objective.test_u),
-            "rel_l2_learned": relative_l2(nn, objective.test_nn),
-        }
-
+    network = pinn_network(args)
     print(f"first-order reference, lr {lr:g} ...", flush=True)
     # "phases": the complex weights the ZO runs' initial phases encode — the same starting function
     init = network.weights(network.init_params(args.seed)) if args.fo_init == "phases" else None
@@ -149,7 +153,7 @@ def first_order_row(args, pde, objective: PINNObjective, lr: float) -> dict:
         lr=lr,
         seed=args.seed,
         progress=True,
-        evaluate=evaluate,
+        evaluate=lambda weights: objective.evaluate_digital(network, weights),
         eval_every=args.eval_every,
         init=init,
     )
@@ -185,6 +189,7 @@ def first_order_row(args, pde, objective: PINNObjective, lr: float) -> dict:
 
 def zo_row(args, hardware: str) -> dict:
     config = PINNConfig.of(
+        model=args.model,
         hardware=hardware,
         float64=True,
         steps=args.zo_steps,
@@ -199,12 +204,11 @@ def zo_row(args, hardware: str) -> dict:
         chip_seed=args.seed,
     )
     run_dir = Path(args.work_dir) / f"zo-{hardware}"
-    done = run_dir / "summary.json"
     print(f"ZO + sparse grid on the {hardware} chip ...", flush=True)
-    if done.exists():  # finished in an earlier run of this benchmark
-        summary = json.loads(done.read_text())
-    else:
-        summary = run_pinn(config, run_dir, resume=(run_dir / "config.json").exists(), progress=True)
+    summary = read_summary(run_dir)  # finished in an earlier run of this benchmark
+    if summary is None:
+        resume = (run_dir / "config.json").exists()
+        summary = run_pinn(config, run_dir, resume=resume, progress=True)  # curves: below
     history = read_metrics(run_dir)
     evals = [r for r in history if "rel_l2" in r]
     return {
@@ -228,14 +232,16 @@ def training_rows(args) -> dict:
     objective = PINNObjective(
         pde, FiniteDifference(21, args.sigma, spatial=20), test_points=args.test_points, seed=args.seed
     )
-    network = build_network("hjb-tt")
+    network = pinn_network(args)
     rows = [first_order_row(args, pde, objective, lr) for lr in args.fo_lrs]
     rows += [zo_row(args, hw) for hw in ("ideal", "typical")]
     return {
-        "argv": " ".join(sys.argv[1:]),
+        "argv": args.argv,
         "machine": MACHINE,
         "test_points": args.test_points,
         "collocation": args.collocation,
+        "model": network.name,
+        "widths": widths(network),
         "mzis": network.n_mzis,
         "dense_equivalent_mzis": dense_equivalent_mzis(network),
         "rows": rows,
@@ -257,7 +263,8 @@ def plot_training_curves(training: dict, path: Path) -> Path:
         )
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle("HJB-20 on the simulated chip: hjb-tt, 10,000 uniform test points", fontsize=10)
+    model, points = training.get("model", "hjb-tt"), training["test_points"]
+    fig.suptitle(f"HJB-20 on the simulated chip: {model}, {points:,} uniform test points", fontsize=10)
     out = save_figure(fig, path)
     plt.close(fig)
     return out
@@ -269,12 +276,15 @@ def training_markdown(training: dict) -> list[str]:
     lines = [
         "## Part 2: training HJB-20",
         "",
-        f"`python benchmarks/hjb_table.py {training['argv']}` — {training['machine']}; hjb-tt "
-        f"({training['mzis']:,} MZIs; a dense 21→512→512→1 optical network needs "
-        f"{training['dense_equivalent_mzis']:,}, {training['dense_equivalent_mzis'] / training['mzis']:.0f}× more); "
-        f"relative ℓ2 on {training['test_points']:,} uniform test points of [0,1]^21.",
+        f"`python benchmarks/hjb_table.py {training['argv']}` — {training['machine']}; "
+        f"{training.get('model', 'hjb-tt')} ({training['mzis']:,} MZIs; a dense "
+        f"{training.get('widths', '21→512→512→1')} optical network needs "
+        f"{training['dense_equivalent_mzis']:,}, "
+        f"{training['dense_equivalent_mzis'] / training['mzis']:.0f}× more); relative ℓ2 on "
+        f"{training['test_points']:,} uniform test points of [0,1]^21.",
         "",
-        "| training | steps | forward queries | wall (s) | rel. ℓ2 of u | rel. ℓ2 of NN | u vs best first-order |",
+        "| training | steps | forward queries | wall (s) | rel. ℓ2 of u | rel. ℓ2 of NN "
+        "| u vs best first-order |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -285,17 +295,19 @@ def training_markdown(training: dict) -> list[str]:
         )
     for hw, d in fo["deployed"].items():
         lines.append(
-            f"| first-order lr {fo['lr']:g}, deployed on the {hw} chip | | | | {d['rel_l2']:.2e} | {d['rel_l2_learned']:.2e} | "
+            f"| first-order lr {fo['lr']:g}, deployed on the {hw} chip | | | | {d['rel_l2']:.2e} | "
+            f"{d['rel_l2_learned']:.2e} | "
             f"{d['rel_l2'] / fo['rel_l2']:.2f}× |"
         )
     zo = next(r for r in rows if not r.get("first_order"))
     lines += [
         "",
         f"ZO: RGE (Rademacher, central) with q = {zo['config']['q']}, μ = {zo['config']['mu']}, Adam lr "
-        f"{zo['config']['lr']} (cosine), {zo['config']['points']} collocation points per step; Stein derivatives "
-        f"on the {zo['config']['rule']} sparse grid (level {zo['config']['level']}), σ = {zo['config']['sigma']}, "
-        f"so one query reads {zo['inferences_per_query']:,} inputs; complex128 chip. First-order: Adam on exact "
-        f"autograd derivatives, {training['collocation']} points per step, constant lr (each of the grid shown), "
+        f"{zo['config']['lr']} (cosine), {zo['config']['points']} collocation points per step; Stein "
+        f"derivatives on the {zo['config']['rule']} sparse grid (level {zo['config']['level']}), "
+        f"σ = {zo['config']['sigma']}, so one query reads {zo['inferences_per_query']:,} inputs; complex128 "
+        f"chip. First-order: Adam on exact autograd derivatives, {training['collocation']} points per step, "
+        "constant lr (each of the grid shown), "
         + (
             "starting from the complex weights the ZO runs' initial phases encode (the same function). "
             if fo["init"] == "phases"
@@ -319,7 +331,8 @@ def derivative_markdown(results: dict) -> list[str]:
     lines = [
         "## Part 1: derivative accuracy from forward queries of the chip",
         "",
-        f"`python benchmarks/hjb_table.py {results['argv']}` — {results['machine']}; hjb-tt with random phases, "
+        f"`python benchmarks/hjb_table.py {results['argv']}` — {results['machine']}; "
+        f"{results.get('model', 'hjb-tt')} with random phases, "
         f"{results['points']} uniform points in [0,1]^21; relative error of ∇u (21 coordinates) and of the "
         "spatial Laplacian (20) against autograd on the network's exact digital mirror.",
         "",
@@ -344,18 +357,35 @@ def derivative_markdown(results: dict) -> list[str]:
     return lines
 
 
-def main(argv=None) -> int:
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--part", choices=("all", "derivatives", "training"), default="all")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--model",
+        choices=PINN_MODELS,
+        default="tt",
+        help="the network of every row: tt, the reference hjb-tt (21→512→512→1); dense; small: 21→32→32→1 "
+        "(a smoke run)",
+    )
     part1 = parser.add_argument_group("part 1: derivatives")
     part1.add_argument("--points", type=int, default=20)
     part1.add_argument("--sigmas", type=float, nargs="+", default=[0.1, 0.03, 0.01])
     part1.add_argument("--noise", type=float, default=1e-3, help="relative detector noise of the noisy rows")
-    part2 = parser.add_argument_group("part 2: training")
+    add_training_options(parser.add_argument_group("part 2: training"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        help="folder of the results files (default: the committed benchmarks/results)",
+    )
+    return parser
+
+
+def add_training_options(part2) -> None:
     part2.add_argument("--fo-steps", type=int, default=200)
     part2.add_argument(
         "--fo-lrs",
@@ -368,7 +398,8 @@ def main(argv=None) -> int:
         "--fo-init",
         choices=("phases", "he"),
         default="phases",
-        help="first-order start: the weights the ZO runs' initial phases encode, or fresh He-scaled real ones",
+        help="first-order start: the weights the ZO runs' initial phases encode, or fresh He-scaled real "
+        "ones",
     )
     part2.add_argument("--collocation", type=int, default=100, help="first-order collocation points per step")
     part2.add_argument("--zo-steps", type=int, default=200)
@@ -380,10 +411,14 @@ def main(argv=None) -> int:
     part2.add_argument("--eval-every", type=int, default=20)
     part2.add_argument("--test-points", type=int, default=10_000)
     part2.add_argument("--work-dir", default="runs/hjb_table", help="where the ZO run directories live")
-    args = parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    args.argv = " ".join(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(args.threads)
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "hjb_table.json"
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "hjb_table.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     if "rows" in results:  # the part-1-only layout of earlier versions
         results = {"derivatives": results}
@@ -391,9 +426,9 @@ def main(argv=None) -> int:
         results["derivatives"] = derivative_rows(args)
     if args.part in ("all", "training"):
         results["training"] = training_rows(args)
-        plot_training_curves(results["training"], RESULTS / "hjb_training.png")
+        plot_training_curves(results["training"], args.out / "hjb_training.png")
     atomic_write_json(path, results)
-    atomic_write_text(RESULTS / "hjb_table.md", markdown(results))
+    atomic_write_text(args.out / "hjb_table.md", markdown(results))
     print(markdown(results))
     return 0
 

@@ -25,14 +25,18 @@ during the row, phase count, MZI count. Also measured: a ZO step's wall time aga
 batched forward of the same number of settings (the estimator's overhead), and the training
 queries each ZO run needed to first reach given validation accuracies.
 
-Writes ``benchmarks/results/mnist_table.{json,md,png}`` (``--name`` for another stem). The ZO rows'
-test accuracy is that of the phases kept (best on validation, the start included); the last
-step's is reported beside it.
+Writes ``benchmarks/results/mnist_table.{json,md,png}`` (``--out`` for another folder, ``--name``
+for another stem). Every chip-trained row is an ordinary ``run_training`` run (in a temporary
+folder): its test accuracy is that of the phases kept (best on validation, the start included);
+the last step's is reported beside it.
 
     python benchmarks/mnist_table.py --datasets digits mnist fashion-mnist --budget 20000
     python benchmarks/mnist_table.py --datasets mnist --rows tpsgd --merge   # re-run some rows only
     python benchmarks/mnist_table.py --datasets mnist --rows bp zo --only zo-hybrid-tw --chips typical \
         --budget 60000 --name mnist_table_60k                                # one row at a longer budget
+    python benchmarks/mnist_table.py --datasets digits --digits-budget 30 --bp-epochs 1 --bp-min-steps 1 \
+        --digital-subset 128 --tp-lrs 0.01 --chips ideal --eval-every 1 --eval-size 50 \
+        --out /tmp/mnist_smoke                                               # a smoke run (seconds)
 """
 
 from __future__ import annotations
@@ -48,10 +52,11 @@ from pathlib import Path
 
 import torch
 
-from photonzo.experiments.plots import save_figure
-from photonzo.experiments.run import TrainConfig, build_chip, make_estimator, make_trainer, prepare_data
+from photonzo.experiments.config import TrainConfig
+from photonzo.experiments.plots import pyplot, save_figure
+from photonzo.experiments.results import learning_curve, method_switches, read_metrics
+from photonzo.experiments.run import build_chip, evaluate_on_chip, make_estimators, prepare_data, run_training
 from photonzo.io import atomic_write_json, atomic_write_text
-from photonzo.photonics.chip import Chip
 from photonzo.photonics.network import build_network
 from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
 from photonzo.training.tpsgd import train_tpsgd
@@ -85,40 +90,34 @@ def queries_to(curve, thresholds=THRESHOLDS) -> dict:
     return {f"{t:.0%}": next((q for q, acc in curve if acc >= t), None) for t in thresholds}
 
 
-def chip_accuracy(network, hardware: str, program, x, y, chunk: int = 1000) -> float:
-    """Test accuracy of a deployed ``Program`` on a ``hardware`` chip with the program's gains."""
-    chip = Chip(network, hardware, seed=0, gains=program.gains)
-    p = torch.as_tensor(program.params)[None]
-    out = torch.cat([chip.outputs(p, x[i : i + chunk])[0] for i in range(0, len(x), chunk)])
-    return float((out.argmax(-1) == y).double().mean())
+def chip_accuracy(config: TrainConfig, hardware: str, program, test) -> float:
+    """Test accuracy of a deployed ``Program`` through the ``hardware`` chip of ``config``, built with
+    the program's gains and no readout gain (the digital weights' logits, as trained)."""
+    chip = build_chip(config.replace(hardware=hardware, output_gain=1.0), program.gains)
+    return evaluate_on_chip(chip, program.params, test)["val_acc"]
 
 
-def zo_run(name, config: TrainConfig, work: Path, test) -> dict:
-    chip = build_chip(config)
-    train, valid, _, _ = prepare_data(config, chip.network.in_features)
-    trainer = make_trainer(config, chip.oracle(), train, valid, work / name, progress=True)
+def zo_run(name, config: TrainConfig, work: Path) -> dict:
+    """One chip-trained row: ``run_training`` in ``work/name`` (its test split, kept and last-step
+    accuracy), with the learning curve and the switch read from the run's metrics."""
     with PeakMemory() as mem:
-        trainer.run()
-    kept, final = trainer.evaluate_kept_and_final(data=test)  # kept: the best on validation, start included
-    curve = [(r["queries"], r["val_acc"]) for r in trainer.history if "val_acc" in r]
-    methods = sorted({r["method"] for r in trainer.history})
-    switch = next(
-        (r["queries"] for a, r in zip(trainer.history, trainer.history[1:]) if a["method"] != r["method"]),
-        None,
-    )
+        summary = run_training(config, work / name, progress=True)
+    history = read_metrics(work / name)
+    curve = learning_curve(history)
+    switches = method_switches(history)
     return {
         "row": name,
-        "test_acc": kept["val_acc"],
-        "final_test_acc": final["val_acc"],
-        "kept_step": trainer.best["step"],
-        "queries": trainer.train_queries,
-        "wall_s": round(trainer.wall, 1),
-        "steps": trainer.step,
-        "phases": int(chip.network.phase_mask.sum()),
-        "mzis": chip.network.n_mzis,
+        "test_acc": summary["test_acc"],
+        "final_test_acc": summary["final_test_acc"],
+        "kept_step": summary["kept_step"],
+        "queries": summary["train_queries"],
+        "wall_s": round(summary["train_wall_s"], 1),
+        "steps": summary["steps"],
+        "phases": summary["phases"],
+        "mzis": summary["mzis"],
         "hardware": config.hardware,
-        "methods": methods,
-        "switched_at_queries": switch,
+        "methods": sorted({r["method"] for r in history}),
+        "switched_at_queries": switches[0]["queries"] if switches else None,
         "curve": curve,
         "peak_mib": mem.mib,
         "queries_to": queries_to(curve),
@@ -126,11 +125,12 @@ def zo_run(name, config: TrainConfig, work: Path, test) -> dict:
 
 
 def step_overhead(config: TrainConfig, reps: int = 3) -> dict:
-    """One ZO step against one batched forward of the same number of settings."""
+    """One ZO step (a hybrid's: of its first phase) against one batched forward of the same number
+    of settings."""
     chip = build_chip(config)
     oracle = chip.oracle()
     train, _, _, _ = prepare_data(config, chip.network.in_features)
-    est = make_estimator(config, oracle)
+    est = make_estimators(config, oracle)[0]
     params = oracle.initial_params(0).double()
     batch = (train[0][: config.batch_size], train[1][: config.batch_size])
     gen = torch.Generator().manual_seed(0)
@@ -177,49 +177,64 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
     probe = TrainConfig.of(**base)
     net_tt = build_network(f"{family}-tt")
     train, valid, test, source = prepare_data(probe, net_tt.in_features)
+    if args.digital_subset is not None:  # a smoke run: the digital rows see a few images only
+        train = (train[0][: args.digital_subset], train[1][: args.digital_subset])
     rows, extra = [], {}
     # at least --bp-min-steps Adam steps, so that the small digits set is not under-trained
     epochs = max(args.bp_epochs, -(-args.bp_min_steps * 64 // len(train[0])))
     common = {"phases": int(net_tt.phase_mask.sum()), "mzis": net_tt.n_mzis, "queries": 0}
-
     if "bp" in args.rows:
-        print(f"[{dataset}] BP reference", flush=True)
-        with PeakMemory() as mem:
-            t0 = time.perf_counter()
-            weights, stats = train_backprop(
-                net_tt, train[0].numpy(), train[1].numpy(), epochs=epochs, lr=3e-3, progress=True
-            )
-            bp_wall = time.perf_counter() - t0
-        program = deploy(net_tt, weights)
-        rows.append(
-            {
-                "row": "bp (digital)",
-                "hardware": "-",
-                "test_acc": digital_accuracy(net_tt, weights, *test),
-                "wall_s": round(bp_wall, 1),
-                "peak_mib": mem.mib,
-                **common,
-                "steps": stats["steps"],
-            }
-        )
-        for hw in ("ideal", "typical"):
-            rows.append(
-                {
-                    "row": "bp → chip",
-                    "hardware": hw,
-                    "test_acc": chip_accuracy(net_tt, hw, program, *test),
-                    "wall_s": round(bp_wall, 1),
-                    **common,
-                    "queries": 1,
-                }
-            )
-        extra["bp"] = stats
-
+        bp, extra["bp"] = bp_rows(dataset, probe, net_tt, train, test, epochs, common)
+        rows += bp
     if "tpsgd" in args.rows:
         for method in ("tpsgd", "drtp"):
             rows.append(tp_digital(method, net_tt, train, valid, test, epochs, args.tp_lrs, common, dataset))
+    configs = zo_configs(args)
+    rows += chip_rows(dataset, args, base, configs, work)
+    if "zo" in args.rows and not args.only:
+        extra["step_overhead"] = step_overhead(
+            TrainConfig.of(**base, **configs["zo-hybrid-tw"], model="tt", hardware="typical")
+        )
+    return {"dataset": dataset, "source": source, "rows": rows, **extra}
 
-    budget = args.budget if dataset != "digits" else args.digits_budget
+
+def bp_rows(dataset: str, probe: TrainConfig, network, train, test, epochs: int, common: dict):
+    """(the BP reference's rows: digital, then deployed on the ideal and the typical chip; its stats)."""
+    print(f"[{dataset}] BP reference", flush=True)
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        weights, stats = train_backprop(
+            network, train[0].numpy(), train[1].numpy(), epochs=epochs, lr=3e-3, progress=True
+        )
+        bp_wall = time.perf_counter() - t0
+    program = deploy(network, weights)
+    rows = [
+        {
+            "row": "bp (digital)",
+            "hardware": "-",
+            "test_acc": digital_accuracy(network, weights, *test),
+            "wall_s": round(bp_wall, 1),
+            "peak_mib": mem.mib,
+            **common,
+            "steps": stats["steps"],
+        }
+    ]
+    for hw in ("ideal", "typical"):
+        rows.append(
+            {
+                "row": "bp → chip",
+                "hardware": hw,
+                "test_acc": chip_accuracy(probe, hw, program, test),
+                "wall_s": round(bp_wall, 1),
+                **common,
+                "queries": 1,
+            }
+        )
+    return rows, stats
+
+
+def zo_configs(args) -> dict:
+    """The chip-trained TT rows that ``--rows`` and ``--only`` ask for: name → TrainConfig fields."""
     configs = {}
     if "zo" in args.rows:
         configs["zo-rge"] = dict(estimator="rge", tensorwise=False, q=10)
@@ -232,16 +247,23 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
         )
     if args.only:
         configs = {k: v for k, v in configs.items() if k in args.only}
+    return configs
+
+
+def chip_rows(dataset: str, args, base: dict, configs: dict, work: Path) -> list[dict]:
+    """The chip-trained rows: each of ``configs`` on each of ``--chips``, then the dense network."""
+    budget = args.budget if dataset != "digits" else args.digits_budget
+    rows = []
     for name, more in configs.items():
         for hw in args.chips:
             config = TrainConfig.of(
                 **base, **more, model="tt", hardware=hw, max_queries=budget, steps=budget
             )  # steps: an upper bound; the query budget stops the run
-            config.steps = _steps_for(config, budget)
+            config = config.replace(steps=_steps_for(config, budget))
             print(
                 f"[{dataset}] {name} on the {hw} chip: {config.steps} steps, {budget:,} queries", flush=True
             )
-            rows.append(zo_run(f"{dataset}-{name}-{hw}", config, work, test) | {"row": name})
+            rows.append(zo_run(f"{dataset}-{name}-{hw}", config, work) | {"row": name})
     if "dense" in args.rows:
         dense_budget = args.dense_budget if dataset != "digits" else budget
         config = TrainConfig.of(
@@ -254,17 +276,13 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
             max_queries=dense_budget,
             steps=dense_budget,
         )
-        config.steps = _steps_for(config, dense_budget)
+        config = config.replace(steps=_steps_for(config, dense_budget))
         print(
             f"[{dataset}] zo-dense on the ideal chip: {config.steps} steps, {dense_budget:,} queries",
             flush=True,
         )
-        rows.append(zo_run(f"{dataset}-zo-dense-ideal", config, work, test) | {"row": "zo-dense"})
-    if "zo" in args.rows and not args.only:
-        extra["step_overhead"] = step_overhead(
-            TrainConfig.of(**base, **configs["zo-hybrid-tw"], model="tt", hardware="typical")
-        )
-    return {"dataset": dataset, "source": source, "rows": rows, **extra}
+        rows.append(zo_run(f"{dataset}-zo-dense-ideal", config, work) | {"row": "zo-dense"})
+    return rows
 
 
 def tp_digital(
@@ -307,12 +325,14 @@ def tp_digital(
 
 
 def _steps_for(config: TrainConfig, budget: int) -> int:
+    """Steps ``budget`` queries buy at the cost of a first step (an upper bound for a hybrid)."""
     chip = build_chip(config)
-    return max(1, budget // make_estimator(config, chip.oracle()).queries_per_step(chip.n_params))
+    return max(1, budget // make_estimators(config, chip.oracle())[0].queries_per_step(chip.n_params))
 
 
 def equal_budget(ds: dict) -> dict | None:
-    """Validation accuracy of the dense run at its budget and of each TT run (ideal chip) at the same point."""
+    """Validation accuracy of the dense run at its budget and of each TT run (ideal chip) at the same
+    point."""
     dense = next((r for r in ds["rows"] if r["row"] == "zo-dense"), None)
     at = dense["curve"][-1] if dense and dense["curve"] else None
     if at is None:
@@ -341,61 +361,66 @@ def markdown(results: dict) -> str:
         "",
     ]
     for ds in results["datasets"]:
-        lines += [
-            f"## {ds['dataset']}",
-            "",
-            f"Data: {ds['source']}.",
-            "",
-            "| row | chip | test acc. | last step | training queries | wall (s) | peak memory (MiB) | phases | "
-            "MZIs | estimators used |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
-        ]
-        for r in ds["rows"]:
-            last = f"{100 * r['final_test_acc']:.1f} %" if "final_test_acc" in r else "-"
-            lines.append(
-                f"| {r['row']} | {r['hardware']} | {100 * r['test_acc']:.1f} % | {last} | {r['queries']:,} | "
-                f"{r['wall_s']} | {_mib(r.get('peak_mib'))} | {r['phases']:,} | {r['mzis']:,} | "
-                f"{', '.join(r.get('methods', [])) or '-'} |"
-            )
-        reached = [r for r in ds["rows"] if r.get("queries_to")]
-        if reached:
-            keys = list(reached[0]["queries_to"])
-            lines += [
-                "",
-                "Training queries to first reach a validation accuracy (evaluations every "
-                f"{ds.get('eval_every', '?')} steps; – = not reached within the budget):",
-                "",
-                "| row | chip | " + " | ".join(keys) + " |",
-                "|---|---|" + "---:|" * len(keys),
-            ]
-            for r in reached:
-                lines.append(
-                    f"| {r['row']} | {r['hardware']} | "
-                    + " | ".join(
-                        "–" if r["queries_to"][k] is None else f"{r['queries_to'][k]:,}" for k in keys
-                    )
-                    + " |"
-                )
-        eq = equal_budget(ds)
-        lines.append("")
-        if eq is not None:
-            tt = ", ".join(
-                f"{k} {100 * v[1]:.1f} % at {v[0]:,}" for k, v in eq["tt"].items() if v is not None
-            )
-            lines.append(
-                f"Equal budget (ideal chip, validation accuracy at the dense run's last evaluation; "
-                f"TT at its first evaluation past that many queries): dense {100 * eq['dense'][1]:.1f} % at "
-                f"{eq['dense'][0]:,} queries; TT {tt} queries."
-            )
-        ov = ds.get("step_overhead")
-        if ov:
-            lines.append(
-                f"ZO step overhead (zo-hybrid-tw, typical chip, {ov['queries_per_step']} queries/step): "
-                f"step {1e3 * ov['step_s']:.0f} ms vs one batched forward {1e3 * ov['batched_forward_s']:.0f} ms "
-                f"→ ratio {ov['ratio']:.2f}."
-            )
-        lines.append("")
+        lines += dataset_markdown(ds)
     return "\n".join(lines) + "\n"
+
+
+def dataset_markdown(ds: dict) -> list[str]:
+    lines = [
+        f"## {ds['dataset']}",
+        "",
+        f"Data: {ds['source']}.",
+        "",
+        "| row | chip | test acc. | last step | training queries | wall (s) | peak memory (MiB) "
+        "| phases | MZIs | estimators used |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in ds["rows"]:
+        last = f"{100 * r['final_test_acc']:.1f} %" if "final_test_acc" in r else "-"
+        lines.append(
+            f"| {r['row']} | {r['hardware']} | {100 * r['test_acc']:.1f} % | {last} | {r['queries']:,} | "
+            f"{r['wall_s']} | {_mib(r.get('peak_mib'))} | {r['phases']:,} | {r['mzis']:,} | "
+            f"{', '.join(r.get('methods', [])) or '-'} |"
+        )
+    lines += queries_to_markdown(ds)
+    eq = equal_budget(ds)
+    lines.append("")
+    if eq is not None:
+        tt = ", ".join(f"{k} {100 * v[1]:.1f} % at {v[0]:,}" for k, v in eq["tt"].items() if v is not None)
+        lines.append(
+            f"Equal budget (ideal chip, validation accuracy at the dense run's last evaluation; "
+            f"TT at its first evaluation past that many queries): dense {100 * eq['dense'][1]:.1f} % at "
+            f"{eq['dense'][0]:,} queries; TT {tt} queries."
+        )
+    ov = ds.get("step_overhead")
+    if ov:
+        lines.append(
+            f"ZO step overhead (zo-hybrid-tw, typical chip, {ov['queries_per_step']} queries/step): "
+            f"step {1e3 * ov['step_s']:.0f} ms vs one batched forward "
+            f"{1e3 * ov['batched_forward_s']:.0f} ms "
+            f"→ ratio {ov['ratio']:.2f}."
+        )
+    lines.append("")
+    return lines
+
+
+def queries_to_markdown(ds: dict) -> list[str]:
+    reached = [r for r in ds["rows"] if r.get("queries_to")]
+    if not reached:
+        return []
+    keys = list(reached[0]["queries_to"])
+    lines = [
+        "",
+        "Training queries to first reach a validation accuracy (evaluations every "
+        f"{ds.get('eval_every', '?')} steps; – = not reached within the budget):",
+        "",
+        "| row | chip | " + " | ".join(keys) + " |",
+        "|---|---|" + "---:|" * len(keys),
+    ]
+    for r in reached:
+        cells = ("–" if r["queries_to"][k] is None else f"{r['queries_to'][k]:,}" for k in keys)
+        lines.append(f"| {r['row']} | {r['hardware']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def merge_rows(previous: dict, new: dict) -> dict:
@@ -424,11 +449,7 @@ def merge_rows(previous: dict, new: dict) -> dict:
 
 
 def plot(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     sets = results["datasets"]
     fig, axes = plt.subplots(1, len(sets), figsize=(5.2 * len(sets), 3.8), squeeze=False)
     for ax, ds in zip(axes[0], sets):
@@ -458,10 +479,17 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def main(argv=None) -> int:
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    add_training_options(parser)
+    add_run_options(parser)
+    return parser
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """What the rows train: datasets, budgets, estimators, learning rates."""
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist", "fashion-mnist"])
     parser.add_argument(
         "--budget", type=int, default=20000, help="training queries per ZO TT run (MNIST-size)"
@@ -511,45 +539,66 @@ def main(argv=None) -> int:
         default=["ideal", "typical"],
         help="chips for the chip-trained TT rows",
     )
+    parser.add_argument("--bp-epochs", type=int, default=3)
+    parser.add_argument("--bp-min-steps", type=int, default=2000, help="BP: at least this many Adam steps")
+    parser.add_argument("--eval-every", type=int, default=50)
+    parser.add_argument("--eval-size", type=int, default=1000)
+    parser.add_argument("--data-dir", default=None)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Where the results go, and how the run treats earlier ones."""
     parser.add_argument(
         "--name",
         default="mnist_table",
-        help="stem of the results files in benchmarks/results (e.g. for a run at another budget)",
+        help="stem of the results files (e.g. for a run at another budget)",
     )
-    parser.add_argument("--bp-epochs", type=int, default=3)
-    parser.add_argument("--bp-min-steps", type=int, default=2000, help="BP: at least this many Adam steps")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        help="folder of the results files (default: the committed benchmarks/results)",
+    )
     parser.add_argument(
         "--merge",
         action="store_true",
         help="keep what an existing results file has that this run does not re-run (other "
         "datasets, other rows)",
     )
-    parser.add_argument("--eval-every", type=int, default=50)
-    parser.add_argument("--eval-size", type=int, default=1000)
-    parser.add_argument("--data-dir", default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--digital-subset",
+        type=int,
+        default=None,
+        help="the digital rows (bp, tpsgd, drtp) train on the first N training images only (smoke runs; "
+        "default: all)",
+    )
     parser.add_argument(
         "--report-only",
         action="store_true",
         help="rewrite the Markdown table and the plot from the existing JSON, run nothing",
     )
-    args = parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
     if args.report_only:
-        results = json.loads((RESULTS / f"{args.name}.json").read_text())
-        atomic_write_text(RESULTS / f"{args.name}.md", markdown(results))
-        plot(results, RESULTS / f"{args.name}.png")
+        results = json.loads((args.out / f"{args.name}.json").read_text())
+        atomic_write_text(args.out / f"{args.name}.md", markdown(results))
+        plot(results, args.out / f"{args.name}.png")
         print(markdown(results))
         return 0
     torch.set_num_threads(args.threads)
-    RESULTS.mkdir(exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     results = {
         "argv": " ".join(sys.argv[1:] if argv is None else argv),
-        "machine": f"{platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}",
+        "machine": f"{platform.processor() or platform.machine()}, {args.threads} threads, "
+        f"torch {torch.__version__}",
         "datasets": [],
     }
     kept = {}
-    if args.merge and (RESULTS / f"{args.name}.json").exists():
-        previous = json.loads((RESULTS / f"{args.name}.json").read_text())
+    if args.merge and (args.out / f"{args.name}.json").exists():
+        previous = json.loads((args.out / f"{args.name}.json").read_text())
         kept = {d["dataset"]: d for d in previous["datasets"]}
         results["argv"] = previous["argv"] + " ; then " + results["argv"]
     done = {}
@@ -562,9 +611,9 @@ def main(argv=None) -> int:
                 merged[name] for name in ("digits", "mnist", "fashion-mnist") if name in merged
             ]
             # after each dataset: partial results are complete files, never half-written
-            atomic_write_json(RESULTS / f"{args.name}.json", results)
-            atomic_write_text(RESULTS / f"{args.name}.md", markdown(results))
-            plot(results, RESULTS / f"{args.name}.png")
+            atomic_write_json(args.out / f"{args.name}.json", results)
+            atomic_write_text(args.out / f"{args.name}.md", markdown(results))
+            plot(results, args.out / f"{args.name}.png")
     print(markdown(results))
     return 0
 

@@ -2,6 +2,8 @@
 
     python benchmarks/noise_sweep.py                      # everything (about 1.5 h on 2 cores)
     python benchmarks/noise_sweep.py --part throughput    # one part
+    python benchmarks/noise_sweep.py --smoke --datasets digits --part sweep calibration --workers 1 \
+        --work-dir /tmp/noise_smoke/runs --out /tmp/noise_smoke   # a smoke run (seconds)
 
 Parts (each a resumable sweep under ``--work-dir``; rerunning skips finished cells):
 
@@ -15,8 +17,10 @@ Parts (each a resumable sweep under ``--work-dir``; rerunning skips finished cel
 * ``throughput``: the same in-situ sweep with one worker and with two; cells per second.
 
 Writes ``benchmarks/results/noise_sweep.{json,md}`` and, per sweep, ``summary.csv`` and the plots
-(PNG + SVG) under ``benchmarks/results/noise_sweep/``. Fashion-MNIST is read from
-``$PHOTONZO_DATA`` (e.g. ``PHOTONZO_DATA=../shared/data``).
+(PNG + SVG) under ``benchmarks/results/noise_sweep/`` (``--out`` for another folder). ``--smoke``
+runs a tiny plan (one seed, a point or two, runs of two steps) that checks the benchmark end to end;
+its numbers mean nothing, so it needs ``--out``. Fashion-MNIST is read from ``$PHOTONZO_DATA``
+(e.g. ``PHOTONZO_DATA=../shared/data``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import platform
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,36 +41,73 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photonzo.experiments.plots import plot_sweep
-from photonzo.experiments.results import summarise, summary_csv
-from photonzo.experiments.sweep import Sweep, grid_points, run_sweep, train_digital
+from photonzo.experiments.results import digital_results, summarise, summary_csv
+from photonzo.experiments.sweep import (
+    Sweep,
+    cell_dir,
+    grid_points,
+    run_sweep,
+    share_digital_weights,
+    train_digital,
+)
 from photonzo.io import atomic_write_json, atomic_write_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BITS = [4, 5, 6, 8, 10, 16]
-SIGMAS = [0.0, 0.01, 0.02, 0.05]
-SEEDS = [0, 1, 2]
 TARGET_POINT = {"phase_bits": 6, "phase_noise_std": 0.02}
+PARTS = ["sweep", "calibration", "throughput"]
+BACKPROP_BASE = {"epochs": 20, "lr": 3e-3, "batch_size": 64}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the parts run: the grids, seeds and the settings of every training."""
+
+    bits: list
+    sigmas: list
+    seeds: list
+    in_situ: dict  # dataset → TrainConfig fields of the in-situ runs
+    backprop: dict  # dataset → BackpropConfig fields (over BACKPROP_BASE)
+    cal_bias: list
+    cal_bs: list
+    calibration: dict
+    throughput: dict  # the in-situ sweep timed: bits, seeds, steps
+
 
 # In-situ ZO fine-tuning from the deployed phases. μ = 0.1 rad is about one DAC step at 6 bits:
 # a smaller probe is mostly rounded away by the quantiser and measures noise, not slope.
-IN_SITU = {
-    "digits": dict(steps=300, q=20, batch_size=128, lr=3e-3, mu=0.1, eval_every=100),
-    "fashion-mnist": dict(
-        steps=150, q=8, level="layer", batch_size=128, lr=3e-3, mu=0.1, eval_every=50, eval_size=1000
-    ),
-}
-BACKPROP = {"digits": {"epochs": 20}, "fashion-mnist": {"epochs": 3}}
-CAL_BIAS = [0.0, 0.05, 0.1, 0.2]
-CAL_BS = [0.0, 0.03, 0.05]
-CALIBRATION = {"steps": 200}
+STANDARD = Plan(
+    bits=[4, 5, 6, 8, 10, 16],
+    sigmas=[0.0, 0.01, 0.02, 0.05],
+    seeds=[0, 1, 2],
+    in_situ={
+        "digits": dict(steps=300, q=20, batch_size=128, lr=3e-3, mu=0.1, eval_every=100),
+        "fashion-mnist": dict(
+            steps=150, q=8, level="layer", batch_size=128, lr=3e-3, mu=0.1, eval_every=50, eval_size=1000
+        ),
+    },
+    backprop={"digits": {"epochs": 20}, "fashion-mnist": {"epochs": 3}},
+    cal_bias=[0.0, 0.05, 0.1, 0.2],
+    cal_bs=[0.0, 0.03, 0.05],
+    calibration={"steps": 200},
+    throughput={"bits": [5, 6, 8, 10], "seeds": [0, 1], "steps": 100},
+)
+TINY_RUN = dict(steps=2, q=2, batch_size=32, lr=3e-3, mu=0.1, eval_every=1, eval_size=50)
+SMOKE = Plan(
+    bits=[6, 8],
+    sigmas=[TARGET_POINT["phase_noise_std"]],
+    seeds=[0],
+    in_situ={"digits": TINY_RUN, "fashion-mnist": {**TINY_RUN, "level": "layer"}},
+    backprop={"digits": {"epochs": 1, "batch_size": 256}, "fashion-mnist": {"epochs": 1, "batch_size": 256}},
+    cal_bias=[0.1],
+    cal_bs=[0.03],
+    calibration={"steps": 2},
+    throughput={"bits": [6], "seeds": [0], "steps": 2},
+)
 
 
 def digital_accuracy(sweep_dir: Path) -> float:
-    accs = [
-        json.loads(p.read_text())["digital_test_acc"]
-        for p in sorted((sweep_dir / "backprop").glob("seed*.json"))
-    ]
-    return float(np.mean(accs))
+    """Mean digital (BP) test accuracy over the seeds a sweep trained."""
+    return float(np.mean([r["digital_test_acc"] for r in digital_results(sweep_dir)]))
 
 
 def run(sweep: Sweep, out: Path, workers: int, threads: int | None = None) -> dict:
@@ -76,27 +118,36 @@ def run(sweep: Sweep, out: Path, workers: int, threads: int | None = None) -> di
     return result
 
 
-def publish(name: str, sweep: Sweep, results: list[dict]) -> list[str]:
-    """summary.csv and the plots of one sweep into benchmarks/results/noise_sweep/<name>/."""
-    target = RESULTS / "noise_sweep" / name
+def publish(results_dir: Path, name: str, sweep: Sweep, results: list[dict]) -> list[str]:
+    """summary.csv and the plots of one sweep into <results_dir>/noise_sweep/<name>/."""
+    target = results_dir / "noise_sweep" / name
     target.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(target / "summary.csv", summary_csv(sweep, results))
-    return [str(p.relative_to(RESULTS)) for p in plot_sweep(sweep, results, target)]
+    atomic_write_text(target / "summary.csv", summary_csv(results, sweep.points, sweep.modes))
+    return [str(p.relative_to(results_dir)) for p in plot_sweep(sweep, results, target)]
 
 
-def share_digital_weights(source: Path, target: Path) -> None:
-    """The in-situ sweep deploys the very weights the deploy sweep trained (same seeds, settings)."""
-    if (source / "backprop").exists() and not (target / "backprop").exists():
-        shutil.copytree(source / "backprop", target / "backprop")
+def target_gain(digital: float, rows: list[dict]) -> dict:
+    """What deploy loses against digital at TARGET_POINT, and what in-situ regains of it."""
+    at = {r["mode"]: r for r in rows if all(r[k] == v for k, v in TARGET_POINT.items())}
+    lost = digital - at["deploy"]["test_acc_mean"]
+    regained = at["in-situ"]["test_acc_mean"] - at["deploy"]["test_acc_mean"] if "in-situ" in at else None
+    return {
+        "point": TARGET_POINT,
+        "deploy_acc": at["deploy"]["test_acc_mean"],
+        "in_situ_acc": at.get("in-situ", {}).get("test_acc_mean"),
+        "deploy_loss": lost,
+        "in_situ_regained": regained,
+        "fraction_recovered": None if regained is None or lost <= 0 else regained / lost,
+    }
 
 
-def part_sweep(dataset: str, work: Path, workers: int, fashion_full: bool) -> dict:
-    points = grid_points({"phase_bits": BITS, "phase_noise_std": SIGMAS})
+def part_sweep(dataset: str, work: Path, workers: int, fashion_full: bool, plan: Plan, out: Path) -> dict:
+    points = grid_points({"phase_bits": plan.bits, "phase_noise_std": plan.sigmas})
     base = dict(
         points=points,
-        seeds=SEEDS,
-        train={"dataset": dataset, **IN_SITU[dataset]},
-        backprop={"epochs": 20, "lr": 3e-3, "batch_size": 64, **BACKPROP[dataset]},
+        seeds=plan.seeds,
+        train={"dataset": dataset, **plan.in_situ[dataset]},
+        backprop={**BACKPROP_BASE, **plan.backprop[dataset]},
     )
     if dataset == "fashion-mnist" and not fashion_full:
         in_situ_points = [p for p in points if p["phase_noise_std"] == TARGET_POINT["phase_noise_std"]]
@@ -106,77 +157,69 @@ def part_sweep(dataset: str, work: Path, workers: int, fashion_full: bool) -> di
     in_situ = Sweep(**{**base, "points": in_situ_points, "modes": ["in-situ"]})
     deploy_dir, in_situ_dir = work / dataset / "deploy", work / dataset / "in-situ"
     done_deploy = run(deploy, deploy_dir, workers)
-    share_digital_weights(deploy_dir, in_situ_dir)
+    share_digital_weights(deploy_dir, in_situ_dir)  # in-situ deploys the very weights deploy trained
     done_in_situ = run(in_situ, in_situ_dir, workers)
     both = Sweep(**{**base, "modes": ["deploy", "in-situ"]})
     results = done_deploy["results"] + done_in_situ["results"]
-    plots = publish(dataset, both, results)
-    rows = summarise(both, results)
+    rows = summarise(results, both.points, both.modes)
     digital = digital_accuracy(deploy_dir)
-    at = {r["mode"]: r for r in rows if all(r[k] == v for k, v in TARGET_POINT.items())}
-    lost = digital - at["deploy"]["test_acc_mean"]
-    regained = at["in-situ"]["test_acc_mean"] - at["deploy"]["test_acc_mean"] if "in-situ" in at else None
     return {
         "dataset": dataset,
         "digital_test_acc": digital,
-        "in_situ": IN_SITU[dataset],
-        "backprop": BACKPROP[dataset],
+        "in_situ": plan.in_situ[dataset],
+        "backprop": plan.backprop[dataset],
         "in_situ_points": len(in_situ_points),
         "rows": rows,
-        "plots": plots,
-        "target": {
-            "point": TARGET_POINT,
-            "deploy_acc": at["deploy"]["test_acc_mean"],
-            "in_situ_acc": at.get("in-situ", {}).get("test_acc_mean"),
-            "deploy_loss": lost,
-            "in_situ_regained": regained,
-            "fraction_recovered": None if regained is None or lost <= 0 else regained / lost,
-        },
+        "plots": publish(out, dataset, both, results),
+        "target": target_gain(digital, rows),
         "wall_s": done_deploy["wall_s"] + done_in_situ["wall_s"],
         "failures": len(done_deploy["failures"]) + len(done_in_situ["failures"]),
     }
 
 
-def part_calibration(work: Path, workers: int) -> dict:
+def part_calibration(work: Path, workers: int, plan: Plan, out: Path) -> dict:
     sweep = Sweep(
-        points=grid_points({"phase_bias": CAL_BIAS, "bs_error_std": CAL_BS}),
+        points=grid_points({"phase_bias": plan.cal_bias, "bs_error_std": plan.cal_bs}),
         modes=["deploy", "calibrated"],
-        seeds=SEEDS,
+        seeds=plan.seeds,
         hardware="typical",
         train={"dataset": "digits"},
-        backprop={"epochs": 20, "lr": 3e-3, "batch_size": 64},
-        calibration=CALIBRATION,
+        backprop={**BACKPROP_BASE, **plan.backprop["digits"]},
+        calibration=plan.calibration,
     )
-    out = work / "calibration"
-    share_digital_weights(work / "digits" / "deploy", out)
-    done = run(sweep, out, workers)
+    sweep_dir = work / "calibration"
+    share_digital_weights(work / "digits" / "deploy", sweep_dir)
+    done = run(sweep, sweep_dir, workers)
     return {
         "hardware": "typical",
-        "calibration": CALIBRATION,
-        "rows": summarise(sweep, done["results"]),
-        "plots": publish("calibration", sweep, done["results"]),
-        "digital_test_acc": digital_accuracy(out),
+        "calibration": plan.calibration,
+        "rows": summarise(done["results"], sweep.points, sweep.modes),
+        "plots": publish(out, "calibration", sweep, done["results"]),
+        "digital_test_acc": digital_accuracy(sweep_dir),
         "wall_s": done["wall_s"],
         "failures": len(done["failures"]),
     }
 
 
-def part_throughput(work: Path) -> dict:
+def part_throughput(work: Path, plan: Plan) -> dict:
     """Wall time of one in-situ sweep (8 cells), from scratch each time, the digital weights
     already trained: one worker with one torch thread, one worker with two (what ``--workers 1``
     does on 2 cores), and two workers with one thread each (``--workers 2``)."""
+    steps = plan.throughput["steps"]
     sweep = Sweep(
-        points=grid_points({"phase_bits": [5, 6, 8, 10]}),
+        points=grid_points({"phase_bits": plan.throughput["bits"]}),
         modes=["in-situ"],
-        seeds=[0, 1],
-        train={"dataset": "digits", **IN_SITU["digits"], "steps": 100},
+        seeds=plan.throughput["seeds"],
+        train={"dataset": "digits", **plan.in_situ["digits"], "steps": steps},
+        backprop={**BACKPROP_BASE, **plan.backprop["digits"]},
     )
     runs = {}
     cores = os.cpu_count() or 1
     for workers, threads in ((1, 1), (1, cores), (2, max(1, cores // 2))):
         key = f"{workers} worker{'s' if workers > 1 else ''} x {threads} thread{'s' if threads > 1 else ''}"
         out = work / "throughput" / f"workers{workers}-threads{threads}"
-        shutil.rmtree(out / "cells", ignore_errors=True)
+        for cell in sweep.cells():  # from scratch: the cells run again
+            shutil.rmtree(cell_dir(out, cell), ignore_errors=True)
         for seed in sweep.seeds:  # outside the timing: both runs deploy the same trained weights
             train_digital(sweep, out, seed)
         t0 = time.perf_counter()
@@ -192,7 +235,7 @@ def part_throughput(work: Path) -> dict:
     one_thread, one_worker, two_workers = (r["wall_s"] for r in runs.values())
     return {
         "cells": len(sweep.cells()),
-        "steps": 100,
+        "steps": steps,
         "runs": runs,
         "speed_up_per_core": round(one_thread / two_workers, 3),
         "speed_up_over_workers_1": round(one_worker / two_workers, 3),
@@ -230,97 +273,125 @@ def mode_table(
     return lines
 
 
+def values(rows: list[dict], field: str) -> list:
+    """The values ``field`` takes over the summary rows, in order (the grid that ran)."""
+    return sorted({r[field] for r in rows})
+
+
+def seeds_of(data: dict) -> int:
+    rows = [
+        r
+        for part in [*data.get("sweep", {}).values(), data.get("calibration", {})]
+        for r in part.get("rows", [])
+    ]
+    return max((r["seeds"] for r in rows), default=0)
+
+
 def report(data: dict) -> str:
+    seeds = seeds_of(data)
     lines = [
         "# Noise and phase-precision sweep",
         "",
         ", ".join(f"`{c}`" for c in data["commands"]) + f" — {data['machine']}",
         "",
-        "Test accuracy (%) on the noisy chip, mean ± std over 3 seeds (seed = digital initialisation, "
-        "fabricated chip, ZO run). deploy: BP-trained weights programmed onto the chip; in-situ: the same "
-        "phases, then ZO on that chip through its Oracle.",
+        f"Test accuracy (%) on the noisy chip, mean ± std over {seeds} seed{'s' if seeds != 1 else ''} "
+        "(seed = digital initialisation, fabricated chip, ZO run). deploy: BP-trained weights programmed "
+        "onto the chip; in-situ: the same phases, then ZO on that chip through its Oracle.",
         "",
     ]
     for dataset, part in data.get("sweep", {}).items():
-        t = part["target"]
-        lines += [
-            f"## {dataset}",
-            "",
-            f"Digital (BP) test accuracy {pct(part['digital_test_acc'])} %. In-situ: "
-            + ", ".join(f"{k} {v}" for k, v in part["in_situ"].items())
-            + f"; {part['in_situ_points']} of {len(BITS) * len(SIGMAS)} points. Wall {part['wall_s'] / 60:.0f} min.",
-            "",
-            *mode_table(
-                part["rows"],
-                ("deploy", "in-situ"),
-                ("phase_bits", "phase bits", BITS),
-                ("phase_noise_std", "σ", SIGMAS),
-            ),
-            "",
-            f"**At 6 bits / σ = 0.02**: deploy {pct(t['deploy_acc'])} % (loses {100 * t['deploy_loss']:.1f} points "
-            f"against digital), in-situ {pct(t['in_situ_acc'])} %: regains "
-            + (
-                "–"
-                if t["in_situ_regained"] is None
-                else f"{100 * t['in_situ_regained']:.1f} points, {pct(t['fraction_recovered'])} % of the loss"
-            )
-            + " (target ≥ 50 %).",
-            "",
-            *[f"![{Path(p).stem}]({p})" for p in part["plots"] if p.endswith(".png")],
-            "",
-        ]
+        lines += sweep_report(dataset, part)
     if "calibration" in data:
-        part = data["calibration"]
-        lines += [
-            "## In-situ calibration (digits, typical chip)",
-            "",
-            f"Calibration: {part['calibration']['steps']} ZO steps of a phase offset towards the design's layer "
-            "outputs for the deployed phases (training/calibration.py). Digital accuracy "
-            f"{pct(part['digital_test_acc'])} %.",
-            "",
-            *mode_table(
-                part["rows"],
-                ("deploy", "calibrated"),
-                ("phase_bias", "phase bias half-width (rad)", CAL_BIAS),
-                ("bs_error_std", "bs σ", CAL_BS),
-            ),
-        ]
-        queries = next((r["train_queries_mean"] for r in part["rows"] if r["mode"] == "calibrated"), None)
-        lines += [
-            "",
-            f"Calibration queries per cell: {queries:,.0f}.",
-            "",
-            *[f"![{Path(p).stem}]({p})" for p in part["plots"] if p.endswith(".png")],
-            "",
-        ]
+        lines += calibration_report(data["calibration"])
     if "throughput" in data:
-        t = data["throughput"]
-        lines += [
-            "## Throughput",
-            "",
-            f"{t['cells']} in-situ digits cells ({t['steps']} ZO steps each), local process pool:",
-            "",
-            "| workers × torch threads | wall (s) | cells / min |",
-            "|---|---:|---:|",
-            *[f"| {k} | {r['wall_s']} | {r['cells_per_min']} |" for k, r in t["runs"].items()],
-            "",
-            f"Two workers against one worker on one core: **{t['speed_up_per_core']}×**; against `--workers 1` "
-            f"(one worker using both cores through torch threads): **{t['speed_up_over_workers_1']}×** "
-            "(target ≥ 1.6×).",
-            "",
-        ]
+        lines += throughput_report(data["throughput"])
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def plots_markdown(part: dict) -> list[str]:
+    return [f"![{Path(p).stem}]({p})" for p in part["plots"] if p.endswith(".png")]
+
+
+def sweep_report(dataset: str, part: dict) -> list[str]:
+    t, rows = part["target"], part["rows"]
+    bits, sigmas = values(rows, "phase_bits"), values(rows, "phase_noise_std")
+    regained = (
+        "–"
+        if t["in_situ_regained"] is None
+        else f"{100 * t['in_situ_regained']:.1f} points, {pct(t['fraction_recovered'])} % of the loss"
+    )
+    return [
+        f"## {dataset}",
+        "",
+        f"Digital (BP) test accuracy {pct(part['digital_test_acc'])} %. In-situ: "
+        + ", ".join(f"{k} {v}" for k, v in part["in_situ"].items())
+        + f"; {part['in_situ_points']} of {len(bits) * len(sigmas)} points. "
+        f"Wall {part['wall_s'] / 60:.0f} min.",
+        "",
+        *mode_table(
+            rows, ("deploy", "in-situ"), ("phase_bits", "phase bits", bits), ("phase_noise_std", "σ", sigmas)
+        ),
+        "",
+        f"**At {t['point']['phase_bits']} bits / σ = {t['point']['phase_noise_std']:g}**: deploy "
+        f"{pct(t['deploy_acc'])} % (loses {100 * t['deploy_loss']:.1f} points against digital), in-situ "
+        f"{pct(t['in_situ_acc'])} %: regains {regained} (target ≥ 50 %).",
+        "",
+        *plots_markdown(part),
+        "",
+    ]
+
+
+def calibration_report(part: dict) -> list[str]:
+    rows = part["rows"]
+    queries = next((r["train_queries_mean"] for r in rows if r["mode"] == "calibrated"), None)
+    return [
+        "## In-situ calibration (digits, typical chip)",
+        "",
+        f"Calibration: {part['calibration']['steps']} ZO steps of a phase offset towards the design's "
+        "layer outputs for the deployed phases (training/calibration.py). Digital accuracy "
+        f"{pct(part['digital_test_acc'])} %.",
+        "",
+        *mode_table(
+            rows,
+            ("deploy", "calibrated"),
+            ("phase_bias", "phase bias half-width (rad)", values(rows, "phase_bias")),
+            ("bs_error_std", "bs σ", values(rows, "bs_error_std")),
+        ),
+        "",
+        f"Calibration queries per cell: {queries:,.0f}.",
+        "",
+        *plots_markdown(part),
+        "",
+    ]
+
+
+def throughput_report(t: dict) -> list[str]:
+    return [
+        "## Throughput",
+        "",
+        f"{t['cells']} in-situ digits cells ({t['steps']} ZO steps each), local process pool:",
+        "",
+        "| workers × torch threads | wall (s) | cells / min |",
+        "|---|---:|---:|",
+        *[f"| {k} | {r['wall_s']} | {r['cells_per_min']} |" for k, r in t["runs"].items()],
+        "",
+        f"Two workers against one worker on one core: **{t['speed_up_per_core']}×**; against "
+        f"`--workers 1` (one worker using both cores through torch threads): "
+        f"**{t['speed_up_over_workers_1']}×** (target ≥ 1.6×).",
+        "",
+    ]
+
+
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--part",
-        choices=["all", "sweep", "calibration", "throughput", "report"],
-        default="all",
-        help="report: rewrite noise_sweep.md from noise_sweep.json",
+        nargs="+",
+        choices=["all", *PARTS, "report"],
+        default=["all"],
+        help="the parts to run (all: every one); report: only rewrite noise_sweep.md from noise_sweep.json",
     )
     parser.add_argument("--datasets", nargs="+", default=["digits", "fashion-mnist"])
     parser.add_argument(
@@ -329,29 +400,53 @@ def main(argv=None) -> int:
         default="row",
         help="in-situ on Fashion-MNIST: the σ = 0.02 row only, or the whole grid",
     )
-    parser.add_argument("--work-dir", default="runs/noise_sweep")
+    parser.add_argument(
+        "--work-dir", default="runs/noise_sweep", help="where the sweeps' run directories live"
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        help="folder of the results files (default: the committed benchmarks/results)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a tiny plan (one seed, a point or two, runs of two steps) that checks the benchmark end to "
+        "end; needs --out",
+    )
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = make_parser()
     args = parser.parse_args(argv)
-    work = Path(args.work_dir)
-    path = RESULTS / "noise_sweep.json"
+    if args.smoke and args.out.resolve() == RESULTS.resolve():
+        parser.error("--smoke needs --out: its numbers must not replace the committed results")
+    parts = PARTS if "all" in args.part else [p for p in PARTS if p in args.part]
+    plan, work, out = SMOKE if args.smoke else STANDARD, Path(args.work_dir), args.out
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "noise_sweep.json"
     data = json.loads(path.read_text()) if path.exists() else {}
     command = " ".join(["python benchmarks/noise_sweep.py", *(argv if argv is not None else sys.argv[1:])])
     data.pop("command", None)
-    if args.part != "report":  # parts may run separately: the report lists every command that made it
+    if parts:  # parts may run separately: the report lists every command that made it
         data["commands"] = list(dict.fromkeys([*data.get("commands", []), command]))
-    data["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
-    if args.part in ("all", "sweep"):
+        data["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
+    if "sweep" in parts:
         data.setdefault("sweep", {})
         for dataset in args.datasets:
-            data["sweep"][dataset] = part_sweep(dataset, work, args.workers, args.fashion_in_situ == "full")
+            full = args.fashion_in_situ == "full"
+            data["sweep"][dataset] = part_sweep(dataset, work, args.workers, full, plan, out)
             atomic_write_json(path, data)
-    if args.part in ("all", "calibration"):
-        data["calibration"] = part_calibration(work, args.workers)
+    if "calibration" in parts:
+        data["calibration"] = part_calibration(work, args.workers, plan, out)
         atomic_write_json(path, data)
-    if args.part in ("all", "throughput"):
-        data["throughput"] = part_throughput(work)
+    if "throughput" in parts:
+        data["throughput"] = part_throughput(work, plan)
         atomic_write_json(path, data)
-    atomic_write_text(RESULTS / "noise_sweep.md", report(data))
+    atomic_write_text(out / "noise_sweep.md", report(data))
     print(report(data))
     return 0
 

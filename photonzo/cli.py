@@ -34,7 +34,10 @@ def _info(args) -> int:
         f"model {summary['name']}: {summary['in']} → {summary['out']}, {summary['readout']} readout, "
         f"{args.mesh} meshes of {args.block} modes"
     )
-    header = f"{'layer':8s} {'type':16s} {'shape':28s} {'weights':>9s} {'MZIs':>9s} {'phases':>9s} {'electr.':>8s}  activation"
+    header = (
+        f"{'layer':8s} {'type':16s} {'shape':28s} {'weights':>9s} {'MZIs':>9s} {'phases':>9s} "
+        f"{'electr.':>8s}  activation"
+    )
     print(header)
     print("-" * len(header))
     for layer in summary["layers"]:
@@ -44,7 +47,8 @@ def _info(args) -> int:
             shape = f"{layer['in']}→{layer['out']} ({layer['blocks']} blocks)"
         print(
             f"{layer['name']:8s} {layer['type']:16s} {shape.replace(' ', ''):28s} {layer['weights']:9d} "
-            f"{layer['mzis']:9d} {layer['phases']:9d} {layer['electronic_params']:8d}  {layer.get('activation', '-')}"
+            f"{layer['mzis']:9d} {layer['phases']:9d} {layer['electronic_params']:8d}  "
+            f"{layer.get('activation', '-')}"
         )
     print("-" * len(header))
     print(
@@ -65,12 +69,14 @@ def _info(args) -> int:
 
 def _train(args) -> int:
     from .experiments.config import TrainConfig, from_arguments
+    from .experiments.plots import plot_run
     from .experiments.run import run_training
 
     config = from_arguments(TrainConfig, args)
     tw = "-tw" if config.tensorwise else ""
     run_dir = args.run_dir or f"runs/{config.dataset}-{config.model}-{config.estimator}{tw}-{config.hardware}"
     summary = run_training(config, run_dir, resume=args.resume, progress=not args.quiet)
+    plot_run(run_dir)
     print(
         f"{summary['model']} on {summary['dataset']} ({summary['hardware']['name']} chip): "
         f"test accuracy {100 * summary['test_acc']:.1f}% (phases of step {summary['kept_step']}, the best on "
@@ -128,6 +134,7 @@ def _add_train(sub) -> None:
 
 def _hjb(args) -> int:
     from .experiments.config import PINNConfig, from_arguments
+    from .experiments.plots import plot_run
     from .experiments.run import run_pinn
 
     config = from_arguments(PINNConfig, args)
@@ -135,10 +142,12 @@ def _hjb(args) -> int:
         args.run_dir or f"runs/{config.pde}{config.dim}-{config.model}-{config.estimator}-{config.hardware}"
     )
     s = run_pinn(config, run_dir, resume=args.resume, progress=not args.quiet)
+    plot_run(run_dir)
     print(
-        f"{s['pde']['name']}-{s['pde']['dim']} on the {s['hardware']} chip ({s['model']}, {s['mzis']:,} MZIs): "
-        f"relative l2 {s['rel_l2']:.3g} (learned part {s['rel_l2_learned']:.3g}) after {s['steps']} steps, "
-        f"{s['train_queries']:,} queries of {s['inferences_per_query']:,} inputs each, {s['train_wall_s']:.0f} s"
+        f"{s['pde']['name']}-{s['pde']['dim']} on the {s['hardware']} chip ({s['model']}, "
+        f"{s['mzis']:,} MZIs): relative l2 {s['rel_l2']:.3g} (learned part {s['rel_l2_learned']:.3g}) "
+        f"after {s['steps']} steps, {s['train_queries']:,} queries of {s['inferences_per_query']:,} inputs "
+        f"each, {s['train_wall_s']:.0f} s"
     )
     print(f"run directory: {run_dir} (config.json, metrics.jsonl, checkpoint.npz, curves.png, summary.json)")
     return 0
@@ -184,8 +193,8 @@ def _sweep(args) -> int:
     sweep = sweep_from_dict(data)
     out = args.out or f"runs/sweep-{Path(args.file).stem if args.file else 'cli'}"
     print(
-        f"sweep: {len(sweep.cells())} cells ({len(sweep.points)} hardware points × {len(sweep.modes)} modes × "
-        f"{len(sweep.seeds)} seeds) in {out}, engine {args.engine}",
+        f"sweep: {len(sweep.cells())} cells ({len(sweep.points)} hardware points × {len(sweep.modes)} "
+        f"modes × {len(sweep.seeds)} seeds) in {out}, engine {args.engine}",
         flush=True,
     )
     result = run_sweep(
@@ -203,10 +212,34 @@ def _sweep(args) -> int:
         for path in plot_sweep(sweep, result["results"], Path(out)):
             print(f"plot: {path}")
     print(
-        f"sweep: {len(result['results'])} cells done, {len(result['failures'])} failed, {result['wall_s']:.0f} s; "
-        f"summary: {out}/summary.csv" + (f"; failures: {out}/failures.json" if result["failures"] else "")
+        f"sweep: {len(result['results'])} cells done, {len(result['failures'])} failed, "
+        f"{result['wall_s']:.0f} s; summary: {out}/summary.csv"
+        + (f"; failures: {out}/failures.json" if result["failures"] else "")
     )
     return 1 if result["failures"] else 0
+
+
+def _sweep_execution(sweep, engines) -> None:
+    """Where and how a sweep's cells run, and what it prints and plots."""
+    sweep.add_argument(
+        "--workers", type=_positive_int, default=None, help="parallel cells (default: the CPU cores)"
+    )
+    sweep.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        help="torch threads per worker (default: the cores shared among the local workers)",
+    )
+    sweep.add_argument(
+        "--engine",
+        choices=engines,
+        default="local",
+        help="local processes, or a Dask cluster (the dask extra)",
+    )
+    sweep.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (engine dask)")
+    sweep.add_argument("--out", default=None, help="sweep directory (default runs/sweep-<file>)")
+    sweep.add_argument("--no-plots", action="store_true")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _add_sweep(sub) -> None:
@@ -217,7 +250,8 @@ def _add_sweep(sub) -> None:
         help="sweep noise and phase precision: deploy vs in-situ training vs calibration, in parallel",
         description="Cross hardware points (a grid over HardwareModel fields) with training modes (deploy: "
         "back-propagation-trained weights programmed onto the noisy chip; in-situ: then trained by ZO "
-        "on that chip; calibrated: deployed after an in-situ calibration of the chip's static errors) and seeds. Each cell is a run directory; completed cells are skipped on a rerun; "
+        "on that chip; calibrated: deployed after an in-situ calibration of the chip's static errors) "
+        "and seeds. Each cell is a run directory; completed cells are skipped on a rerun; "
         "summary.csv holds mean ± std over seeds. Describe the sweep in a TOML file (see "
         "photonzo/experiments/sweep.py) and/or on the command line.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -250,25 +284,7 @@ def _add_sweep(sub) -> None:
         default=None,
         help="ZO steps of each calibrated cell's calibration (more in a [calibration] table)",
     )
-    sweep.add_argument(
-        "--workers", type=_positive_int, default=None, help="parallel cells (default: the CPU cores)"
-    )
-    sweep.add_argument(
-        "--threads",
-        type=_positive_int,
-        default=None,
-        help="torch threads per worker (default: the cores shared among the local workers)",
-    )
-    sweep.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default="local",
-        help="local processes, or a Dask cluster (the dask extra)",
-    )
-    sweep.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (engine dask)")
-    sweep.add_argument("--out", default=None, help="sweep directory (default runs/sweep-<file>)")
-    sweep.add_argument("--no-plots", action="store_true")
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    _sweep_execution(sweep, ENGINES)
     sweep.set_defaults(func=_sweep)
 
 

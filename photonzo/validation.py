@@ -5,6 +5,36 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
+
+
+def is_int(value) -> bool:
+    """An integer (Python or NumPy), not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_int(
+    name: str, value, minimum: int | None = None, maximum: int | None = None, error=ValueError
+) -> int:
+    """An integer in [minimum, maximum] (either end optional); ``error`` is the exception raised."""
+    if (
+        not is_int(value)
+        or (minimum is not None and value < minimum)
+        or (maximum is not None and value > maximum)
+    ):
+        if minimum == 1 and maximum is None:
+            raise error(f"{name} must be a positive integer, got {value!r}")
+        bounds = " and ".join(
+            b
+            for b in (
+                f">= {minimum}" if minimum is not None else "",
+                f"<= {maximum}" if maximum is not None else "",
+            )
+            if b
+        )
+        raise error(f"{name} must be an integer{' ' + bounds if bounds else ''}, got {value!r}")
+    return int(value)
+
 
 def check_choice(name: str, value, choices: Iterable):
     """``value`` must be one of ``choices``."""
@@ -25,8 +55,8 @@ def check_positive(name: str, value, integer: bool = False):
     return value
 
 
-def check_positive_int(name: str, value) -> int:
-    return check_positive(name, value, integer=True)
+def check_positive_int(name: str, value, error=ValueError) -> int:
+    return check_int(name, value, 1, error=error)
 
 
 def check_optional_positive_int(name: str, value) -> int | None:
@@ -34,9 +64,7 @@ def check_optional_positive_int(name: str, value) -> int | None:
 
 
 def check_non_negative_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return value
+    return check_int(name, value, 0)
 
 
 def check_fraction(name: str, value, closed_top: bool = True, open_bottom: bool = False) -> float:

@@ -89,3 +89,29 @@ def test_plots_read_results_never_the_sweep():
     edges = graph()
     assert "photonzo.experiments.results" in edges["photonzo.experiments.plots"]
     assert "photonzo.experiments.sweep" not in edges["photonzo.experiments.plots"]
+
+
+def test_no_function_in_the_package_is_over_60_lines():
+    long = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > 60:
+                    long.append(
+                        f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name} ({lines} lines)"
+                    )
+    assert not long, long
+
+
+def test_the_public_api_resolves_lazily():
+    import subprocess
+    import sys
+
+    import photonzo
+
+    for name in photonzo.__all__:
+        assert getattr(photonzo, name) is not None, name
+    # a bare import pays for nothing it does not use
+    code = "import sys, photonzo; assert 'torch' not in sys.modules and 'matplotlib' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -100,8 +100,9 @@ def test_runtime_never_imports_photontorch():
     import sys
 
     code = (
-        "import sys, torch; import photonzo.cli, photonzo.photonics.chip as c, photonzo.photonics.network as n; "
-        "ch = c.Chip(n.build_network('digits-tt'), 'typical'); ch.outputs(ch.initial_params()[None], torch.rand(2, 64)); "
+        "import sys, torch; import photonzo.cli, photonzo.photonics.chip as c, "
+        "photonzo.photonics.network as n; ch = c.Chip(n.build_network('digits-tt'), 'typical'); "
+        "ch.outputs(ch.initial_params()[None], torch.rand(2, 64)); "
         "assert 'photontorch' not in sys.modules, 'photontorch was imported'"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

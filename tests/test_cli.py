@@ -57,6 +57,7 @@ def test_train_writes_a_run_and_refuses_bad_options(tmp_path, capsys):
     assert "test accuracy" in out and "36 training queries" not in out
     summary = json.loads((run / "summary.json").read_text())
     assert summary["train_queries"] == 6 * (1 + 2 * 2 * 6)
+    assert (run / "curves.png").exists()  # the CLI draws the run's curves
     assert main(args) == 2  # the directory holds a run
     assert "pass --resume" in capsys.readouterr().err
     assert main(args + ["--resume"]) == 0  # finished already: resuming re-reports it

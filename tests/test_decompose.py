@@ -2,7 +2,6 @@ import interferometer
 import numpy as np
 import pytest
 import torch
-from conftest import haar_unitary
 
 from photonzo.photonics.decompose import (
     attenuator_phases,
@@ -12,6 +11,8 @@ from photonzo.photonics.decompose import (
     unitary_to_phases,
 )
 from photonzo.photonics.mesh import mesh_layout, mesh_matrix
+
+from conftest import haar_unitary
 
 C128 = torch.complex128
 DECOMPOSE = {"clements": clements_phases, "reck": reck_phases}

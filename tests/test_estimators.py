@@ -10,24 +10,7 @@ from photonzo.training.estimators import CGE, RGE, PerGroup, build_estimators, e
 from photonzo.training.methods import hybrid, method
 from photonzo.training.optim import adam
 
-
-class FunctionOracle:
-    """A test Oracle around a plain function f(θ[Q, P]) → [Q]; counts queries and calls."""
-
-    def __init__(self, f, n_params, slices=None):
-        self.f, self.n_params, self._slices = f, n_params, slices or [ParamSlice("all", 0, n_params, "mesh")]
-        self.queries, self.calls = 0, 0
-
-    def param_slices(self, level="layer"):
-        return self._slices
-
-    def initial_params(self, seed=0):
-        return torch.zeros(self.n_params, dtype=torch.float64)
-
-    def loss(self, phases, batch):
-        self.queries += phases.shape[0]
-        self.calls += 1
-        return self.f(phases)
+from conftest import FunctionOracle
 
 
 def quadratic(n, seed=0, scales=None):

@@ -45,15 +45,13 @@ def one_thread():
 
 @pytest.mark.slow
 def test_readme_defaults_give_the_recorded_history(tmp_path):
-    summary = run_training(TrainConfig.of(steps=300), tmp_path / "run", progress=False, plot=False)
+    summary = run_training(TrainConfig.of(steps=300), tmp_path / "run", progress=False)
     assert_same(history(tmp_path / "run"), RECORDED["readme300"]["history"])
     assert {k: summary[k] for k in SUMMARY_KEYS} == RECORDED["readme300"]["summary"]
 
 
 def test_a_hybrid_switch_on_a_noisy_chip_gives_the_recorded_history(tmp_path):
-    summary = run_training(
-        TrainConfig.of(**RECORDED["hybrid"]["config"]), tmp_path / "run", progress=False, plot=False
-    )
+    summary = run_training(TrainConfig.of(**RECORDED["hybrid"]["config"]), tmp_path / "run", progress=False)
     assert_same(history(tmp_path / "run"), RECORDED["hybrid"]["history"])
     assert {k: summary[k] for k in SUMMARY_KEYS} == RECORDED["hybrid"]["summary"]
 
@@ -61,9 +59,7 @@ def test_a_hybrid_switch_on_a_noisy_chip_gives_the_recorded_history(tmp_path):
 def test_a_checkpoint_written_before_the_reshape_still_resumes(tmp_path):
     run = tmp_path / "run"
     shutil.copytree(GOLDEN / "checkpoint_d44960e", run)
-    summary = run_training(
-        TrainConfig.of(**RECORDED["resumed"]["config"]), run, resume=True, progress=False, plot=False
-    )
+    summary = run_training(TrainConfig.of(**RECORDED["resumed"]["config"]), run, resume=True, progress=False)
     assert_same(history(run), RECORDED["resumed"]["history"])
     assert {k: summary[k] for k in SUMMARY_KEYS} == RECORDED["resumed"]["summary"]
 
@@ -76,7 +72,7 @@ def test_in_situ_training_of_deployed_weights_gives_the_recorded_history(tmp_pat
     program = deploy(network, weights)
     phases = program.params
     assert float(np.sum(phases * np.arange(len(phases)) % 7.3)) == RECORDED["insitu"]["phases_sha"]
-    summary = run_training(config, tmp_path / "run", progress=False, plot=False, start=program)
+    summary = run_training(config, tmp_path / "run", progress=False, start=program)
     assert_same(history(tmp_path / "run"), RECORDED["insitu"]["history"])
     keys = ("test_acc", "final_test_acc", "kept_step", "train_queries", "start_test_acc")
     assert {k: summary[k] for k in keys} == RECORDED["insitu"]["summary"]
@@ -84,14 +80,14 @@ def test_in_situ_training_of_deployed_weights_gives_the_recorded_history(tmp_pat
 
 def test_layer_local_training_gives_the_recorded_history(tmp_path):
     config = TrainConfig.of(estimator="layer-local", joint=True, steps=30, eval_every=10, hardware="typical")
-    summary = run_training(config, tmp_path / "run", progress=False, plot=False)
+    summary = run_training(config, tmp_path / "run", progress=False)
     assert_same(history(tmp_path / "run"), RECORDED["layer_local"]["history"])
     assert {k: summary[k] for k in ("test_acc", "train_queries")} == RECORDED["layer_local"]["summary"]
 
 
 def test_a_pinn_run_gives_the_recorded_history(tmp_path):
     config = PINNConfig.of(dim=3, model="small", steps=12, eval_every=4, q=3, test_points=500)
-    summary = run_pinn(config, tmp_path / "run", progress=False, plot=False)
+    summary = run_pinn(config, tmp_path / "run", progress=False)
     assert_same(history(tmp_path / "run"), RECORDED["pinn"]["history"])
     keys = ("rel_l2", "rel_l2_learned", "val_loss", "train_queries")
     assert {k: summary[k] for k in keys} == RECORDED["pinn"]["summary"]

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 import torch
-from conftest import random_phases
 
 from photonzo.photonics.mesh import MeshColumn, mesh_apply, mesh_layout, mesh_matrix
+
+from conftest import random_phases
 
 C128 = torch.complex128
 

@@ -97,7 +97,10 @@ def test_a_sweep_runs_resumes_and_reports_crashed_cells(tmp_path, monkeypatch):
     deployed = by_name[Cell("deploy", {"phase_bits": 8}, 0).name]["test_acc"]
     assert by_name[cell.name]["start_test_acc"] == pytest.approx(deployed)
     # coarser phases hurt the deployed network
-    acc = {(r["mode"], r["phase_bits"]): r["test_acc_mean"] for r in summarise(sweep, out["results"])}
+    acc = {
+        (r["mode"], r["phase_bits"]): r["test_acc_mean"]
+        for r in summarise(out["results"], sweep.points, sweep.modes)
+    }
     assert acc["deploy", 4] < acc["deploy", 8]
     rows = (tmp_path / "summary.csv").read_text().splitlines()
     assert rows[0] == "mode,phase_bits,seeds,test_acc_mean,test_acc_std,train_queries_mean" and len(rows) == 5

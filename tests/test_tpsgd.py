@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from photonzo.data.datasets import load_dataset
 from photonzo.photonics.chip import Chip, LayerTapOracle
-from photonzo.photonics.layers import OpticalLinear, ParamSlice
+from photonzo.photonics.layers import OpticalLinear
 from photonzo.photonics.network import OpticalNetwork, build_network
 from photonzo.training.loop import LoopConfig
 from photonzo.training.methods import method
@@ -24,6 +24,8 @@ from photonzo.training.tpsgd import (
     train_tpsgd_rnn,
 )
 from photonzo.training.zo import ZOTrainer
+
+from conftest import TwoLayerTaps
 
 
 @pytest.fixture(scope="module")
@@ -148,31 +150,6 @@ def test_recurrent_tpsgd_learns_row_sequences_without_crossing_time(digits):
         TargetProjection([16], 10, distribution="uniform"),
     )
     assert torch.isfinite(local) and torch.isfinite(task)
-
-
-class TwoLayerTaps:
-    """A chip-free LayerTapOracle: h = θ[:2] ⊙ x (hidden, 2 wide), logits = (Σh) θ[2:5] (3 classes)."""
-
-    layer_features = [2, 3]
-    n_params = 5
-    queries = 0
-
-    def param_slices(self, level="layer"):
-        return [ParamSlice("layer0", 0, 2, "layer"), ParamSlice("layer1", 2, 5, "layer")]
-
-    def initial_params(self, seed=0):
-        return torch.tensor([0.5, -0.3, 0.2, -0.1, 0.4], dtype=torch.float64)
-
-    def layer_outputs(self, phases, x):
-        self.queries += phases.shape[0]
-        h = phases[:, None, :2] * x[None]
-        return [h, h.sum(-1, keepdim=True) * phases[:, None, 2:5]]
-
-    def outputs(self, phases, x):
-        return self.layer_outputs(phases, x)[-1]
-
-    def loss(self, phases, batch):
-        raise AssertionError("layer-local training must not use the whole-network loss")
 
 
 @pytest.mark.parametrize("joint", [False, True])

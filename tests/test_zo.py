@@ -10,18 +10,21 @@ import pytest
 import torch
 
 import photonzo.training as training
+from photonzo.experiments.plots import plot_run
 from photonzo.experiments.results import read_metrics
 from photonzo.experiments.run import TrainConfig, build_chip, make_trainer, prepare_data, run_training
 from photonzo.photonics.chip import Chip
-from photonzo.photonics.layers import OpticalLayer, ParamSlice
+from photonzo.photonics.layers import OpticalLayer
 from photonzo.photonics.network import OpticalNetwork
-from photonzo.training.estimators import RGE
 from photonzo.training.checkpoint import CheckpointError
+from photonzo.training.estimators import RGE
 from photonzo.training.loop import LoopConfig
 from photonzo.training.methods import method
 from photonzo.training.objectives import Classification
 from photonzo.training.optim import adam, phase_mask
 from photonzo.training.zo import ZOTrainer
+
+from conftest import Interrupt, InterruptingOracle, SoftmaxRegressionOracle
 
 
 def digits_setup(tmp_path, hardware="ideal", model="tt", steps=40, **kw):
@@ -48,27 +51,6 @@ def test_trainer_reduces_loss_on_digits(tmp_path):
     assert history[-1]["queries"] == sum(r["step_queries"] for r in history) == 80 * (1 + 2 * 4 * 6)
     assert chip.queries == history[-1]["queries"] + trainer.eval_queries
     assert read_metrics(tmp_path / "run") == history
-
-
-class Interrupt(Exception):
-    pass
-
-
-class InterruptingOracle:
-    """Passes through to an Oracle, then fails (like a killed process) after ``calls`` loss calls."""
-
-    def __init__(self, oracle, calls):
-        self.inner, self.left = oracle, calls
-        self.n_params = oracle.n_params
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def loss(self, phases, batch):
-        self.left -= 1
-        if self.left < 0:
-            raise Interrupt
-        return self.inner.loss(phases, batch)
 
 
 def test_resume_reproduces_the_metrics_history(tmp_path):
@@ -161,32 +143,6 @@ def test_the_trainer_cannot_reach_the_network(tmp_path):
         }, module
 
 
-class SoftmaxRegressionOracle:
-    """A chip-free Oracle: logits = W x with W the parameter vector — the trainer needs nothing more."""
-
-    def __init__(self, n_in, n_out):
-        self.n_in, self.n_out, self.n_params, self.queries = n_in, n_out, n_in * n_out, 0
-
-    def param_slices(self, level="layer"):
-        return [ParamSlice("weights", 0, self.n_params, "bias")]  # electronic: never wrapped
-
-    def initial_params(self, seed=0):
-        return torch.zeros(self.n_params, dtype=torch.float64)
-
-    def outputs(self, phases, x):
-        self.queries += phases.shape[0]
-        return torch.as_tensor(x, dtype=torch.float64) @ phases.reshape(-1, self.n_out, self.n_in).transpose(
-            1, 2
-        )
-
-    def loss(self, phases, batch):
-        x, y = batch
-        out = self.outputs(phases, x)
-        return torch.nn.functional.cross_entropy(
-            out.transpose(1, 2), y.long().expand(out.shape[0], -1), reduction="none"
-        ).mean(1)
-
-
 def test_the_trainer_runs_on_any_oracle(tmp_path):
     g = torch.Generator().manual_seed(0)
     x = torch.randn(400, 5, generator=g, dtype=torch.float64)
@@ -212,15 +168,22 @@ def test_bad_trainer_arguments(tmp_path):
     with pytest.raises(ValueError, match="max_queries must be a positive integer"):
         LoopConfig(steps=1, max_queries=0)
     with pytest.raises(ValueError, match="initial parameters must have shape"):
-        ZOTrainer(oracle, method(RGE(), adam(0.1)), Classification(data, data), tmp_path, LoopConfig(steps=1),
-                  params=torch.zeros(3))  # fmt: skip
+        ZOTrainer(
+            oracle,
+            method(RGE(), adam(0.1)),
+            Classification(data, data),
+            tmp_path,
+            LoopConfig(steps=1),
+            params=torch.zeros(3),
+        )
 
 
 def test_run_training_writes_a_complete_run_directory(tmp_path):
     config = TrainConfig.of(dataset="digits", steps=12, eval_every=6, eval_size=50, q=2)
     summary = run_training(config, tmp_path / "run", progress=False)
     files = {p.name for p in (tmp_path / "run").iterdir()}
-    assert {"config.json", "metrics.jsonl", "checkpoint.npz", "curves.png", "summary.json"} <= files
+    assert {"config.json", "metrics.jsonl", "checkpoint.npz", "summary.json"} <= files
+    assert plot_run(tmp_path / "run").exists()  # the curves, drawn from the run directory's files
     assert json.loads((tmp_path / "run" / "summary.json").read_text()) == summary
     assert summary["steps"] == 12 and summary["train_queries"] == 12 * (1 + 2 * 2 * 6)
     assert 0 <= summary["test_acc"] <= 1 and summary["mzis"] == 1536

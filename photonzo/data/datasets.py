@@ -234,7 +234,8 @@ def _locate(name: str, part: str, data_dir, download: bool) -> tuple[Path, bytes
         except DataNotFoundError as e:
             reason = f"the download failed ({e})"
     raise DataNotFoundError(
-        f"{name}: {spec.name} was not found and {reason}. Put the file (gzip or raw IDX) in one of:\n  {where}\n"
+        f"{name}: {spec.name} was not found and {reason}. Put the file (gzip or raw IDX) in one of:\n"
+        f"  {where}\n"
         f"(e.g. pass --data-dir DIR or set PHOTONZO_DATA=DIR with DIR/{name}/{spec.name}); "
         f"canonical md5 of the .gz: {spec.gz_md5}"
     )

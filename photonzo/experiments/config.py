@@ -43,8 +43,16 @@ READOUT_CHOICES = ("coherent", "intensity")
 RETIRED = {"extra": {}}
 
 
-def setting(default, help: str, *, positive: bool = False, none: str | None = None, cli: bool = True,
-            positional: bool = False, factory=None):  # fmt: skip
+def setting(
+    default,
+    help: str,
+    *,
+    positive: bool = False,
+    none: str | None = None,
+    cli: bool = True,
+    positional: bool = False,
+    factory=None,
+):
     """A configuration field: ``help`` is its CLI help; ``positive`` makes the CLI refuse values <= 0;
     ``none``: the CLI word that means None (e.g. ``"0"`` for "never"); ``cli=False`` keeps it off the
     command line (e.g. a mapping only sweeps set); ``positional``: a positional argument."""
@@ -102,7 +110,7 @@ class ChipConfig:
     readout: Literal[READOUT_CHOICES] = setting("coherent", "detection of every layer's outputs")
     hardware: Literal[tuple(PRESETS)] = setting("ideal", "hardware preset of the chip")
     phase_bits: int | None = setting(None, "override the preset's phase DAC bits", positive=True)
-    hardware_overrides: dict = setting(None, "other HardwareModel fields (sweeps)", cli=False, factory=dict)
+    hardware_overrides: dict = setting(None, "other HardwareModel fields (sweeps)", cli=False, factory=dict)  # noqa: RUF009
     chip_seed: int = setting(0, "seed of the chip's fabrication errors and noise")
     output_gain: float = setting(
         10.0,
@@ -241,8 +249,13 @@ class TrainConfig(Sections):
     optimisation: OptimizerConfig = field(default_factory=OptimizerConfig)
     loop: RunLoopConfig = field(default_factory=RunLoopConfig)
 
-    SECTIONS = (("data", DataConfig), ("chip", ChipConfig), ("estimation", EstimatorConfig),
-                ("optimisation", OptimizerConfig), ("loop", RunLoopConfig))  # fmt: skip
+    SECTIONS = (
+        ("data", DataConfig),
+        ("chip", ChipConfig),
+        ("estimation", EstimatorConfig),
+        ("optimisation", OptimizerConfig),
+        ("loop", RunLoopConfig),
+    )
 
     @property
     def model_name(self) -> str:
@@ -289,8 +302,9 @@ class DerivativeConfig:
     estimator: Literal[DERIVATIVES] = setting("sparse-grid", "derivative estimator")
     rule: Literal[RULES] = setting("gauss-hermite", "quadrature rule of the Stein estimator")
     level: int = setting(2, "sparse-grid level")
-    nodes: int | None = setting(None, "monte-carlo nodes per point (default: as many as the sparse grid)",
-                                positive=True)  # fmt: skip
+    nodes: int | None = setting(
+        None, "monte-carlo nodes per point (default: as many as the sparse grid)", positive=True
+    )
     sigma: float = setting(0.1, "smoothing radius (and finite-difference step)", positive=True)
     force: bool = setting(False, "build a sparse grid past the node limit")
 
@@ -326,13 +340,18 @@ class PINNConfig(Sections):
     derivatives: DerivativeConfig = field(default_factory=DerivativeConfig)
     zo: PINNTrainConfig = field(default_factory=PINNTrainConfig)
 
-    SECTIONS = (("problem", PDEConfig), ("chip", PINNChipConfig), ("derivatives", DerivativeConfig),
-                ("zo", PINNTrainConfig))  # fmt: skip
+    SECTIONS = (
+        ("problem", PDEConfig),
+        ("chip", PINNChipConfig),
+        ("derivatives", DerivativeConfig),
+        ("zo", PINNTrainConfig),
+    )
 
     def __post_init__(self):
         if self.model != "small" and self.dim != 20:
             raise ValueError(
-                f"the {self.model} reference network takes 21 inputs (dim 20); use --model small for dim {self.dim}"
+                f"the {self.model} reference network takes 21 inputs (dim 20); "
+                f"use --model small for dim {self.dim}"
             )
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from ..io import atomic_file
-from .results import summarise
+from .config import MODEL_FOR
+from .results import method_switches, read_metrics, summarise
 
 
 def pyplot():
@@ -66,8 +68,7 @@ def plot_training(
         title=metric_label.split(" (")[0],
         yscale="log" if log else "linear",
     )
-    switches = [r for a, r in zip(history, history[1:]) if a["method"] != r["method"]]
-    for r in switches:
+    for r in method_switches(history):
         for ax in (ax_loss, ax_acc):
             ax.axvline(r["queries"], color="grey", ls="--", lw=0.8)
         ax_acc.annotate(
@@ -85,6 +86,24 @@ def plot_training(
     out = save_figure(fig, path)
     plt.close(fig)
     return out
+
+
+def plot_run(run_dir) -> Path:
+    """``curves.png`` of a run directory, drawn from its ``config.json`` and ``metrics.jsonl`` alone
+    (so a finished, resumed or interrupted run can be drawn, or redrawn, at any time)."""
+    run_dir = Path(run_dir)
+    config, history = json.loads((run_dir / "config.json").read_text()), read_metrics(run_dir)
+    path = run_dir / "curves.png"
+    if "pde" in config:  # a PINN run
+        title = (f"{config['pde']}-{config['dim']} on the {config['hardware']} chip, "
+                 f"{config['estimator']} derivatives")  # fmt: skip
+        return plot_training(history, path, title=title, loss_label="mean squared residual",
+                             metrics={"rel_l2": "u", "rel_l2_learned": "learned part"},
+                             metric_label="relative ℓ2 error", scale=1, log=True)  # fmt: skip
+    model = f"{MODEL_FOR[config['dataset']]}-{config['model']}"
+    tw = " tensor-wise" if config["tensorwise"] else ""
+    title = f"{model} on {config['dataset']}, {config['estimator']}{tw}, {config['hardware']} chip"
+    return plot_training(history, path, title=title)
 
 
 # ---- sweeps ---------------------------------------------------------------------------------------
@@ -134,17 +153,27 @@ def _accuracy_lines(plt, sweep, rows, x_field, line_field, line_values, path: Pa
             if not pts:
                 continue
             name = AXIS_LABELS.get(line_field, line_field).split(" (")[0] if line_field else ""
-            ax.errorbar([_num(r[x_field]) for r in pts], [100 * r["test_acc_mean"] for r in pts],
-                        yerr=[100 * r["test_acc_std"] for r in pts], ls=MODE_STYLE.get(mode, "-"), marker="o",
-                        ms=4, capsize=3, color=colour,
-                        label=mode + (f", {name} = {lv}" if line_field else ""))  # fmt: skip
+            ax.errorbar(
+                [_num(r[x_field]) for r in pts],
+                [100 * r["test_acc_mean"] for r in pts],
+                yerr=[100 * r["test_acc_std"] for r in pts],
+                ls=MODE_STYLE.get(mode, "-"),
+                marker="o",
+                ms=4,
+                capsize=3,
+                color=colour,
+                label=mode + (f", {name} = {lv}" if line_field else ""),
+            )
     if any(r[x_field] is None for r in rows):  # None means "off" (e.g. no quantisation): at the right edge
         finite = [_num(r[x_field]) for r in rows if r[x_field] is not None]
         ax.set_xlim(right=max(finite) * 1.15 if finite else 1)
     ax.set_xticks(sorted({_num(r[x_field]) for r in rows if r[x_field] is not None}))
     seeds = f"{len(sweep.seeds)} seed{'s' if len(sweep.seeds) > 1 else ''}"
-    ax.set(xlabel=AXIS_LABELS.get(x_field, x_field), ylabel="test accuracy (%)",
-           title=f"{sweep.train.get('dataset', 'digits')}: accuracy on the noisy chip (mean ± std over {seeds})")  # fmt: skip
+    ax.set(
+        xlabel=AXIS_LABELS.get(x_field, x_field),
+        ylabel="test accuracy (%)",
+        title=f"{sweep.train.get('dataset', 'digits')}: accuracy on the noisy chip (mean ± std over {seeds})",
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2 if len(line_values) > 2 else 1)
     written = _save_both(fig, path)
@@ -181,7 +210,7 @@ def plot_sweep(sweep, results: list[dict], out_dir) -> list[Path]:
     """Accuracy against the first varying field (one line per value of the second; deploy dashed,
     in-situ solid, calibrated dotted; error bars = std over seeds) and, for two varying fields,
     one accuracy heatmap per mode. PNG and SVG; returns the paths written."""
-    rows = summarise(sweep, results)
+    rows = summarise(results, sweep.points, sweep.modes)
     axes_fields = _sweep_axes(sweep.points)
     if not rows or not axes_fields:
         return []

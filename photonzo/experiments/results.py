@@ -1,4 +1,5 @@
-"""Reading results: a run's metrics, a sweep's summary rows (mean ± std over seeds) and CSV."""
+"""Reading results: a run's metrics, summary, learning curve and estimator switches; a sweep's digital
+training records, summary rows (mean ± std over seeds) and CSV."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+DIGITAL = "backprop"  # a sweep's digital (back-propagation) weights: seed<N>.npz and seed<N>.json
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
@@ -20,12 +23,35 @@ def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def summarise(sweep, results: list[dict]) -> list[dict]:
-    """Mean ± std (sample std, n − 1) over seeds of every (mode, point)."""
+def read_summary(run_dir: str | os.PathLike) -> dict | None:
+    """The summary of a finished run directory (written last), or None while the run is not finished."""
+    path = Path(run_dir) / SUMMARY
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def learning_curve(history: list[dict], key: str = "val_acc") -> list[tuple[int, float]]:
+    """(training queries, ``key``) at every evaluation of a metrics history."""
+    return [(r["queries"], r[key]) for r in history if key in r]
+
+
+def method_switches(history: list[dict]) -> list[dict]:
+    """The records of the steps where the estimator changed (a hybrid's switch), in order."""
+    return [r for a, r in zip(history, history[1:]) if a["method"] != r["method"]]
+
+
+def digital_results(sweep_dir: str | os.PathLike) -> list[dict]:
+    """The records of a sweep's digital trainings, one per seed trained so far (by seed): ``seed``,
+    ``digital_test_acc``, ``steps``, ``wall_s``."""
+    paths = (Path(sweep_dir) / DIGITAL).glob("seed*.json")
+    return sorted((json.loads(p.read_text()) for p in paths), key=lambda r: r["seed"])
+
+
+def summarise(results: list[dict], points: list[dict], modes: list[str]) -> list[dict]:
+    """Mean ± std (sample std, n − 1) over seeds of every (mode, point) of cell ``results``."""
     rows = []
-    fields = list(dict.fromkeys(f for p in sweep.points for f in p))
-    for mode in sweep.modes:
-        for point in sweep.points:
+    fields = list(dict.fromkeys(f for p in points for f in p))
+    for mode in modes:
+        for point in points:
             hits = [r for r in results if r["mode"] == mode and all(r.get(f) == point.get(f) for f in fields)]
             if not hits:
                 continue
@@ -42,8 +68,9 @@ def summarise(sweep, results: list[dict]) -> list[dict]:
     return rows
 
 
-def summary_csv(sweep, results: list[dict]) -> str:
-    rows = summarise(sweep, results)
+def summary_csv(results: list[dict], points: list[dict], modes: list[str]) -> str:
+    """``summarise`` as CSV (empty when nothing finished)."""
+    rows = summarise(results, points, modes)
     if not rows:
         return ""
     buffer = io.StringIO()

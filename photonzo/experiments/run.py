@@ -34,7 +34,6 @@ from ..training.optim import adam, build_optimizer, phase_mask, run_schedule
 from ..training.tpsgd import build_layer_local
 from ..training.zo import ZOTrainer
 from .config import RETIRED, PINNConfig, TrainConfig
-from .plots import plot_training
 
 
 def prepare_data(config: TrainConfig, in_features: int):
@@ -68,18 +67,47 @@ def build_chip(config: TrainConfig, gains=None) -> Chip:
     )
 
 
+def evaluate_on_chip(chip: Chip, params, data, eval_batch: int = 1000) -> dict:
+    """Cross-entropy and accuracy (``val_loss``, ``val_acc``) of the phases ``params`` on ``data`` =
+    (inputs, labels), read through ``chip``'s Oracle with its noise on — how a run measures its test
+    accuracy. For a deployed ``Program``: ``evaluate_on_chip(build_chip(config, program.gains),
+    program.params, test)``."""
+    params = torch.as_tensor(params, dtype=chip.real_dtype)
+    return Classification(data, data, eval_batch).evaluate(chip.oracle(), params, data)
+
+
 def make_estimators(config: TrainConfig, oracle) -> tuple:
     """The configured estimator(s) for ``oracle``'s parameter layout (a hybrid's: its two phases)."""
     if config.estimator == "layer-local":
         level = config.level if config.tensorwise else "layer"
-        return (build_layer_local(oracle, q=config.q, mu=config.mu, distribution=config.distribution,
-                                  scheme=config.scheme, level=level, local_loss=config.local_loss,
-                                  joint=config.joint, projection_seed=config.projection_seed,
-                                  target_scale=config.target_scale),)  # fmt: skip
-    return build_estimators(config.estimator, oracle, q=config.q, mu=config.mu, distribution=config.distribution,
-                            scheme=config.scheme, tensorwise=config.tensorwise, level=config.level,
-                            cge_scheme=config.cge_scheme, cge_subset=config.cge_subset,
-                            per_group=config.per_group, cge_max=config.cge_max)  # fmt: skip
+        return (
+            build_layer_local(
+                oracle,
+                q=config.q,
+                mu=config.mu,
+                distribution=config.distribution,
+                scheme=config.scheme,
+                level=level,
+                local_loss=config.local_loss,
+                joint=config.joint,
+                projection_seed=config.projection_seed,
+                target_scale=config.target_scale,
+            ),
+        )
+    return build_estimators(
+        config.estimator,
+        oracle,
+        q=config.q,
+        mu=config.mu,
+        distribution=config.distribution,
+        scheme=config.scheme,
+        tensorwise=config.tensorwise,
+        level=config.level,
+        cge_scheme=config.cge_scheme,
+        cge_subset=config.cge_subset,
+        per_group=config.per_group,
+        cge_max=config.cge_max,
+    )
 
 
 def make_method(config: TrainConfig, oracle):
@@ -93,12 +121,31 @@ def make_method(config: TrainConfig, oracle):
     return hybrid(*phases, switch_step=config.switch_step, patience=config.patience)
 
 
-def make_trainer(config: TrainConfig, oracle, train, valid, run_dir, progress: bool = True,
-                 params: torch.Tensor | None = None) -> ZOTrainer:  # fmt: skip
-    loop = LoopConfig(steps=config.steps, batch_size=config.batch_size, eval_every=config.eval_every,
-                      max_queries=config.max_queries)  # fmt: skip
-    return ZOTrainer(oracle, make_method(config, oracle), Classification(train, valid), run_dir, loop,
-                     seed=config.seed, params=params, progress=progress)  # fmt: skip
+def make_trainer(
+    config: TrainConfig,
+    oracle,
+    train,
+    valid,
+    run_dir,
+    progress: bool = True,
+    params: torch.Tensor | None = None,
+) -> ZOTrainer:
+    loop = LoopConfig(
+        steps=config.steps,
+        batch_size=config.batch_size,
+        eval_every=config.eval_every,
+        max_queries=config.max_queries,
+    )
+    return ZOTrainer(
+        oracle,
+        make_method(config, oracle),
+        Classification(train, valid),
+        run_dir,
+        loop,
+        seed=config.seed,
+        params=params,
+        progress=progress,
+    )
 
 
 def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ...]) -> None:
@@ -126,10 +173,10 @@ def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ..
         )
 
 
-def _execute(run, run_dir, free: tuple[str, ...], resume: bool, plot: bool) -> dict:
+def _execute(run, run_dir, free: tuple[str, ...], resume: bool) -> dict:
     """The skeleton every run shares: check ``run_dir``; ``run.build(run_dir)`` → trainer; write
-    ``config.json``; train; ``run.summarise(trainer, history)`` → summary; ``run.curves(history,
-    path)`` if ``plot``; ``summary.json`` last."""
+    ``config.json``; train; ``run.summarise(trainer, history)`` → ``summary.json``, written last.
+    The caller draws the curves (``plots.plot_run``): a run never imports the plots."""
     run_dir = Path(run_dir)
     check_run_dir(run_dir, run.config.flat(), resume, free)
     trainer = run.build(run_dir, resume)
@@ -140,8 +187,6 @@ def _execute(run, run_dir, free: tuple[str, ...], resume: bool, plot: bool) -> d
     history = trainer.run(resume=resume)
     summary = run.summarise(trainer, history)
     summary["wall_s_this_session"] = round(time.perf_counter() - t0, 3)
-    if plot:
-        run.curves(history, run_dir / "curves.png")
     atomic_write_json(run_dir / "summary.json", summary)
     return summary
 
@@ -175,24 +220,28 @@ class _TrainingRun:
             "val_acc": history[-1].get("val_acc"),
         }  # older checkpoints
         summary = {
-            "dataset": config.dataset, "data_source": self.source, "model": config.model_name,
+            "dataset": config.dataset,
+            "data_source": self.source,
+            "model": config.model_name,
             "hardware": config.hardware_model().describe(),
             "estimator": trainer.method.describe(trainer.state.method_state),
-            "steps": trainer.step, "train_queries": trainer.train_queries, "eval_queries": trainer.eval_queries,
-            "train_wall_s": round(trainer.wall, 3), "test_acc": kept["val_acc"], "test_loss": kept["val_loss"],
-            "kept_step": best["step"], "kept_val_acc": best["val_acc"], "final_test_acc": final["val_acc"],
-            "final_val_acc": history[-1].get("val_acc"), "phases": int(network.phase_mask.sum()),
-            "params": self.chip.n_params, "mzis": network.n_mzis,
-        }  # fmt: skip
+            "steps": trainer.step,
+            "train_queries": trainer.train_queries,
+            "eval_queries": trainer.eval_queries,
+            "train_wall_s": round(trainer.wall, 3),
+            "test_acc": kept["val_acc"],
+            "test_loss": kept["val_loss"],
+            "kept_step": best["step"],
+            "kept_val_acc": best["val_acc"],
+            "final_test_acc": final["val_acc"],
+            "final_val_acc": history[-1].get("val_acc"),
+            "phases": int(network.phase_mask.sum()),
+            "params": self.chip.n_params,
+            "mzis": network.n_mzis,
+        }
         if self.before is not None:
             summary["start_test_acc"] = self.before["val_acc"]
         return summary
-
-    def curves(self, history: list[dict], path: Path) -> None:
-        config = self.config
-        tw = " tensor-wise" if config.tensorwise else ""
-        title = f"{config.model_name} on {config.dataset}, {config.estimator}{tw}, {config.hardware} chip"
-        plot_training(history, path, title=title)
 
 
 def run_training(
@@ -200,18 +249,17 @@ def run_training(
     run_dir,
     resume: bool = False,
     progress: bool = True,
-    plot: bool = True,
     start: Program | None = None,
 ) -> dict:
-    """Train on the simulated chip; writes config.json, metrics.jsonl, checkpoint.npz,
-    curves.png and (last) summary.json into ``run_dir``. Returns the summary.
+    """Train on the simulated chip; writes config.json, metrics.jsonl, checkpoint.npz and (last)
+    summary.json into ``run_dir`` (``plots.plot_run`` adds curves.png). Returns the summary.
 
     ``start`` starts from a deployed ``Program`` instead of random phases (e.g. digital weights
     programmed by ``deploy``, for in-situ fine-tuning): its gains go to the chip, its params are
     the starting phases. A resumed run must be given the same start."""
     # a run may be extended (steps, budget) or its data moved; everything else must match
     free = ("steps", "max_queries", "data_dir")
-    return _execute(_TrainingRun(config, start, progress), run_dir, free, resume, plot)
+    return _execute(_TrainingRun(config, start, progress), run_dir, free, resume)
 
 
 # ---- one PINN run from a configuration ---------------------------------------------------------
@@ -265,8 +313,13 @@ class _PINNRun:
         objective = PINNObjective(pde, self.derivatives, test_points=config.test_points, seed=config.seed)
         mask = phase_mask(oracle.param_slices("mesh"), oracle.n_params)
         optimizer = adam(config.lr, run_schedule("cosine", config.steps), mask=mask)
-        loop = LoopConfig(steps=config.steps, batch_size=config.points, eval_every=config.eval_every,
-                          max_settings=32, max_queries=config.max_queries)  # fmt: skip
+        loop = LoopConfig(
+            steps=config.steps,
+            batch_size=config.points,
+            eval_every=config.eval_every,
+            max_settings=32,
+            max_queries=config.max_queries,
+        )
         chosen = method(RGE(config.q, mu=config.mu), optimizer)
         return ZOTrainer(oracle, chosen, objective, run_dir, loop, seed=config.seed, progress=self.progress)
 
@@ -274,26 +327,27 @@ class _PINNRun:
         config, network, derivatives, final = self.config, self.network, self.derivatives, history[-1]
         rule = derivatives.rule.describe() if hasattr(derivatives, "rule") else {"h": config.sigma}
         return {
-            "pde": self.pde.describe(), "model": network.name, "mzis": network.n_mzis,
-            "dense_equivalent_mzis": dense_equivalent_mzis(network), "hardware": config.hardware,
-            "derivatives": {"estimator": config.estimator, "evaluations_per_point": derivatives.evaluations, **rule},
-            "steps": trainer.step, "train_queries": trainer.train_queries,
+            "pde": self.pde.describe(),
+            "model": network.name,
+            "mzis": network.n_mzis,
+            "dense_equivalent_mzis": dense_equivalent_mzis(network),
+            "hardware": config.hardware,
+            "derivatives": {
+                "estimator": config.estimator,
+                "evaluations_per_point": derivatives.evaluations,
+                **rule,
+            },
+            "steps": trainer.step,
+            "train_queries": trainer.train_queries,
             "inferences_per_query": config.points * derivatives.evaluations,
-            "train_wall_s": round(trainer.wall, 3), "rel_l2": final.get("rel_l2"),
-            "rel_l2_learned": final.get("rel_l2_learned"), "val_loss": final.get("val_loss"),
-        }  # fmt: skip
-
-    def curves(self, history: list[dict], path: Path) -> None:
-        config = self.config
-        title = f"{config.pde}-{config.dim} on the {config.hardware} chip, {config.estimator} derivatives"
-        plot_training(history, path, title=title, loss_label="mean squared residual",
-                      metrics={"rel_l2": "u", "rel_l2_learned": "learned part"}, metric_label="relative ℓ2 error",
-                      scale=1, log=True)  # fmt: skip
+            "train_wall_s": round(trainer.wall, 3),
+            "rel_l2": final.get("rel_l2"),
+            "rel_l2_learned": final.get("rel_l2_learned"),
+            "val_loss": final.get("val_loss"),
+        }
 
 
-def run_pinn(
-    config: PINNConfig, run_dir, resume: bool = False, progress: bool = True, plot: bool = True
-) -> dict:
-    """Train a PINN on the chip by ZO; writes config.json, metrics.jsonl, checkpoint.npz,
-    curves.png and (last) summary.json into ``run_dir``."""
-    return _execute(_PINNRun(config, progress), run_dir, ("steps", "max_queries"), resume, plot)
+def run_pinn(config: PINNConfig, run_dir, resume: bool = False, progress: bool = True) -> dict:
+    """Train a PINN on the chip by ZO; writes config.json, metrics.jsonl, checkpoint.npz and (last)
+    summary.json into ``run_dir`` (``plots.plot_run`` adds curves.png)."""
+    return _execute(_PINNRun(config, progress), run_dir, ("steps", "max_queries"), resume)

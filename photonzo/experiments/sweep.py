@@ -49,7 +49,9 @@ import itertools
 import json
 import multiprocessing
 import os
+import shutil
 import time
+import tomllib
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as futures_completed
@@ -57,7 +59,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import tomllib
 import torch
 
 from ..io import atomic_file, atomic_write_json, atomic_write_text
@@ -67,10 +68,10 @@ from ..photonics.network import Program, flatten_weights
 from ..progress import progress_bar
 from ..training.backprop import deploy, digital_accuracy, train_backprop
 from ..training.calibration import calibrate, config_from_dict
-from ..training.objectives import Classification
-from .results import summary_csv
+from ..validation import check_positive_int
 from .config import BackpropConfig, TrainConfig
-from .run import build_chip, prepare_data, run_training
+from .results import DIGITAL, summary_csv
+from .run import build_chip, evaluate_on_chip, prepare_data, run_training
 
 MODES = ("deploy", "in-situ", "calibrated")
 HARDWARE_FIELDS = (
@@ -295,11 +296,22 @@ def parse_assignment(text: str) -> tuple[str, list]:
 
 # ---- running one cell ---------------------------------------------------------------------------
 
-BACKPROP_DIR = "backprop"
+BACKPROP_DIR = DIGITAL  # results.digital_results reads the records there
 
 
 def _weights_path(sweep_dir: Path, seed: int) -> Path:
     return sweep_dir / BACKPROP_DIR / f"seed{seed}.npz"
+
+
+def share_digital_weights(source_dir, target_dir) -> bool:
+    """Give the sweep in ``target_dir`` the digital weights the sweep in ``source_dir`` trained, so that
+    it deploys the very same ones (the caller vouches for the same seeds, ``[train]`` dataset and model,
+    and ``[backprop]``); nothing happens if ``target_dir`` has its own. True if they were copied."""
+    source, target = Path(source_dir) / BACKPROP_DIR, Path(target_dir) / BACKPROP_DIR
+    if not source.exists() or target.exists():
+        return False
+    shutil.copytree(source, target)
+    return True
 
 
 def train_digital(sweep: Sweep, sweep_dir: Path, seed: int) -> dict:
@@ -386,9 +398,9 @@ def run_cell(sweep: Sweep, sweep_dir, cell: Cell) -> dict:
     if cell.mode in ("deploy", "calibrated"):
         config, program = _deployed(sweep, sweep_dir, cell)
         chip = build_chip(config, program.gains)
-        train, valid, test, _ = prepare_data(config, chip.network.in_features)
+        train, _, test, _ = prepare_data(config, chip.network.in_features)
         phases = torch.as_tensor(program.params, dtype=chip.real_dtype)
-        evaluate = lambda params: Classification(train, valid).evaluate(chip.oracle(), params, test)
+        evaluate = lambda params: evaluate_on_chip(chip, params, test)
         result = evaluate(phases)
         record.update(test_acc=result["val_acc"], test_loss=result["val_loss"], train_queries=0)
         out.mkdir(parents=True, exist_ok=True)
@@ -403,7 +415,7 @@ def run_cell(sweep: Sweep, sweep_dir, cell: Cell) -> dict:
         else:
             config, program = sweep.train_config(cell.point, cell.seed), None
         resume = (out / "config.json").exists()
-        summary = run_training(config, out, resume=resume, progress=False, plot=False, start=program)
+        summary = run_training(config, out, resume=resume, progress=False, start=program)
         record.update(
             test_acc=summary["test_acc"],
             test_loss=summary["test_loss"],
@@ -496,12 +508,10 @@ def _resources(engine: str, workers: int | None, threads: int | None) -> tuple[i
     if engine not in ENGINES:
         raise SweepError(f"unknown engine {engine!r}; accepted engines are {', '.join(ENGINES)}")
     workers = (os.cpu_count() or 1) if workers is None else workers
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise SweepError(f"workers must be a positive integer, got {workers!r}")
+    check_positive_int("workers", workers, error=SweepError)
     if threads is None:
         return workers, max(1, (os.cpu_count() or 1) // workers) if engine == "local" else 1
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise SweepError(f"threads must be a positive integer, got {threads!r}")
+    check_positive_int("threads", threads, error=SweepError)
     return workers, threads
 
 
@@ -603,6 +613,6 @@ def run_sweep(
     ordered = [ledger.results[c.name] for c in cells if c.name in ledger.results]
     with atomic_file(sweep_dir / "results.jsonl") as f:
         f.writelines(json.dumps(r) + "\n" for r in ordered)
-    atomic_write_text(sweep_dir / "summary.csv", summary_csv(sweep, ordered))
+    atomic_write_text(sweep_dir / "summary.csv", summary_csv(ordered, sweep.points, sweep.modes))
     atomic_write_json(sweep_dir / "failures.json", ledger.failures)
     return {"results": ordered, "failures": ledger.failures, "wall_s": round(time.perf_counter() - t0, 2)}

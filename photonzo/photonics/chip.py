@@ -45,7 +45,8 @@ from .network import OpticalNetwork
 def check_labels(labels: torch.Tensor, batch: int, classes: int) -> None:
     if labels.shape != (batch,) or labels.is_floating_point() or labels.is_complex():
         raise ValueError(
-            f"cross_entropy needs integer class labels of shape [{batch}], got {labels.dtype} {tuple(labels.shape)}"
+            f"cross_entropy needs integer class labels of shape [{batch}], "
+            f"got {labels.dtype} {tuple(labels.shape)}"
         )
     if labels.min() < 0 or labels.max() >= classes:
         raise ValueError(
@@ -345,7 +346,8 @@ def _check_gains(network: OpticalNetwork, gains) -> tuple[float, ...]:
 
 
 class ChipOracle:
-    """The Oracle a trainer receives (a ``LayerTapOracle``): forwards to a chip, exposes nothing else of it."""
+    """The Oracle a trainer receives (a ``LayerTapOracle``): it forwards to a chip and exposes
+    nothing else of it."""
 
     __slots__ = ("_call",)
 

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..validation import is_int
+
 TWO_PI = 2 * math.pi
 
 
@@ -51,7 +53,7 @@ def _is_number(value) -> bool:
 def _bits_ok(name: str, value) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 32:
+    if not is_int(value) or not 1 <= value <= 32:
         raise ValueError(
             f"{name} must be an integer number of bits in 1..32 (or None for no quantisation), got {value!r}"
         )

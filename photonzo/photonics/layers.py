@@ -38,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ..validation import check_positive_int
 from .decompose import matrix_to_svd_phases
 from .hardware import IDEAL, HardwareModel
 from .mesh import mesh_layout, mesh_matrix
@@ -242,9 +243,7 @@ def _array(arrays: Mapping, key: str):
 
 
 def _check_features(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_positive_int(name, value)
 
 
 class RealisedMatrix:
@@ -768,7 +767,8 @@ class TTOpticalLinear(OpticalLayer):
         ranks = tuple(ranks)
         if len(ranks) != d + 1 or ranks[0] != 1 or ranks[-1] != 1:
             raise ValueError(
-                f"TT ranks must be an int or a sequence (1, r₁, .., r_{{d−1}}, 1) of length {d + 1}, got {ranks}"
+                "TT ranks must be an int or a sequence (1, r₁, .., r_{d−1}, 1) "
+                f"of length {d + 1}, got {ranks}"
             )
         for r in ranks:
             _check_features("every TT rank", r)

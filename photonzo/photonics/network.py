@@ -79,7 +79,8 @@ class OpticalNetwork:
             raise ValueError("a network needs at least one layer")
         if len(activations) != len(layers) - 1:
             raise ValueError(
-                f"{len(layers)} layers need {len(layers) - 1} activations between them, got {len(activations)}"
+                f"{len(layers)} layers need {len(layers) - 1} activations between them, "
+                f"got {len(activations)}"
             )
         for a in activations:
             if a not in ACTIVATIONS:
@@ -360,7 +361,8 @@ def build_network(
 
 
 def dense_equivalent_mzis(network: OpticalNetwork) -> int:
-    """MZIs of one N×N-style SVD realisation per layer: meshes of out and in modes plus min(out, in) attenuators."""
+    """MZIs of one N×N-style SVD realisation per layer: meshes of out and in modes plus min(out, in)
+    attenuators."""
     return sum(
         o * (o - 1) // 2 + i * (i - 1) // 2 + min(o, i)
         for o, i in ((layer.out_features, layer.in_features) for layer in network.layers)

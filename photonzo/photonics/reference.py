@@ -157,7 +157,7 @@ def photontorch_clements(n: int):
 
 def set_and_run(network, phases: np.ndarray, n: int) -> np.ndarray:
     """One phase update the photontorch way: write every phase parameter, re-initialise, run."""
-    params = [p for p in network.parameters()]
+    params = list(network.parameters())
     with torch.no_grad():
         offset = 0
         for p in params:

@@ -60,14 +60,27 @@ class PINNObjective:
     def loss_fn(self, oracle, points):
         return lambda settings: self.residuals(oracle, settings, points).pow(2).mean(-1)
 
-    def evaluate(self, oracle, params: torch.Tensor, data=None) -> dict:
+    def errors(self, nn: torch.Tensor, data=None) -> dict:
+        """Relative ℓ2 errors of u = ansatz(x, nn) and of the learned part ``nn`` against the exact
+        solution, ``nn`` being the network's outputs ``[N]`` at the points ``data`` (default: the
+        test points)."""
         x = self.test_x if data is None else torch.as_tensor(data, dtype=torch.float64)
-        nn = self.nn(oracle, params[None], x)[0]
         exact_u = self.test_u if data is None else self.pde.exact(x)
         exact_nn = self.test_nn if data is None else self.pde.exact_nn(x)
-        loss = float(self.residuals(oracle, params[None], self.valid_x).pow(2).mean())
         return {
-            "val_loss": loss,
             "rel_l2": relative_l2(self.pde.ansatz(x, nn), exact_u),
             "rel_l2_learned": relative_l2(nn, exact_nn),
         }
+
+    def evaluate(self, oracle, params: torch.Tensor, data=None) -> dict:
+        x = self.test_x if data is None else torch.as_tensor(data, dtype=torch.float64)
+        nn = self.nn(oracle, params[None], x)[0]
+        loss = float(self.residuals(oracle, params[None], self.valid_x).pow(2).mean())
+        return {"val_loss": loss, **self.errors(nn, data)}
+
+    @torch.no_grad()
+    def evaluate_digital(self, network, weights, data=None) -> dict:
+        """``errors`` of a network's digital mirror with real ``weights`` (no chip, no queries: how the
+        first-order reference of ``training/backprop.py`` is measured on the same test points)."""
+        x = self.test_x if data is None else torch.as_tensor(data, dtype=torch.float64)
+        return self.errors(network.digital_forward(weights, x)[:, 0].to(torch.float64), data)

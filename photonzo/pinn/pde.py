@@ -21,13 +21,14 @@ import math
 
 import torch
 
+from ..validation import check_positive_int
+
 
 class PDE:
     name = "pde"
 
     def __init__(self, dim: int = 20):
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"the spatial dimension must be a positive integer, got {dim!r}")
+        check_positive_int("the spatial dimension", dim)
         self.dim = dim
 
     @property

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import atomic_file
+from ..validation import check_int
 
 SPARSE_RULES = ("gauss-hermite", "gauss-hermite-odd")
 SAMPLED_RULES = ("monte-carlo", "antithetic")
@@ -160,8 +161,7 @@ def make_rule(
 
 
 def _check_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    check_int(name, value, minimum)
 
 
 def _too_many(rule, dim, level, n, limit):

@@ -90,6 +90,30 @@ def deploy(network: OpticalNetwork, weights: list[LayerWeights]) -> Program:
     return network.from_weights(weights)
 
 
+def autograd_derivatives(f, x: torch.Tensor, spatial: int, create_graph: bool = False) -> dict:
+    """Exact derivatives of a scalar field by autograd: ``f(x[N, D]) → [N]``; returns ``{"grad": ∇f
+    [N, D], "laplacian": Σ_{i < spatial} ∂²f/∂x_i² [N]}`` at ``x`` (the keys of a Stein estimator's
+    ``derivatives``). ``create_graph``: keep both differentiable (to train through them)."""
+    x = x.detach().requires_grad_(True)
+    grad = torch.autograd.grad(f(x).sum(), x, create_graph=True)[0]
+    lap = sum(
+        torch.autograd.grad(grad[:, i].sum(), x, create_graph=create_graph, retain_graph=True)[0][:, i]
+        for i in range(spatial)
+    )
+    if not create_graph:
+        grad, lap = grad.detach(), lap.detach()
+    return {"grad": grad, "laplacian": lap}
+
+
+def pde_residual_autograd(network: OpticalNetwork, weights: list[LayerWeights], pde, x: torch.Tensor):
+    """The PDE residual ``[N]`` at ``x`` of ``pde``'s ansatz u = g + c·NN around the network's digital
+    mirror with real ``weights``, its derivatives exact (autograd) and differentiable in the weights."""
+    d = autograd_derivatives(
+        lambda x: pde.ansatz(x, network.digital_forward(weights, x)[:, 0]), x, pde.dim, create_graph=True
+    )
+    return pde.residual(d["grad"][:, pde.dim], d["grad"][:, : pde.dim], d["laplacian"])
+
+
 def train_pinn_backprop(
     network: OpticalNetwork,
     pde,
@@ -120,13 +144,7 @@ def train_pinn_backprop(
     g = torch.Generator().manual_seed(seed)
     history, evaluations, t0, paused = [], [], time.perf_counter(), 0.0
     for step in progress_bar(range(steps), enabled=progress, desc="PINN first-order reference"):
-        x = pde.sample(points, g).requires_grad_(True)
-        u = pde.ansatz(x, network.digital_forward(weights, x)[:, 0])
-        grad = torch.autograd.grad(u.sum(), x, create_graph=True)[0]
-        lap = sum(
-            torch.autograd.grad(grad[:, i].sum(), x, create_graph=True)[0][:, i] for i in range(pde.dim)
-        )
-        loss = pde.residual(grad[:, pde.dim], grad[:, : pde.dim], lap).pow(2).mean()
+        loss = pde_residual_autograd(network, weights, pde, pde.sample(points, g)).pow(2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()

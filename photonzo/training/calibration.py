@@ -214,8 +214,14 @@ def calibrate(
     recorder = Recorder(None, progress=progress, desc="calibration")
     state = train(oracle, objective, chosen, start, streams, loop, recorder)
     history = recorder.history
-    return Calibration(state.kept.params, history[0]["loss"], state.kept.value, oracle.queries - before,
-                       time.perf_counter() - t0, history)  # fmt: skip
+    return Calibration(
+        state.kept.params,
+        history[0]["loss"],
+        state.kept.value,
+        oracle.queries - before,
+        time.perf_counter() - t0,
+        history,
+    )
 
 
 def load_offset(directory: str | Path) -> torch.Tensor:

@@ -72,9 +72,9 @@ def _read(path: Path) -> tuple[dict, dict]:
             arrays = {k: data[k] for k in data.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode())
         for key in ("step", "train_queries", "eval_queries", "wall", "metric_lines", "estimator_state"):
-            meta[key]  # noqa: B018 - a missing key is a damaged checkpoint
+            meta[key]  # a missing key is a damaged checkpoint
         for key in ("params", "data_rng", "estimator_rng"):
-            arrays[key]  # noqa: B018
+            arrays[key]
     except FileNotFoundError:
         raise CheckpointError(f"no checkpoint to resume from at {path}; start without --resume") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:

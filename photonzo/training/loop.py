@@ -109,8 +109,9 @@ def _evaluation(oracle, objective, method, state: TrainState, record: dict) -> T
     return consider(state, result[selection.key], kept_record, state.params, selection)
 
 
-def train(oracle, objective, method, state: TrainState, streams: Streams, loop: LoopConfig,
-          recorder: Recorder) -> TrainState:  # fmt: skip
+def train(
+    oracle, objective, method, state: TrainState, streams: Streams, loop: LoopConfig, recorder: Recorder
+) -> TrainState:
     """Train from ``state`` to ``loop.steps`` (or the budget); returns the final state."""
     selection = selection_of(objective)
     recorder.start(loop.steps, state.step)
@@ -118,9 +119,16 @@ def train(oracle, objective, method, state: TrainState, streams: Streams, loop: 
         while state.step < loop.steps and not budget_spent(state, loop):
             batch = objective.sample(streams.data, loop.batch_size)
             before = state
-            state, record = zo_step(oracle, method, state, batch, generator=streams.directions,
-                                    loss_fn=objective.loss_fn(oracle, batch), max_settings=loop.max_settings,
-                                    at=schedule_position(before, loop))  # fmt: skip
+            state, record = zo_step(
+                oracle,
+                method,
+                state,
+                batch,
+                generator=streams.directions,
+                loss_fn=objective.loss_fn(oracle, batch),
+                max_settings=loop.max_settings,
+                at=schedule_position(before, loop),
+            )
             if selection.training_loss:  # the centre loss measured the parameters before the step
                 state = consider(state, record["loss"], {"step": before.step}, before.params, selection)
             last = state.step == loop.steps or budget_spent(state, loop)

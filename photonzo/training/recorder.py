@@ -69,8 +69,9 @@ class Recorder:
         self.history.append(record)
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix(loss=f"{record['loss']:.3f}", acc=self._last("val_acc"),
-                                 queries=f"{state.train_queries:,}")  # fmt: skip
+            self.bar.set_postfix(
+                loss=f"{record['loss']:.3f}", acc=self._last("val_acc"), queries=f"{state.train_queries:,}"
+            )
 
     def checkpoint(self, state: TrainState, method, streams) -> None:
         if self.run_dir is not None:

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from ..photonics.layers import LayerWeights
 from ..progress import progress_bar
-from ..validation import check_choice, check_positive
+from ..validation import check_choice, check_positive, is_int
 from .estimators import (
     DISTRIBUTIONS,
     RGE,
@@ -48,6 +48,7 @@ from .estimators import (
     Estimator,
     evaluate,
 )
+from .selection import keep_best
 
 # ---- local losses: h [..., B, W], t [B, W] → [...] --------------------------------------------
 
@@ -97,7 +98,7 @@ class TargetProjection:
         scale: float = 1.0,
     ):
         check_choice("projection distribution", distribution, PROJECTIONS)
-        if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
+        if not is_int(classes) or classes < 2:
             raise ValueError(f"target projection needs at least 2 classes, got {classes!r}")
         for w in widths:
             check_positive("a hidden layer width", w, integer=True)
@@ -175,6 +176,26 @@ def _check_training(epochs, batch_size, lr):
     check_positive("the learning rate", lr)
 
 
+def _validation_accuracy(network, weights, valid) -> float:
+    """Digital accuracy on ``valid``; a diverged (non-finite) network scores 0."""
+    with torch.no_grad():
+        out = network.digital_forward(weights, valid[0])
+    return float((out.argmax(-1) == valid[1]).double().mean()) if torch.isfinite(out).all() else 0.0
+
+
+def _epoch(network, weights, opt, data, projection, local_loss, generator, batch_size):
+    """One epoch of layer-local steps; returns (the last batch's layer losses, steps)."""
+    x, y = data
+    steps = 0
+    for idx in torch.randperm(len(x), generator=generator).split(batch_size):
+        losses, _ = layer_losses(network, weights, x[idx], y[idx], projection, local_loss)
+        opt.zero_grad()
+        sum(losses).backward()  # inputs are detached: each layer gets its own loss's gradient only
+        opt.step()
+        steps += 1
+    return losses, steps
+
+
 def train_tpsgd(
     network,
     x_train,
@@ -194,8 +215,8 @@ def train_tpsgd(
     """tpSGD (or DRTP) on the network's real weights with Adam; returns (weights, stats).
 
     With ``valid = (x, y)`` the weights of the epoch with the best validation accuracy are
-    returned (early stopping; DRTP's linear loss is unbounded below on ReLU layers and
-    eventually diverges there, so this matters for it).
+    returned (early stopping by keep-best; DRTP's linear loss is unbounded below on ReLU layers
+    and eventually diverges there, so this matters for it).
     """
     check_choice("target-projection method", method, tuple(METHODS))
     local_loss = local_loss or METHODS[method]
@@ -203,36 +224,24 @@ def train_tpsgd(
     _check_training(epochs, batch_size, lr)
     x = torch.as_tensor(np.asarray(x_train), dtype=torch.float64)
     y = torch.as_tensor(np.asarray(y_train)).long()
-    proj = TargetProjection(
-        [layer.out_features for layer in network.layers[:-1]],
-        network.out_features,
-        projection_seed,
-        projection,
-    )
+    widths = [layer.out_features for layer in network.layers[:-1]]
+    proj = TargetProjection(widths, network.out_features, projection_seed, projection)
     weights = network.random_weights(seed, requires_grad=True)
     params = network.weight_tensors(weights)
     opt = torch.optim.Adam(params, lr=lr)
     g = torch.Generator().manual_seed(seed)
-    t0, steps = time.perf_counter(), 0
     if valid is not None:
-        x_valid = torch.as_tensor(np.asarray(valid[0]), dtype=torch.float64)
-        y_valid = torch.as_tensor(np.asarray(valid[1])).long()
-    best = (-1.0, None, 0)  # (validation accuracy, weights, epoch)
-    curve = []
+        valid = (
+            torch.as_tensor(np.asarray(valid[0]), dtype=torch.float64),
+            torch.as_tensor(np.asarray(valid[1])).long(),
+        )
+    t0, steps, kept, curve = time.perf_counter(), 0, None, []
     for epoch in progress_bar(range(epochs), enabled=progress, desc=f"{method} ({local_loss})", unit="epoch"):
-        for idx in torch.randperm(len(x), generator=g).split(batch_size):
-            losses, _ = layer_losses(network, weights, x[idx], y[idx], proj, local_loss)
-            opt.zero_grad()
-            sum(losses).backward()  # inputs are detached: each layer gets its own loss's gradient only
-            opt.step()
-            steps += 1
+        losses, n = _epoch(network, weights, opt, (x, y), proj, local_loss, g, batch_size)
+        steps += n
         if valid is not None:
-            with torch.no_grad():
-                out = network.digital_forward(weights, x_valid)
-            acc = float((out.argmax(-1) == y_valid).double().mean()) if torch.isfinite(out).all() else 0.0
-            curve.append(acc)
-            if acc > best[0]:
-                best = (acc, [w.detached() for w in weights], epoch + 1)
+            curve.append(_validation_accuracy(network, weights, valid))
+            kept = keep_best(kept, curve[-1], {"epoch": epoch + 1}, [w.detached() for w in weights], "max")
     for t in params:
         t.requires_grad_(False)
     stats = {
@@ -242,9 +251,9 @@ def train_tpsgd(
         "local_loss": local_loss,
         "final_layer_losses": [float(v.detach()) for v in losses],
     }
-    if valid is not None:
-        weights = best[1]
-        stats.update(valid_acc=best[0], best_epoch=best[2], valid_curve=curve)
+    if kept is not None:
+        weights = kept.params
+        stats.update(valid_acc=kept.value, best_epoch=kept.record["epoch"], valid_curve=curve)
     return weights, stats
 
 
@@ -288,7 +297,8 @@ def rnn_losses(
     projection: TargetProjection,
     local_loss: str = "mse",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(recurrent layer's local loss summed over time steps, readout's task loss on the detached last state)."""
+    """(recurrent layer's local loss summed over time steps, readout's task loss on the detached
+    last state)."""
     loss = local_loss_fn(local_loss)
     target = projection.targets(y)[0]
     states = model.states(x, detach=True)

@@ -24,8 +24,18 @@ from .step import TrainState, initial_state
 class ZOTrainer:
     """Zeroth-order training of ``method`` on ``objective`` over ``oracle``, recorded in ``run_dir``."""
 
-    def __init__(self, oracle, method, objective, run_dir: str | os.PathLike | None, loop: LoopConfig, *,
-                 seed: int = 0, params: torch.Tensor | None = None, progress: bool = True):  # fmt: skip
+    def __init__(
+        self,
+        oracle,
+        method,
+        objective,
+        run_dir: str | os.PathLike | None,
+        loop: LoopConfig,
+        *,
+        seed: int = 0,
+        params: torch.Tensor | None = None,
+        progress: bool = True,
+    ):
         self.oracle, self.method, self.objective, self.loop = oracle, method, objective, loop
         start = oracle.initial_params(seed) if params is None else params
         # the trainer's state lives on the CPU in float64; the chip moves phases to its device
@@ -74,16 +84,18 @@ class ZOTrainer:
         self.state = self.recorder.resume(self.method, self.streams, selection_of(self.objective))
 
     def run(self, resume: bool = False) -> list[dict]:
-        """Train to ``loop.steps`` (or the budget); returns the metrics history (also in ``metrics.jsonl``)."""
+        """Train to ``loop.steps`` (or the budget); returns the metrics history (also in metrics.jsonl)."""
         if resume:
             self.load_checkpoint()
         elif self.recorder.holds_a_run():
             raise FileExistsError(
-                f"{self.recorder.run_dir} already holds a run; resume it (--resume) or choose another run directory"
+                f"{self.recorder.run_dir} already holds a run; resume it (--resume) or choose another "
+                "run directory"
             )
         else:
             self.state = evaluate_start(self.oracle, self.objective, self.state)
             self.recorder.checkpoint(self.state, self.method, self.streams)  # a run killed early can resume
-        self.state = train(self.oracle, self.objective, self.method, self.state, self.streams, self.loop,
-                           self.recorder)  # fmt: skip
+        self.state = train(
+            self.oracle, self.objective, self.method, self.state, self.streams, self.loop, self.recorder
+        )
         return self.history

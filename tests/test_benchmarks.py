@@ -1,0 +1,208 @@
+"""The benchmarks stay runnable: each imports, answers ``--help``, and runs a tiny configuration into a
+folder of the test's (never into the committed ``benchmarks/results``); they reach the library through
+its public names only; and their reports still render the committed results as committed."""
+
+import ast
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+RESULTS = BENCHMARKS / "results"
+NAMES = ("bench_simulator", "mnist_table", "hjb_table", "noise_sweep")
+ZO_ROWS = ("zo-rge", "zo-hybrid-tw", "zo-layer-local", "zo-dense")
+LOADED = {}
+
+
+def load(name: str):
+    """The benchmark script as a module (registered, as dataclasses need to find their module)."""
+    if name not in LOADED:
+        spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        LOADED[name] = module
+    return LOADED[name]
+
+
+def snapshot(folder: Path) -> dict:
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(autouse=True)
+def committed_results_untouched():
+    """No benchmark run of a test writes into the committed results; torch's threads are restored
+    (the benchmarks set them, and the golden histories are recorded with the default)."""
+    before, threads = snapshot(RESULTS), torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+    assert snapshot(RESULTS) == before
+
+
+# ---- public entry points only -------------------------------------------------------------------
+
+
+def private_uses(source: str) -> list[str]:
+    """Private names of photonzo a script imports or reaches: ``from photonzo.x import _y``,
+    ``import photonzo._x``, and ``m._y`` on anything (the library's objects included)."""
+    private = lambda dotted: any(part.startswith("_") for part in dotted.split("."))
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "photonzo":
+            names = [alias.name for alias in node.names]
+            if private(node.module) or any(map(private, names)):
+                found.append((node.lineno, f"from {node.module} import {', '.join(names)}"))
+        elif isinstance(node, ast.Import):
+            ours = [a.name for a in node.names if a.name.split(".")[0] == "photonzo" and private(a.name)]
+            found += [(node.lineno, f"import {name}") for name in ours]
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.endswith("__"):
+            found.append((node.lineno, f".{node.attr}"))
+    return [f"line {line}: {what}" for line, what in sorted(found)]
+
+
+def test_the_checker_finds_private_names():
+    source = (
+        "from photonzo.experiments.plots import _figure, pyplot\n"
+        "from photonzo.training._hidden import x\n"
+        "import photonzo._core\n"
+        "from photonzo.experiments import plots\n"
+        "plots._figure()\n"
+        "chip._gains\n"
+        "x.__class__\n"
+        "from os import _exit\n"
+    )
+    assert private_uses(source) == [
+        "line 1: from photonzo.experiments.plots import _figure, pyplot",
+        "line 2: from photonzo.training._hidden import x",
+        "line 3: import photonzo._core",
+        "line 5: ._figure",
+        "line 6: ._gains",
+    ]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_benchmarks_use_public_names_only(name):
+    assert private_uses((BENCHMARKS / f"{name}.py").read_text()) == []
+
+
+# ---- imports, --help ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_benchmark_imports_and_answers_help(name, capsys):
+    module = load(name)
+    with pytest.raises(SystemExit) as done:
+        module.main(["--help"])
+    assert done.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+# ---- the committed results, as committed ---------------------------------------------------------
+
+
+def committed(stem: str) -> tuple[dict, str]:
+    return json.loads((RESULTS / f"{stem}.json").read_text()), (RESULTS / f"{stem}.md").read_text()
+
+
+def test_the_reports_render_the_committed_results_as_committed():
+    data, text = committed("bench_simulator")
+    assert load("bench_simulator").markdown_table(data) == text
+    for stem in ("mnist_table", "mnist_table_60k"):
+        data, text = committed(stem)
+        assert load("mnist_table").markdown(data) == text
+    data, text = committed("hjb_table")
+    assert load("hjb_table").markdown(data) == text
+    data, text = committed("noise_sweep")
+    assert load("noise_sweep").report(data) == text
+
+
+# ---- tiny configurations ----------------------------------------------------------------------------
+
+
+def test_bench_simulator_tiny(tmp_path):
+    has_photontorch = importlib.util.find_spec("photontorch") is not None
+    out = tmp_path / "bench_simulator.json"
+    args = "--sizes 4 --queries 1 --fields 4 --min-time 0 --photontorch-budget 0 --photontorch-max-n"
+    argv = [*args.split(), "4" if has_photontorch else "0", "--out", str(out)]
+    assert load("bench_simulator").main(argv) == 0
+    result = json.loads(out.read_text())
+    assert [(r["n"], r["q"], r["fields"]) for r in result["rows"]] == [(4, 1, 4)]
+    assert (result["rows"][0]["speedup_vs_photontorch"] is not None) == has_photontorch
+    assert out.with_suffix(".md").exists()
+
+
+def test_mnist_table_tiny_digits(tmp_path):
+    args = "--datasets digits --digits-budget 25 --bp-epochs 1 --bp-min-steps 1 --digital-subset 64 "
+    args += "--tp-lrs 0.01 --chips ideal --eval-every 1 --eval-size 20 --threads 1"
+    assert load("mnist_table").main([*args.split(), "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "mnist_table.json").read_text())
+    (digits,) = results["datasets"]
+    rows = {(r["row"], r["hardware"]) for r in digits["rows"]}
+    digital = {(name, "-") for name in ("bp (digital)", "tpsgd (digital)", "drtp (digital)")}
+    on_chip = {("bp → chip", "typical")} | {(name, "ideal") for name in ("bp → chip", *ZO_ROWS)}
+    assert rows == digital | on_chip
+    for r in digits["rows"]:
+        assert 0 <= r["test_acc"] <= 1
+        if r["row"].startswith("zo"):
+            assert r["queries"] > 0 and r["curve"] and r["steps"] >= 1
+    assert digits["step_overhead"]["queries_per_step"] > 1
+    assert (tmp_path / "mnist_table.md").exists() and (tmp_path / "mnist_table.png").exists()
+
+
+def test_hjb_table_tiny(tmp_path, monkeypatch):
+    pytest.importorskip("Tasmanian")  # the sparse grids
+    monkeypatch.setenv("PHOTONZO_CACHE", str(tmp_path / "cache"))
+    args = "--model small --points 1 --sigmas 0.1 --fo-steps 1 --fo-lrs 0.01 --collocation 2 --zo-steps 1 "
+    args += "--zo-points 1 --zo-q 1 --eval-every 1 --test-points 20 --threads 1"
+    out = tmp_path / "out"
+    argv = [*args.split(), "--work-dir", str(tmp_path / "runs"), "--out", str(out)]
+    assert load("hjb_table").main(argv) == 0
+    results = json.loads((out / "hjb_table.json").read_text())
+    assert len(results["derivatives"]["rows"]) == 2 * 2 * 5  # precisions × noise × estimators
+    rows = results["training"]["rows"]
+    zo = [f"ZO + sparse grid, {hw} chip" for hw in ("ideal", "typical")]
+    assert [r["row"] for r in rows] == ["first-order (digital), lr 0.01", *zo]
+    assert all(r["curve"] and r["rel_l2"] > 0 for r in rows)
+    assert set(rows[0]["deployed"]) == {"ideal", "typical"}
+    assert (out / "hjb_table.md").exists() and (out / "hjb_training.png").exists()
+    # rerun: the finished ZO runs are read back, not trained again
+    assert load("hjb_table").main([*argv, "--part", "training", "--fo-steps", "2"]) == 0
+    again = json.loads((out / "hjb_table.json").read_text())
+    assert again["training"]["rows"][1:] == rows[1:] and again["training"]["rows"][0]["steps"] == 2
+    assert again["derivatives"] == results["derivatives"]
+
+
+def test_noise_sweep_smoke(tmp_path):
+    module = load("noise_sweep")
+    out, work = tmp_path / "out", tmp_path / "runs"
+    argv = ["--smoke", "--datasets", "digits", "--workers", "1", "--work-dir", str(work), "--out", str(out)]
+    assert module.main([*argv, "--part", "all"]) == 0  # throughput: two spawned workers
+    data = json.loads((out / "noise_sweep.json").read_text())
+    part = data["sweep"]["digits"]
+    assert {(r["mode"], r["phase_bits"]) for r in part["rows"]} == {
+        (m, b) for m in ("deploy", "in-situ") for b in module.SMOKE.bits
+    }
+    assert 0 < part["digital_test_acc"] <= 1 and part["target"]["in_situ_acc"] is not None
+    assert {r["mode"] for r in data["calibration"]["rows"]} == {"deploy", "calibrated"}
+    assert (out / "noise_sweep" / "digits" / "summary.csv").exists()
+    assert [r["cells"] for r in data["throughput"]["runs"].values()] == [1, 1, 1]
+    assert (out / "noise_sweep.md").read_text() == module.report(data)
+    with pytest.raises(SystemExit):  # a smoke run never lands in the committed results
+        module.main(["--smoke", "--part", "report"])
+
+
+def test_the_autograd_reference_is_exact_on_a_known_field():
+    """hjb_table's part 1 measures the chip's derivatives against ``autograd_derivatives``."""
+    from photonzo.training.backprop import autograd_derivatives
+
+    x = torch.rand(5, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    d = autograd_derivatives(lambda x: (x**3).sum(-1) + x[:, 0] * x[:, 3], x, spatial=3)
+    grad = 3 * x**2 + torch.stack([x[:, 3], 0 * x[:, 0], 0 * x[:, 0], x[:, 0]], -1)
+    torch.testing.assert_close(d["grad"], grad)
+    torch.testing.assert_close(d["laplacian"], 6 * x[:, :3].sum(-1))
+    assert not d["grad"].requires_grad and not x.requires_grad
