@@ -1,4 +1,8 @@
-"""The ``photonzo`` command line."""
+"""The ``photonzo`` command line.
+
+Each command's options are built only when that command runs (or asks for its ``--help``): they
+come from modules that import torch, and ``photonzo --help`` should answer at once.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,11 @@ import json
 import sys
 from pathlib import Path
 
-from .photonics.hardware import PRESETS, HardwareModel
-from .photonics.mesh import MESH_KINDS
-from .photonics.network import MODELS, build_network, dense_equivalent_mzis
-
 
 def _info(args) -> int:
+    from .photonics.hardware import HardwareModel
+    from .photonics.network import MODELS, build_network, dense_equivalent_mzis
+
     if args.list:
         for name, spec in MODELS.items():
             print(f"{name:14s} {spec['doc']}")
@@ -116,20 +119,11 @@ def _run_options(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _add_train(sub) -> None:
+def _add_train(train) -> None:
     from .experiments.config import TrainConfig, add_arguments
 
-    train = sub.add_parser(
-        "train",
-        help="train an optical network on the simulated chip by zeroth-order optimisation",
-        description="Train a network's phases through forward queries of the simulated chip only "
-        "(zeroth-order). Writes a run directory: config.json, metrics.jsonl, checkpoint.npz, "
-        "curves.png and, when finished, summary.json.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
     add_arguments(train, TrainConfig)  # one option per configuration field: the two cannot drift
     _run_options(train)
-    train.set_defaults(func=_train)
 
 
 def _hjb(args) -> int:
@@ -153,20 +147,11 @@ def _hjb(args) -> int:
     return 0
 
 
-def _add_hjb(sub) -> None:
+def _add_hjb(hjb) -> None:
     from .experiments.config import PINNConfig, add_arguments
 
-    hjb = sub.add_parser(
-        "hjb",
-        help="solve a high-dimensional PDE (HJB-20) with a PINN trained on the simulated chip",
-        description="Train a physics-informed network on the chip by zeroth-order optimisation; the PDE's "
-        "derivatives are estimated from forward queries (Stein's identity on a sparse grid, Monte "
-        "Carlo, or finite differences). Writes a run directory like `photonzo train`.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
     add_arguments(hjb, PINNConfig)
     _run_options(hjb)
-    hjb.set_defaults(func=_hjb)
 
 
 def _sweep(args) -> int:
@@ -242,20 +227,10 @@ def _sweep_execution(sweep, engines) -> None:
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _add_sweep(sub) -> None:
+def _add_sweep(sweep) -> None:
     from .experiments.sweep import ENGINES, HARDWARE_FIELDS, MODES
+    from .photonics.hardware import PRESETS
 
-    sweep = sub.add_parser(
-        "sweep",
-        help="sweep noise and phase precision: deploy vs in-situ training vs calibration, in parallel",
-        description="Cross hardware points (a grid over HardwareModel fields) with training modes (deploy: "
-        "back-propagation-trained weights programmed onto the noisy chip; in-situ: then trained by ZO "
-        "on that chip; calibrated: deployed after an in-situ calibration of the chip's static errors) "
-        "and seeds. Each cell is a run directory; completed cells are skipped on a rerun; "
-        "summary.csv holds mean ± std over seeds. Describe the sweep in a TOML file (see "
-        "photonzo/experiments/sweep.py) and/or on the command line.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
     sweep.add_argument("file", nargs="?", default=None, help="sweep description (TOML)")
     sweep.add_argument(
         "--grid",
@@ -285,19 +260,13 @@ def _add_sweep(sub) -> None:
         help="ZO steps of each calibrated cell's calibration (more in a [calibration] table)",
     )
     _sweep_execution(sweep, ENGINES)
-    sweep.set_defaults(func=_sweep)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="photonzo", description="Photonic-chip simulator and BP-free trainers."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    info = sub.add_parser(
-        "info",
-        help="summarise a named model on the simulated chip",
-        description="Print a chip's layers, shapes, MZI count, phase count and hardware preset.",
-    )
+def _add_info(info) -> None:
+    from .photonics.hardware import PRESETS
+    from .photonics.mesh import MESH_KINDS
+    from .photonics.network import MODELS
+
     info.add_argument(
         "model",
         nargs="?",
@@ -320,15 +289,73 @@ def build_parser() -> argparse.ArgumentParser:
         "--hardware", choices=list(PRESETS), default="typical", help="hardware preset (default typical)"
     )
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
-    info.set_defaults(func=_info)
-    _add_train(sub)
-    _add_hjb(sub)
-    _add_sweep(sub)
+
+
+# command → (help, description, the function that adds its options, the function that runs it,
+# whether argparse appends the defaults to the help texts)
+COMMANDS = {
+    "info": (
+        "summarise a named model on the simulated chip",
+        "Print a chip's layers, shapes, MZI count, phase count and hardware preset.",
+        _add_info,
+        _info,
+        False,
+    ),
+    "train": (
+        "train an optical network on the simulated chip by zeroth-order optimisation",
+        "Train a network's phases through forward queries of the simulated chip only (zeroth-order). "
+        "Writes a run directory: config.json, metrics.jsonl, checkpoint.npz, curves.png and, when "
+        "finished, summary.json.",
+        _add_train,
+        _train,
+        False,
+    ),
+    "hjb": (
+        "solve a high-dimensional PDE (HJB-20) with a PINN trained on the simulated chip",
+        "Train a physics-informed network on the chip by zeroth-order optimisation; the PDE's derivatives "
+        "are estimated from forward queries (Stein's identity on a sparse grid, Monte Carlo, or finite "
+        "differences). Writes a run directory like `photonzo train`.",
+        _add_hjb,
+        _hjb,
+        False,
+    ),
+    "sweep": (
+        "sweep noise and phase precision: deploy vs in-situ training vs calibration, in parallel",
+        "Cross hardware points (a grid over HardwareModel fields) with training modes (deploy: "
+        "back-propagation-trained weights programmed onto the noisy chip; in-situ: then trained by ZO on "
+        "that chip; calibrated: deployed after an in-situ calibration of the chip's static errors) and "
+        "seeds. Each cell is a run directory; completed cells are skipped on a rerun; summary.csv holds "
+        "mean ± std over seeds. Describe the sweep in a TOML file (see photonzo/experiments/sweep.py) "
+        "and/or on the command line.",
+        _add_sweep,
+        _sweep,
+        True,
+    ),
+}
+
+
+def build_parser(command: str | None = "all") -> argparse.ArgumentParser:
+    """The parser, with the options of ``command`` (``"all"``: every command's; None: none, which is
+    all ``photonzo --help`` needs)."""
+    parser = argparse.ArgumentParser(
+        prog="photonzo", description="Photonic-chip simulator and BP-free trainers."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, description, add, run, show_defaults) in COMMANDS.items():
+        formatter = argparse.ArgumentDefaultsHelpFormatter if show_defaults else argparse.HelpFormatter
+        command_parser = sub.add_parser(
+            name, help=help_text, description=description, formatter_class=formatter
+        )
+        if command in ("all", name):
+            add(command_parser)
+        command_parser.set_defaults(func=run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
         return args.func(args)
     except (ValueError, FileExistsError, FileNotFoundError, FloatingPointError, ImportError) as e:

@@ -67,6 +67,16 @@ def check_non_negative_int(name: str, value) -> int:
     return check_int(name, value, 0)
 
 
+SEED_LIMIT = 2**63  # numpy takes any seed >= 0, torch's generators fewer than 2**64; a run also uses seed + 1
+
+
+def check_seed(name: str, value) -> int:
+    """A random seed: an integer in 0..2**63 − 1."""
+    if not is_int(value) or not 0 <= value < SEED_LIMIT:
+        raise ValueError(f"{name} must be an integer in 0..2**63 − 1, got {value!r}")
+    return int(value)
+
+
 def check_fraction(name: str, value, closed_top: bool = True, open_bottom: bool = False) -> float:
     """A number in [0, 1] (``closed_top=False``: [0, 1); ``open_bottom``: (0, …))."""
     low_ok = value > 0 if open_bottom else value >= 0

@@ -176,3 +176,15 @@ def test_the_chip_holds_the_electronic_gains(rng):
         with pytest.raises(ValueError, match="gains must be 4 positive finite numbers"):
             Chip(network, gains=bad)
     assert Chip(network, gains=np.ones(4)).gains == (1.0,) * 4
+
+
+def test_seeds_out_of_range_name_what_they_seed():
+    from photonzo.photonics.network import build_network
+
+    network = build_network("digits-tt")
+    with pytest.raises(ValueError, match=r"the chip seed must be an integer in 0\.\.2\*\*63 − 1, got -1"):
+        Chip(network, "ideal", seed=-1)
+    with pytest.raises(ValueError, match="the seed of the initial phases must be an integer"):
+        Chip(network).initial_params(-1)
+    with pytest.raises(ValueError, match="the seed of the random weights"):
+        network.random_weights(2**63)

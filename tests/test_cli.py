@@ -153,3 +153,29 @@ def test_hjb_writes_a_pinn_run_and_refuses_bad_options(tmp_path, capsys):
     )
     assert "more than the limit" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_top_level_help_is_instant_and_options_say_their_default_once():
+    code = (
+        "import sys, contextlib, io; from photonzo.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try: main(['--help'])\n"
+        "    except SystemExit: pass\n"
+        "assert 'torch' not in sys.modules, 'photonzo --help imported torch'"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "photonzo.cli", "train", "--help"], capture_output=True, text=True
+    )
+    text = " ".join(done.stdout.split())
+    assert done.returncode == 0 and "--cge-subset" in text and "(default: 0.01)" in text
+    assert "(default: all) (default" not in text and "(default: None)" not in text
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [("--seed", "seed must be an integer in 0..2**63"), ("--chip-seed", "chip-seed must be")],
+)
+def test_negative_seeds_are_refused_by_name(tmp_path, capsys, option, message):
+    assert main(["train", "digits", option, "-1", "--quiet", "--run-dir", str(tmp_path / "r")]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "r").exists()

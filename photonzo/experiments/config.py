@@ -31,7 +31,7 @@ from ..pinn.quadrature import RULES
 from ..training.estimators import DISTRIBUTIONS, ESTIMATORS, SCHEMES
 from ..training.optim import OPTIMIZERS, SCHEDULES
 from ..training.tpsgd import LOCAL_LOSSES
-from ..validation import check_choice, check_optional_positive_int, check_positive
+from ..validation import check_choice, check_optional_positive_int, check_positive, check_seed
 
 # the whole-network estimators, and the layer-local one of target projection (tpSGD on the chip)
 TRAIN_ESTIMATORS = (*ESTIMATORS, "layer-local")
@@ -124,6 +124,7 @@ class ChipConfig:
         _positive(self, ["block"])
         check_optional_positive_int("phase-bits", self.phase_bits)
         check_positive("output-gain", self.output_gain)
+        check_seed("chip-seed", self.chip_seed)
         self.hardware_model()  # unknown fields or impossible values fail here, before any work
 
     def hardware_model(self) -> HardwareModel:
@@ -178,6 +179,7 @@ class EstimatorConfig:
         check_positive("target-scale", self.target_scale)
         check_optional_positive_int("cge-subset", self.cge_subset)
         check_optional_positive_int("patience", self.patience)
+        check_seed("projection-seed", self.projection_seed)
         if self.switch_step is not None and (not isinstance(self.switch_step, int) or self.switch_step < 0):
             raise ValueError(f"switch-step must be an integer >= 0, got {self.switch_step!r}")
 
@@ -204,6 +206,7 @@ class RunLoopConfig:
     def __post_init__(self):
         _positive(self, ["steps", "batch_size", "eval_every"])
         check_optional_positive_int("max-queries", self.max_queries)
+        check_seed("seed", self.seed)
 
 
 class Sections:
@@ -295,6 +298,7 @@ class PINNChipConfig:
 
     def __post_init__(self):
         _check_literals(self)
+        check_seed("chip-seed", self.chip_seed)
 
 
 @dataclass(frozen=True)
@@ -329,6 +333,7 @@ class PINNTrainConfig:
         check_positive("mu", self.mu)
         check_positive("lr", self.lr)
         check_optional_positive_int("max-queries", self.max_queries)
+        check_seed("seed", self.seed)
 
 
 @dataclass(frozen=True)
@@ -403,7 +408,10 @@ def add_arguments(parser: argparse.ArgumentParser, config: type[Sections]) -> No
                 continue
             choices = literal_choices(section, f.name)
             name = f.name if meta["positional"] else "--" + f.name.replace("_", "-")
-            kw = {"help": meta["help"]}
+            shown = (
+                f.default not in (None, False) and "default" not in meta["help"] and not meta["positional"]
+            )
+            kw = {"help": meta["help"] + (f" (default: {f.default})" if shown else "")}
             if hints[f.name] is bool:
                 kw.update(
                     action=argparse.BooleanOptionalAction if f.default else "store_true", default=f.default

@@ -95,11 +95,20 @@ def plot_run(run_dir) -> Path:
     config, history = json.loads((run_dir / "config.json").read_text()), read_metrics(run_dir)
     path = run_dir / "curves.png"
     if "pde" in config:  # a PINN run
-        title = (f"{config['pde']}-{config['dim']} on the {config['hardware']} chip, "
-                 f"{config['estimator']} derivatives")  # fmt: skip
-        return plot_training(history, path, title=title, loss_label="mean squared residual",
-                             metrics={"rel_l2": "u", "rel_l2_learned": "learned part"},
-                             metric_label="relative ℓ2 error", scale=1, log=True)  # fmt: skip
+        title = (
+            f"{config['pde']}-{config['dim']} on the {config['hardware']} chip, "
+            f"{config['estimator']} derivatives"
+        )
+        return plot_training(
+            history,
+            path,
+            title=title,
+            loss_label="mean squared residual",
+            metrics={"rel_l2": "u", "rel_l2_learned": "learned part"},
+            metric_label="relative ℓ2 error",
+            scale=1,
+            log=True,
+        )
     model = f"{MODEL_FOR[config['dataset']]}-{config['model']}"
     tw = " tensor-wise" if config["tensorwise"] else ""
     title = f"{model} on {config['dataset']}, {config['estimator']}{tw}, {config['hardware']} chip"

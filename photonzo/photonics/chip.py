@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..validation import check_seed
 from .hardware import HardwareModel
 from .layers import ForwardContext, ParamSlice
 from .mzi import insertion_loss_amplitude, real_dtype_of
@@ -129,7 +130,7 @@ class Chip:
             raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
         if isinstance(loss, str) and loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; accepted losses are {', '.join(LOSSES)} or a callable")
-        self.network, self.hardware, self.seed = network, hardware, int(seed)
+        self.network, self.hardware, self.seed = network, hardware, check_seed("the chip seed", seed)
         self.dtype, self.device = dtype, torch.device(device)
         self.real_dtype = real_dtype_of(dtype)
         self.loss_fn, self._check_targets = LOSSES[loss] if isinstance(loss, str) else (loss, None)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..validation import check_seed
 from .layers import (
     READOUTS,
     ForwardContext,
@@ -171,7 +172,7 @@ class OpticalNetwork:
 
     def init_params(self, seed: int = 0) -> np.ndarray:
         """Random phases in [0, 2π) and zero biases."""
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(check_seed("the seed of the initial phases", seed))
         return np.concatenate([layer.init_params(rng) for layer in self.layers])
 
     # ---- optical forward -----------------------------------------------------------------
@@ -255,7 +256,7 @@ class OpticalNetwork:
         generator seeded by ``seed``): dense W ~ N(0, 2/in); TT cores scaled so that the
         contracted matrix has the same per-entry variance; zero biases. ``requires_grad``
         makes them leaves of an autograd graph (for the digital trainers)."""
-        g = torch.Generator().manual_seed(seed)
+        g = torch.Generator().manual_seed(check_seed("the seed of the random weights", seed))
         out = [layer.random_weights(g) for layer in self.layers]
         for t in self.weight_tensors(out):
             t.requires_grad_(requires_grad)

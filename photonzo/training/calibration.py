@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from ..io import atomic_file, atomic_write_json
-from ..validation import check_non_negative_int, check_positive, check_positive_int
+from ..validation import check_non_negative_int, check_positive, check_positive_int, check_seed
 from .estimators import RGE
 from .loop import LoopConfig, Streams, train
 from .methods import Method, method
@@ -70,6 +70,7 @@ class CalibrationConfig:
         check_non_negative_int("calibration random_settings", self.random_settings)
         for name in ("mu", "lr"):
             check_positive(f"calibration {name}", getattr(self, name))
+        check_seed("calibration seed", self.seed)
 
 
 @dataclass
