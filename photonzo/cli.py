@@ -77,7 +77,9 @@ def _train(args) -> int:
 
     config = from_arguments(TrainConfig, args)
     tw = "-tw" if config.tensorwise else ""
-    run_dir = args.run_dir or f"runs/{config.dataset}-{config.model}-{config.estimator}{tw}-{config.hardware}"
+    run_dir = args.run_dir = (
+        args.run_dir or f"runs/{config.dataset}-{config.model}-{config.estimator}{tw}-{config.hardware}"
+    )
     summary = run_training(config, run_dir, resume=args.resume, progress=not args.quiet)
     plot_run(run_dir)
     print(
@@ -132,7 +134,7 @@ def _hjb(args) -> int:
     from .experiments.run import run_pinn
 
     config = from_arguments(PINNConfig, args)
-    run_dir = (
+    run_dir = args.run_dir = (
         args.run_dir or f"runs/{config.pde}{config.dim}-{config.model}-{config.estimator}-{config.hardware}"
     )
     s = run_pinn(config, run_dir, resume=args.resume, progress=not args.quiet)
@@ -176,7 +178,7 @@ def _sweep(args) -> int:
     if args.cal_steps is not None:
         data.setdefault("calibration", {})["steps"] = args.cal_steps
     sweep = sweep_from_dict(data)
-    out = args.out or f"runs/sweep-{Path(args.file).stem if args.file else 'cli'}"
+    out = args.out = args.out or f"runs/sweep-{Path(args.file).stem if args.file else 'cli'}"
     print(
         f"sweep: {len(sweep.cells())} cells ({len(sweep.points)} hardware points × {len(sweep.modes)} "
         f"modes × {len(sweep.seeds)} seeds) in {out}, engine {args.engine}",
@@ -363,6 +365,22 @@ def main(argv: list[str] | None = None) -> int:
         # one clear line, no traceback
         print(f"photonzo {args.command}: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"photonzo {args.command}: interrupted{_how_to_continue(args)}", file=sys.stderr)
+        return 130
+    except OSError as e:  # a read-only or full file system, a lost mount: say what and where
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"photonzo {args.command}: {e.strerror or e}{where}{_how_to_continue(args)}", file=sys.stderr)
+        return 1
+
+
+def _how_to_continue(args) -> str:
+    """Where the last checkpoint is and how to continue from it (atomic writes keep it intact)."""
+    run_dir = getattr(args, "run_dir", None) or getattr(args, "out", None)
+    if run_dir is None or not Path(run_dir).exists():
+        return ""
+    again = "--resume" if args.command in ("train", "hjb") else "the same command"
+    return f"; {run_dir} keeps its last checkpoint: rerun with {again} to continue"
 
 
 if __name__ == "__main__":  # pragma: no cover

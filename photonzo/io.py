@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -28,6 +29,37 @@ def atomic_file(path: str | os.PathLike, mode: str = "w"):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class DirectoryInUse(FileExistsError):
+    """Another process holds the directory (a run or a sweep being written)."""
+
+
+@contextmanager
+def exclusive(directory: str | os.PathLike, what: str = "run"):
+    """Hold ``directory`` for this process: a second photonzo process on it is refused at once (two
+    writers would interleave ``metrics.jsonl``). An OS lock on ``.lock``, released when the process
+    ends however it ends, so a killed run leaves nothing to clean up."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise DirectoryInUse(
+                f"{directory} is in use by {holder} (a {what} is being written there); "
+                "wait for it to finish or stop it first"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"photonzo process {os.getpid()}")
+        handle.flush()
+        try:
+            yield directory
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -179,3 +179,42 @@ def test_top_level_help_is_instant_and_options_say_their_default_once():
 def test_negative_seeds_are_refused_by_name(tmp_path, capsys, option, message):
     assert main(["train", "digits", option, "-1", "--quiet", "--run-dir", str(tmp_path / "r")]) == 2
     assert message in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_an_interrupt_or_an_os_error_is_one_line_that_says_how_to_continue(tmp_path, capsys, monkeypatch):
+    import photonzo.experiments.run as run_module
+
+    args = [
+        "train",
+        "digits",
+        "--steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--eval-size",
+        "40",
+        "--q",
+        "1",
+        "--quiet",
+    ]
+    run = tmp_path / "run"
+    real = run_module.ZOTrainer.run
+
+    def interrupted(self, resume=False):
+        real(self, resume)  # trains, checkpoints, then the user presses Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module.ZOTrainer, "run", interrupted)
+    assert main([*args, "--run-dir", str(run)]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "interrupted" in err and "rerun with --resume" in err
+
+    def full_disk(self, resume=False):
+        raise OSError(28, "No space left on device", str(run / "checkpoint.npz"))
+
+    monkeypatch.setattr(run_module.ZOTrainer, "run", full_disk)
+    assert main([*args, "--run-dir", str(run), "--resume"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "No space left on device" in err and "checkpoint.npz" in err
+    monkeypatch.setattr(run_module.ZOTrainer, "run", real)
+    assert main([*args, "--run-dir", str(run), "--resume"]) == 0  # nothing was lost

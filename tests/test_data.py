@@ -120,3 +120,15 @@ def test_fitting_features_and_batching(rng):
     assert [len(b) for b in seen] == [2, 2, 1] and sorted(np.concatenate(seen)) == list(range(5))
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         next(batches(padded, y, 0, rng))
+
+
+def test_a_damaged_gzip_file_is_an_error_that_names_it(tmp_path):
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    good = gzip.compress(idx_bytes(images))
+    cases = {"truncated": good[: len(good) // 2], "flipped": good[:12] + bytes([good[12] ^ 0x40]) + good[13:]}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(
+            ValueError, match=rf"{name}: the gzip file is damaged|{name}.*not an IDX|{name}: IDX"
+        ):
+            read_idx(tmp_path / name)

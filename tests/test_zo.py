@@ -283,3 +283,64 @@ def test_the_best_validated_phases_are_kept_the_start_included(tmp_path):
     )
     again.load_checkpoint()
     assert again.best == trainer.best and torch.equal(again.best_params, trainer.best_params)
+
+
+def test_a_run_stopped_before_its_first_checkpoint_is_no_dead_end(tmp_path):
+    config = TrainConfig.of(dataset="digits", steps=4, eval_every=2, eval_size=40, q=1)
+    run = tmp_path / "run"
+    run.mkdir()
+    # what a kill during the start evaluation leaves: config.json and nothing else
+    (run / "config.json").write_text(json.dumps(config.flat()))
+    assert run_training(config, run, resume=True, progress=False)["steps"] == 4  # resume: it starts
+    (run / "checkpoint.npz").unlink()
+    (run / "metrics.jsonl").unlink()
+    (run / "summary.json").unlink()
+    assert run_training(config, run, progress=False)["steps"] == 4  # and so does a plain run
+    with pytest.raises(FileExistsError, match="pass --resume"):
+        run_training(config, run, progress=False)  # but a run with a checkpoint is never overwritten
+
+
+def test_damaged_run_files_are_errors_that_name_them(tmp_path):
+    from photonzo.training.checkpoint import CheckpointError
+
+    config = TrainConfig.of(dataset="digits", steps=2, eval_every=2, eval_size=40, q=1)
+    run = tmp_path / "run"
+    run_training(config, run, progress=False)
+    good = (run / "checkpoint.npz").read_bytes()
+    (run / "checkpoint.npz").write_bytes(good[: len(good) // 2])  # truncated
+    with pytest.raises(CheckpointError, match="damaged or not a photonzo checkpoint"):
+        run_training(config, run, resume=True, progress=False)
+    (run / "checkpoint.npz").write_bytes(good)
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    (run / "metrics.jsonl").write_text(lines[0][:-5] + "\n" + "\n".join(lines[1:]) + "\n")
+    with pytest.raises(CheckpointError, match=r"metrics.jsonl, line 1, is not a metrics record"):
+        run_training(config, run, resume=True, progress=False)
+    (run / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"config.json is damaged"):
+        run_training(config, run, resume=True, progress=False)
+
+
+def test_two_processes_cannot_write_one_run_directory(tmp_path):
+    import subprocess
+    import sys
+
+    from photonzo.io import DirectoryInUse, exclusive
+
+    config = TrainConfig.of(dataset="digits", steps=2, eval_every=2, eval_size=40, q=1)
+    run = tmp_path / "run"
+    holder = subprocess.Popen(  # another process holding the directory, as a second `--resume` would
+        [sys.executable, "-c", f"from photonzo.io import exclusive\nwith exclusive({str(run)!r}):\n"
+         "    print('held', flush=True); input()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(DirectoryInUse, match=rf"is in use by photonzo process {holder.pid}"):
+            run_training(config, run, progress=False)
+        assert not (run / "config.json").exists()  # refused before anything was written
+    finally:
+        holder.communicate("\n")
+    assert run_training(config, run, progress=False)["steps"] == 2  # released when its holder ended
+    # the lock is per open file, so even this process cannot take it twice
+    with exclusive(run), pytest.raises(DirectoryInUse), exclusive(run):
+        pass

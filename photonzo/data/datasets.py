@@ -33,6 +33,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import warnings
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,11 +111,19 @@ class DataNotFoundError(FileNotFoundError):
 
 
 def _payload(path: Path) -> bytes:
+    """The file's bytes, decompressed if it is gzip; a damaged gzip stream (truncated, bit-flipped)
+    is a ``ValueError`` that names the file, never a decompressor's own exception."""
     with open(path, "rb") as f:
         head = f.read(2)
-    opener = gzip.open if head == b"\x1f\x8b" else open
-    with opener(path, "rb") as f:
-        return f.read()
+    if head != b"\x1f\x8b":
+        return path.read_bytes()
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise ValueError(
+            f"{path}: the gzip file is damaged ({type(e).__name__}: {e}); delete it and fetch it again"
+        ) from None
 
 
 def parse_idx(data: bytes, source: str = "IDX data") -> np.ndarray:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..training.recorder import parse_record
+
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 DIGITAL = "backprop"  # a sweep's digital (back-propagation) weights: seed<N>.npz and seed<N>.json
@@ -20,7 +22,8 @@ DIGITAL = "backprop"  # a sweep's digital (back-propagation) weights: seed<N>.np
 def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
     """The metrics history of a run directory (one dict per step)."""
     path = Path(run_dir) / METRICS
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = path.read_text().splitlines()
+    return [parse_record(line, path, i + 1) for i, line in enumerate(lines) if line.strip()]
 
 
 def read_summary(run_dir: str | os.PathLike) -> dict | None:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..data.datasets import fit_features, load_dataset
-from ..io import atomic_write_json
+from ..io import atomic_write_json, exclusive
 from ..photonics.chip import Chip
 from ..photonics.hardware import HardwareModel
 from ..photonics.layers import OpticalLinear
@@ -148,18 +148,29 @@ def make_trainer(
     )
 
 
-def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ...]) -> None:
+def read_config(path: Path) -> dict:
+    """A run's ``config.json``; a damaged one is an error that names it."""
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is damaged ({e}); restore it or start a new run directory") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} is not a run configuration (a JSON object)")
+    return config
+
+
+def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ...]) -> bool:
     """Before a run starts: a resumed run must have a ``config.json`` equal to ``config`` but for
-    the ``free`` keys; a new run must not land in a directory that already holds one."""
+    the ``free`` keys; a new run must not land in a directory that already holds one. Returns
+    whether there is something to resume: a run stopped before its first checkpoint (killed
+    during its start evaluation) left only ``config.json``, so it simply starts again, with or
+    without ``--resume`` (no dead end either way)."""
     saved = run_dir / "config.json"
+    started = (run_dir / "checkpoint.npz").exists() or (run_dir / "metrics.jsonl").exists()
     if resume:
         if not saved.exists():
             raise FileNotFoundError(f"nothing to resume in {run_dir}: no config.json")
-        before = {
-            k: v
-            for k, v in json.loads(saved.read_text()).items()
-            if k not in free and RETIRED.get(k, ()) != v
-        }
+        before = {k: v for k, v in read_config(saved).items() if k not in free and RETIRED.get(k, ()) != v}
         now = {k: v for k, v in config.items() if k not in free}
         if before != now:
             changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
@@ -167,10 +178,12 @@ def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ..
                 f"{saved} differs from this run's options ({', '.join(changed)}); resume with the same "
                 "options (or start a new run directory)"
             )
-    elif saved.exists() or (run_dir / "checkpoint.npz").exists():
+        return started
+    if started:
         raise FileExistsError(
             f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir"
         )
+    return False
 
 
 def _execute(run, run_dir, free: tuple[str, ...], resume: bool) -> dict:
@@ -178,16 +191,17 @@ def _execute(run, run_dir, free: tuple[str, ...], resume: bool) -> dict:
     ``config.json``; train; ``run.summarise(trainer, history)`` → ``summary.json``, written last.
     The caller draws the curves (``plots.plot_run``): a run never imports the plots."""
     run_dir = Path(run_dir)
-    check_run_dir(run_dir, run.config.flat(), resume, free)
-    trainer = run.build(run_dir, resume)
-    if not resume:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(run_dir / "config.json", run.config.flat())
-    t0 = time.perf_counter()
-    history = trainer.run(resume=resume)
-    summary = run.summarise(trainer, history)
-    summary["wall_s_this_session"] = round(time.perf_counter() - t0, 3)
-    atomic_write_json(run_dir / "summary.json", summary)
+    check_run_dir(run_dir, run.config.flat(), resume, free)  # refuse before anything is created
+    with exclusive(run_dir):
+        resume = check_run_dir(run_dir, run.config.flat(), resume, free)  # again, now that it is ours
+        trainer = run.build(run_dir, resume)
+        if not resume:
+            atomic_write_json(run_dir / "config.json", run.config.flat())
+        t0 = time.perf_counter()
+        history = trainer.run(resume=resume)
+        summary = run.summarise(trainer, history)
+        summary["wall_s_this_session"] = round(time.perf_counter() - t0, 3)
+        atomic_write_json(run_dir / "summary.json", summary)
     return summary
 
 

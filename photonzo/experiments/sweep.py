@@ -61,7 +61,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..io import atomic_file, atomic_write_json, atomic_write_text
+from ..io import atomic_file, atomic_write_json, atomic_write_text, exclusive
 from ..photonics.chip import Chip
 from ..photonics.hardware import HardwareModel
 from ..photonics.network import Program, flatten_weights
@@ -384,6 +384,20 @@ def cell_dir(sweep_dir: Path, cell: Cell) -> Path:
     return sweep_dir / "cells" / cell.name
 
 
+def finished_cell(sweep_dir: Path, cell: Cell) -> dict | None:
+    """The record of a finished cell, or None. An in-situ cell's directory holds its run, whose own
+    ``summary.json`` comes first: a sweep killed between the two leaves the run's summary (no
+    ``mode``), so the cell is not finished and reruns (its run resumes at once, being complete)."""
+    path = cell_dir(sweep_dir, cell) / "summary.json"
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None  # a write that never completed cannot be: the writes are atomic; treat it as not run
+    return record if isinstance(record, dict) and record.get("mode") == cell.mode else None
+
+
 def run_cell(sweep: Sweep, sweep_dir, cell: Cell) -> dict:
     """Run one cell (``run_sweep`` skips finished ones); writes ``summary.json`` in its directory last."""
     sweep_dir = Path(sweep_dir)
@@ -593,15 +607,19 @@ def run_sweep(
     per Dask worker)."""
     sweep.validate()
     workers, threads = _resources(engine, workers, threads)
-    sweep_dir = Path(sweep_dir)
+    with exclusive(Path(sweep_dir), "sweep") as sweep_dir:  # one writer per sweep directory
+        return _run_claimed(sweep, sweep_dir, workers, engine, scheduler, show_progress, threads)
+
+
+def _run_claimed(sweep: Sweep, sweep_dir: Path, workers, engine, scheduler, show_progress, threads) -> dict:
     _claim(sweep, sweep_dir)
     cells, t0 = sweep.cells(), time.perf_counter()
     ledger = _Ledger(len(cells), show_progress)
     pending = []
     for cell in cells:
-        done = cell_dir(sweep_dir, cell) / "summary.json"
-        if done.exists():  # finished in an earlier run of this sweep
-            ledger.results[cell.name] = json.loads(done.read_text())
+        record = finished_cell(sweep_dir, cell)
+        if record is not None:  # finished in an earlier run of this sweep
+            ledger.results[cell.name] = record
             ledger.tick()
         else:
             pending.append(cell)

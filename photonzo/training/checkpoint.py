@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,7 @@ def _read(path: Path) -> tuple[dict, dict]:
             arrays[key]
     except FileNotFoundError:
         raise CheckpointError(f"no checkpoint to resume from at {path}; start without --resume") from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile, EOFError) as e:
         raise CheckpointError(f"checkpoint {path} is damaged or not a photonzo checkpoint ({e!r})") from None
     return arrays, meta
 

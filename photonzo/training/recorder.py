@@ -22,6 +22,17 @@ from .step import TrainState
 METRICS = "metrics.jsonl"
 
 
+def parse_record(line: str, path: Path, number: int) -> dict:
+    """One line of ``metrics.jsonl``; a damaged line is an error that names the file and the line."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as e:
+        raise CheckpointError(
+            f"{path}, line {number}, is not a metrics record ({e}); the run's history is "
+            "damaged: start a new run directory"
+        ) from None
+
+
 class Recorder:
     """metrics.jsonl, checkpoints and the progress bar of one run (see the module docstring)."""
 
@@ -53,7 +64,7 @@ class Recorder:
         if len(kept) < lines:
             raise CheckpointError(f"{path} has {len(kept)} lines but the checkpoint expects {lines}")
         atomic_write_text(path, "".join(kept[:lines]))
-        self.history = [json.loads(line) for line in kept[:lines]]
+        self.history = [parse_record(line, path, i + 1) for i, line in enumerate(kept[:lines])]
         return state
 
     def start(self, total: int, initial: int) -> None:
