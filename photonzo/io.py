@@ -41,7 +41,21 @@ def exclusive(directory: str | os.PathLike, what: str = "run"):
     writers would interleave ``metrics.jsonl``). An OS lock on ``.lock``, released when the process
     ends however it ends, so a killed run leaves nothing to clean up."""
     directory = Path(directory)
+    created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
+    try:
+        with _locked(directory, what):
+            yield directory
+    except BaseException:
+        # a directory this call made, left holding nothing but the lock: nothing to keep
+        if created and [p.name for p in directory.iterdir()] == [".lock"]:
+            (directory / ".lock").unlink()
+            directory.rmdir()
+        raise
+
+
+@contextmanager
+def _locked(directory: Path, what: str):
     with open(directory / ".lock", "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
