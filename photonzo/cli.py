@@ -76,6 +76,7 @@ def _train(args) -> int:
     from .experiments.run import run_training
 
     config = from_arguments(TrainConfig, args)
+    _set_threads(args)
     tw = "-tw" if config.tensorwise else ""
     run_dir = args.run_dir = (
         args.run_dir or f"runs/{config.dataset}-{config.model}-{config.estimator}{tw}-{config.hardware}"
@@ -119,6 +120,20 @@ def _run_options(parser) -> None:
         "--resume", action="store_true", help="continue the run in --run-dir from its checkpoint"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        help="torch intra-op threads for this run (default: torch's choice, all cores; on a "
+        "busy or shared machine 1 is often faster)",
+    )
+
+
+def _set_threads(args) -> None:
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
 
 def _add_train(train) -> None:
@@ -134,6 +149,7 @@ def _hjb(args) -> int:
     from .experiments.run import run_pinn
 
     config = from_arguments(PINNConfig, args)
+    _set_threads(args)
     run_dir = args.run_dir = (
         args.run_dir or f"runs/{config.pde}{config.dim}-{config.model}-{config.estimator}-{config.hardware}"
     )

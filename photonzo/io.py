@@ -31,6 +31,11 @@ def atomic_file(path: str | os.PathLike, mode: str = "w"):
         raise
 
 
+def cache_dir() -> Path:
+    """photonzo's cache: ``$XDG_CACHE_HOME/photonzo``, else ``~/.cache/photonzo``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "photonzo"
+
+
 class DirectoryInUse(FileExistsError):
     """Another process holds the directory (a run or a sweep being written)."""
 

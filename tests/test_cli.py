@@ -79,6 +79,8 @@ def test_train_layer_local_on_the_chip(tmp_path, capsys):
         "layer-local",
         "--no-tensorwise",
         "--joint",
+        "--threads",
+        "1",
         "--q",
         "3",
         "--steps",

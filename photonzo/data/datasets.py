@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import cache_dir
+
 DATASETS = ("mnist", "fashion-mnist", "digits")
 
 
@@ -151,10 +153,6 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 # ---- look-up, verification, download --------------------------------------------------------
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "photonzo"
 
 
 def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:

@@ -14,7 +14,8 @@ A rule is nodes z [n, d] and weights w [n] with E f(z) ≈ Σ_k w_k f(z_k). Rule
   of nodes.
 
 Sparse grids are cached as ``.npz`` files keyed by (rule, d, level) in the cache directory
-(``$PHOTONZO_CACHE`` or ``~/.cache/photonzo/grids``), written atomically, read with
+(``$PHOTONZO_CACHE/grids``, else ``grids`` in the cache that the data use too:
+``$XDG_CACHE_HOME/photonzo``, else ``~/.cache/photonzo``), written atomically, read with
 ``allow_pickle=False``. A grid whose node count would exceed ``max_nodes`` is refused with its
 size unless ``force`` is set.
 """
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_file
+from ..io import atomic_file, cache_dir
 from ..validation import check_int
 
 SPARSE_RULES = ("gauss-hermite", "gauss-hermite-odd")
@@ -80,7 +81,7 @@ class QuadratureRule:
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("PHOTONZO_CACHE", Path.home() / ".cache" / "photonzo")) / "grids"
+    return (Path(os.environ["PHOTONZO_CACHE"]) if os.environ.get("PHOTONZO_CACHE") else cache_dir()) / "grids"
 
 
 def _tasmanian():
