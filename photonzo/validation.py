@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
@@ -65,6 +66,26 @@ def check_optional_positive_int(name: str, value) -> int | None:
 
 def check_non_negative_int(name: str, value) -> int:
     return check_int(name, value, 0)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the system can still give (Linux's MemAvailable), or None where unknown."""
+    try:
+        lines = Path("/proc/meminfo").read_text().splitlines()
+    except OSError:
+        return None
+    found = [int(line.split()[1]) * 1024 for line in lines if line.startswith("MemAvailable:")]
+    return found[0] if found else None
+
+
+def check_memory(nbytes: float, what: str, hint: str) -> None:
+    """Refuse, before any work, a call that would allocate more than the machine has."""
+    available = available_memory()
+    if available is not None and nbytes > available:
+        raise ValueError(
+            f"{what} would need {nbytes / 2**30:.1f} GiB of memory, but {available / 2**30:.1f} GiB "
+            f"are available; {hint}"
+        )
 
 
 SEED_LIMIT = 2**63  # numpy takes any seed >= 0, torch's generators fewer than 2**64; a run also uses seed + 1

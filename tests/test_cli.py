@@ -220,3 +220,20 @@ def test_an_interrupt_or_an_os_error_is_one_line_that_says_how_to_continue(tmp_p
     assert err.count("\n") == 0 and "No space left on device" in err and "checkpoint.npz" in err
     monkeypatch.setattr(run_module.ZOTrainer, "run", real)
     assert main([*args, "--run-dir", str(run), "--resume"]) == 0  # nothing was lost
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "digits", "--batch-size", "100000000"], "a batch of 100,000,000 inputs would need"),
+        (["hjb", "--dim", "3", "--model", "small", "--q", "1000000"], "1,000,000 random directions over"),
+    ],
+)
+def test_runs_too_large_for_the_memory_are_refused_up_front(tmp_path, capsys, monkeypatch, args, message):
+    import photonzo.validation as validation
+
+    monkeypatch.setattr(validation, "available_memory", lambda: 8 * 2**30)  # whatever this machine has
+    run = tmp_path / "run"
+    assert main([*args, "--quiet", "--run-dir", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "GiB are available" in err and not run.exists()

@@ -33,6 +33,7 @@ from ..training.objectives import Classification
 from ..training.optim import adam, build_optimizer, phase_mask, run_schedule
 from ..training.tpsgd import build_layer_local
 from ..training.zo import ZOTrainer
+from ..validation import check_memory
 from .config import RETIRED, PINNConfig, TrainConfig
 
 
@@ -205,6 +206,24 @@ def _execute(run, run_dir, free: tuple[str, ...], resume: bool) -> dict:
     return summary
 
 
+def check_run_memory(network, batch: int, queries_per_call: int, directions: int) -> None:
+    """The largest arrays a run allocates, sized before it starts: a batch of inputs, the outputs of
+    one Oracle call (``queries_per_call`` settings × the batch), the random directions of a step."""
+    check_memory(
+        batch * network.in_features * 8, f"a batch of {batch:,} inputs", "lower --batch-size (or --points)"
+    )
+    check_memory(
+        queries_per_call * batch * max(layer.out_features for layer in network.layers) * 16,
+        f"one chip call of {queries_per_call} settings × {batch:,} inputs",
+        "lower --batch-size (or --points)",
+    )
+    check_memory(
+        2 * directions * network.n_params * 8,
+        f"{directions:,} random directions over {network.n_params:,} parameters",
+        "lower --q",
+    )
+
+
 class _TrainingRun:
     """A classification run: chip, data, trainer, summary (for ``_execute``)."""
 
@@ -214,6 +233,7 @@ class _TrainingRun:
     def build(self, run_dir: Path, resume: bool) -> ZOTrainer:
         config, start = self.config, self.start
         self.chip = build_chip(config, None if start is None else start.gains)
+        check_run_memory(self.chip.network, config.batch_size, 257, config.q)
         train, valid, self.test, self.source = prepare_data(config, self.chip.network.in_features)
         params = (
             None if start is None else torch.as_tensor(np.asarray(start.params), dtype=self.chip.real_dtype)
@@ -323,7 +343,9 @@ class _PINNRun:
             loss="mse",
         )
         oracle = chip.oracle()
+        check_run_memory(self.network, 1, 1, config.q)  # the directions, before any sparse grid is built
         self.derivatives = build_derivatives(config, pde.input_dim, pde.dim)
+        check_run_memory(self.network, config.points * self.derivatives.evaluations, 32, config.q)
         objective = PINNObjective(pde, self.derivatives, test_points=config.test_points, seed=config.seed)
         mask = phase_mask(oracle.param_slices("mesh"), oracle.n_params)
         optimizer = adam(config.lr, run_schedule("cosine", config.steps), mask=mask)
