@@ -188,3 +188,11 @@ def test_seeds_out_of_range_name_what_they_seed():
         Chip(network).initial_params(-1)
     with pytest.raises(ValueError, match="the seed of the random weights"):
         network.random_weights(2**63)
+
+
+def test_half_precision_phases_are_refused():
+    from photonzo.photonics.network import build_network
+
+    chip = Chip(build_network("digits-tt"))
+    with pytest.raises(ValueError, match="float32 or float64"):
+        chip.outputs(chip.initial_params()[None].half(), torch.rand(2, 64))

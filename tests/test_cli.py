@@ -237,3 +237,53 @@ def test_runs_too_large_for_the_memory_are_refused_up_front(tmp_path, capsys, mo
     assert main([*args, "--quiet", "--run-dir", str(run)]) == 2
     err = capsys.readouterr().err
     assert message in err and "GiB are available" in err and not run.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--rule", "monte-carlo", "--nodes", "41"],
+            "is a sampled rule: use it with --estimator monte-carlo",
+        ),
+        (["--estimator", "monte-carlo", "--rule", "gauss-hermite-odd"], "is a sparse grid: use it with"),
+        (["--estimator", "fd", "--rule", "antithetic"], "finite differences take no quadrature rule"),
+        (["--nodes", "41"], "--nodes is for --estimator monte-carlo"),
+    ],
+)
+def test_hjb_options_that_would_be_ignored_are_refused(tmp_path, capsys, extra, message):
+    args = ["hjb", "--dim", "3", "--model", "small", "--quiet", "--run-dir", str(tmp_path / "r"), *extra]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_hjb_monte_carlo_with_its_own_rule_runs(tmp_path):
+    args = [
+        "hjb",
+        "--dim",
+        "3",
+        "--model",
+        "small",
+        "--estimator",
+        "monte-carlo",
+        "--rule",
+        "antithetic",
+        "--nodes",
+        "20",
+        "--steps",
+        "2",
+        "--eval-every",
+        "2",
+        "--points",
+        "5",
+        "--q",
+        "1",
+        "--test-points",
+        "100",
+        "--quiet",
+        "--run-dir",
+        str(tmp_path / "mc"),
+    ]
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "mc" / "summary.json").read_text())
+    assert summary["inferences_per_query"] == 5 * (20 + 1)  # 20 antithetic nodes and the centre

@@ -27,7 +27,7 @@ from ..photonics.hardware import PRESETS, HardwareModel
 from ..photonics.mesh import MESH_KINDS
 from ..photonics.network import LEVELS
 from ..pinn.pde import PDES
-from ..pinn.quadrature import RULES
+from ..pinn.quadrature import RULES, SAMPLED_RULES, SPARSE_RULES
 from ..training.estimators import DISTRIBUTIONS, ESTIMATORS, SCHEMES
 from ..training.optim import OPTIMIZERS, SCHEDULES
 from ..training.tpsgd import LOCAL_LOSSES
@@ -304,7 +304,11 @@ class PINNChipConfig:
 @dataclass(frozen=True)
 class DerivativeConfig:
     estimator: Literal[DERIVATIVES] = setting("sparse-grid", "derivative estimator")
-    rule: Literal[RULES] = setting("gauss-hermite", "quadrature rule of the Stein estimator")
+    rule: Literal[RULES] = setting(
+        "gauss-hermite",
+        "quadrature rule of the Stein estimator: a sparse grid (gauss-hermite, gauss-hermite-odd) for "
+        "--estimator sparse-grid; monte-carlo or antithetic for --estimator monte-carlo",
+    )
     level: int = setting(2, "sparse-grid level")
     nodes: int | None = setting(
         None, "monte-carlo nodes per point (default: as many as the sparse grid)", positive=True
@@ -316,6 +320,25 @@ class DerivativeConfig:
         _check_literals(self)
         check_positive("sigma", self.sigma)
         check_optional_positive_int("nodes", self.nodes)
+        # every option a derivative estimator is given must be one it uses: nothing ignored silently
+        default = "gauss-hermite"  # also what an unset --rule means for monte-carlo: plain sampling
+        if self.estimator == "sparse-grid" and self.rule not in SPARSE_RULES:
+            raise ValueError(
+                f"--rule {self.rule} is a sampled rule: use it with --estimator monte-carlo "
+                f"(the sparse-grid estimator takes {', '.join(SPARSE_RULES)})"
+            )
+        if self.estimator == "monte-carlo" and self.rule not in (*SAMPLED_RULES, default):
+            raise ValueError(
+                f"--rule {self.rule} is a sparse grid: use it with --estimator sparse-grid "
+                f"(the monte-carlo estimator takes {', '.join(SAMPLED_RULES)})"
+            )
+        if self.estimator == "fd" and self.rule != default:
+            raise ValueError(f"finite differences take no quadrature rule, got --rule {self.rule}")
+        if self.nodes is not None and self.estimator != "monte-carlo":
+            raise ValueError(
+                f"--nodes is for --estimator monte-carlo (the {self.estimator} estimator "
+                "fixes its own evaluations)"
+            )
 
 
 @dataclass(frozen=True)

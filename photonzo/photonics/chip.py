@@ -200,7 +200,7 @@ class Chip:
                 f"phases must be a torch tensor or numpy array of shape [Q, {self.n_params}], "
                 f"got {type(phases).__name__}"
             )
-        if not phases.is_floating_point():
+        if phases.dtype not in (torch.float32, torch.float64):  # float16 would round phases by ~2e-3 rad
             raise ValueError(
                 f"phases must be real floating point (float32 or float64), got dtype {phases.dtype}"
             )
