@@ -14,7 +14,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 RESULTS = BENCHMARKS / "results"
-NAMES = ("bench_simulator", "mnist_table", "hjb_table", "noise_sweep")
+NAMES = ("bench_simulator", "mnist_table", "hjb_table", "noise_sweep", "bench_stein")
 ZO_ROWS = ("zo-rge", "zo-hybrid-tw", "zo-layer-local", "zo-dense")
 LOADED = {}
 
@@ -119,6 +119,8 @@ def test_the_reports_render_the_committed_results_as_committed():
     assert load("hjb_table").markdown(data) == text
     data, text = committed("noise_sweep")
     assert load("noise_sweep").report(data) == text
+    data, text = committed("bench_stein")
+    assert load("bench_stein").markdown(data) == text
 
 
 # ---- tiny configurations ----------------------------------------------------------------------------
@@ -194,6 +196,18 @@ def test_noise_sweep_smoke(tmp_path):
     assert (out / "noise_sweep.md").read_text() == module.report(data)
     with pytest.raises(SystemExit):  # a smoke run never lands in the committed results
         module.main(["--smoke", "--part", "report"])
+
+
+def test_bench_stein_tiny(tmp_path, monkeypatch):
+    pytest.importorskip("Tasmanian")
+    monkeypatch.setenv("PHOTONZO_CACHE", str(tmp_path / "cache"))
+    argv = ["--model", "small", "--points", "1", "--sigmas", "0.1", "--rules", "gauss-hermite"] + [
+        "--out",
+        str(tmp_path),
+    ]
+    assert load("bench_stein").main(argv) == 0
+    data = json.loads((tmp_path / "bench_stein.json").read_text())
+    assert data["rows"] and (tmp_path / "bench_stein.md").read_text() == load("bench_stein").markdown(data)
 
 
 def test_the_autograd_reference_is_exact_on_a_known_field():

@@ -86,11 +86,11 @@ def test_layer_local_training_gives_the_recorded_history(tmp_path):
 
 
 def test_a_pinn_run_gives_the_recorded_history(tmp_path):
-    config = PINNConfig.of(dim=3, model="small", steps=12, eval_every=4, q=3, test_points=500)
-    summary = run_pinn(config, tmp_path / "run", progress=False)
-    assert_same(history(tmp_path / "run"), RECORDED["pinn"]["history"])
+    recorded = RECORDED["pinn_heat"]
+    summary = run_pinn(PINNConfig.of(**recorded["config"]), tmp_path / "run", progress=False)
+    assert_same(history(tmp_path / "run"), recorded["history"])
     keys = ("rel_l2", "rel_l2_learned", "val_loss", "train_queries")
-    assert {k: summary[k] for k in keys} == RECORDED["pinn"]["summary"]
+    assert {k: summary[k] for k in keys} == recorded["summary"]
 
 
 def test_a_calibration_gives_the_recorded_offset():
