@@ -14,7 +14,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 RESULTS = BENCHMARKS / "results"
-NAMES = ("bench_simulator", "mnist_table", "hjb_table", "noise_sweep", "bench_stein")
+NAMES = ("bench_simulator", "mnist_table", "hjb_table", "noise_sweep", "bench_stein", "bench_deploy")
 ZO_ROWS = ("zo-rge", "zo-hybrid-tw", "zo-layer-local", "zo-dense")
 LOADED = {}
 
@@ -121,6 +121,8 @@ def test_the_reports_render_the_committed_results_as_committed():
     assert load("noise_sweep").report(data) == text
     data, text = committed("bench_stein")
     assert load("bench_stein").markdown(data) == text
+    data, text = committed("bench_deploy")
+    assert load("bench_deploy").markdown(data) == text
 
 
 # ---- tiny configurations ----------------------------------------------------------------------------
@@ -208,6 +210,13 @@ def test_bench_stein_tiny(tmp_path, monkeypatch):
     assert load("bench_stein").main(argv) == 0
     data = json.loads((tmp_path / "bench_stein.json").read_text())
     assert data["rows"] and (tmp_path / "bench_stein.md").read_text() == load("bench_stein").markdown(data)
+
+
+def test_bench_deploy_tiny(tmp_path):
+    argv = ["--sizes", "12,10,4", "--networks", "digits-tt", "--repeats", "1", "--out", str(tmp_path)]
+    assert load("bench_deploy").main(argv) == 0
+    data = json.loads((tmp_path / "bench_deploy.json").read_text())
+    assert data and (tmp_path / "bench_deploy.md").read_text() == load("bench_deploy").markdown(data)
 
 
 def test_the_autograd_reference_is_exact_on_a_known_field():

@@ -6,9 +6,13 @@ import torch
 from photonzo.photonics.decompose import (
     attenuator_phases,
     clements_phases,
+    clements_phases_batched,
     matrix_to_svd_phases,
+    matrix_to_svd_phases_batched,
     reck_phases,
+    reck_phases_batched,
     unitary_to_phases,
+    unitary_to_phases_batched,
 )
 from photonzo.photonics.mesh import mesh_layout, mesh_matrix
 
@@ -81,3 +85,156 @@ def test_bad_decomposition_input(rng):
         unitary_to_phases(np.eye(3), "diamond")
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         attenuator_phases([1.5])
+
+
+# ---- the batched decomposition against the one-matrix-at-a-time loop it replaced ----------------
+#
+# A copy of the former per-matrix implementation (scalar nulling of one matrix, Python ``abs``):
+# the reference path the batched decomposition must reproduce.
+
+
+def _reference_null_from_right(u, row, m, null_upper):
+    a, b = u[row, m], u[row, m + 1]
+    if null_upper:
+        theta = np.arctan2(abs(a), abs(b))
+        phi = np.angle(a) - np.angle(b) if abs(a) > 0 and abs(b) > 0 else 0.0
+    else:
+        theta = np.arctan2(abs(b), abs(a))
+        phi = np.angle(a) - np.angle(-b) if abs(a) > 0 and abs(b) > 0 else 0.0
+    e, c, s = np.exp(-1j * phi), np.cos(theta), np.sin(theta)
+    col_m, col_n = u[:, m].copy(), u[:, m + 1].copy()
+    u[:, m] = col_m * e * c - col_n * s
+    u[:, m + 1] = col_m * e * s + col_n * c
+    return float(theta), float(phi)
+
+
+def _reference_null_from_left(u, col, m):
+    a, b = u[m, col], u[m + 1, col]
+    theta = np.arctan2(abs(b), abs(a))
+    phi = np.angle(-b) - np.angle(a) if abs(a) > 0 and abs(b) > 0 else 0.0
+    e, c, s = np.exp(1j * phi), np.cos(theta), np.sin(theta)
+    row_m, row_n = u[m].copy(), u[m + 1].copy()
+    u[m] = e * c * row_m - s * row_n
+    u[m + 1] = e * s * row_m + c * row_n
+    return float(theta), float(phi)
+
+
+def _reference_phase_vector(kind, n, sequence, screen):
+    layout = mesh_layout(kind, n)
+    tops, thetas, phis = (np.array(v) for v in zip(*sequence))
+    phases = np.zeros(layout.n_phases)
+    slots = layout.slots_for_sequence(tops)
+    phases[layout.theta_slice][slots] = thetas
+    phases[layout.phi_slice][slots] = phis
+    phases[layout.screen_slice] = screen
+    wrapped = np.mod(phases, 2 * np.pi)
+    wrapped[wrapped >= 2 * np.pi] = 0.0
+    return wrapped
+
+
+def reference_clements(u):
+    u = np.asarray(u, dtype=np.complex128).copy()
+    n = u.shape[0]
+    right, left = [], []
+    for i in range(n - 1):
+        for j in range(i + 1):
+            if i % 2 == 0:
+                right.append((i - j, *_reference_null_from_right(u, n - 1 - j, i - j, True)))
+            else:
+                left.append((n - 2 - i + j, *_reference_null_from_left(u, j, n - 2 - i + j)))
+    moved = []
+    for m, theta, phi in reversed(left):
+        e, c, s = np.exp(-1j * phi), np.cos(theta), np.sin(theta)
+        row_m, row_n = u[m].copy(), u[m + 1].copy()
+        u[m] = e * c * row_m + e * s * row_n
+        u[m + 1] = -s * row_m + c * row_n
+        moved.append((m, *_reference_null_from_right(u, m + 1, m, True)))
+    return _reference_phase_vector("clements", n, right + moved, np.angle(np.diag(u)))
+
+
+def reference_reck(u):
+    u = np.asarray(u, dtype=np.complex128).copy()
+    n = u.shape[0]
+    sequence = [
+        (n - 2 - j, *_reference_null_from_right(u, i, n - 2 - j, False))
+        for i in range(n - 1)
+        for j in range(n - 1 - i)
+    ]
+    return _reference_phase_vector("reck", n, sequence, np.angle(np.diag(u)))
+
+
+REFERENCE = {"clements": reference_clements, "reck": reference_reck}
+
+
+def assert_same_phases(kind, got, want):
+    """Phases equal modulo 2π to 1e-10, and the meshes they program equal to 1e-10."""
+    assert got.shape == want.shape
+    assert np.abs(np.angle(np.exp(1j * (got - want)))).max() <= 1e-10
+    assert np.abs(realise(kind, got) - realise(kind, want)).max() <= 1e-10
+
+
+def degenerate_unitaries(n, rng):
+    """Identity, a permutation, the anti-diagonal, a diagonal of phases and a block-diagonal unitary:
+    exact zeros and ties, where a nulling step has nothing to null and its φ is a convention."""
+    block = np.eye(n, dtype=np.complex128)
+    block[: n // 2, : n // 2] = haar_unitary(n // 2, rng)
+    return [
+        np.eye(n),
+        np.eye(n)[rng.permutation(n)],
+        np.eye(n)[::-1],
+        np.diag(np.exp(1j * rng.uniform(0, 2 * np.pi, n))),
+        block,
+    ]
+
+
+@pytest.mark.parametrize("kind", ["clements", "reck"])
+@pytest.mark.parametrize("n", [2, 3, 8, 16, 64])
+def test_batched_decomposition_equals_the_per_matrix_loop(kind, n, rng):
+    stack = np.stack([haar_unitary(n, rng) for _ in range(5)] + degenerate_unitaries(n, rng))
+    batched = unitary_to_phases_batched(stack, kind)
+    assert batched.shape == (len(stack), n * n)
+    for u, got in zip(stack, batched):
+        assert_same_phases(kind, got, REFERENCE[kind](u))
+        np.testing.assert_array_equal(DECOMPOSE[kind](u), got)  # one matrix = a stack of one
+        assert np.abs(realise(kind, got) - u).max() <= 1e-10
+    per_kind = {"clements": clements_phases_batched, "reck": reck_phases_batched}[kind]
+    np.testing.assert_array_equal(per_kind(stack), batched)
+
+
+def test_batched_decomposition_keeps_the_leading_axes(rng):
+    stack = np.stack([haar_unitary(5, rng) for _ in range(6)]).reshape(2, 3, 5, 5)
+    phases = unitary_to_phases_batched(stack, "reck")
+    assert phases.shape == (2, 3, 25)
+    np.testing.assert_array_equal(phases[1, 2], reck_phases(stack[1, 2]))
+    assert unitary_to_phases_batched(np.zeros((0, 4, 4))).shape == (0, 16)
+
+
+@pytest.mark.parametrize("kind", ["clements", "reck"])
+def test_batched_svd_mapping_equals_the_per_matrix_one(kind, rng):
+    w = rng.standard_normal((7, 8, 8)) + 1j * rng.standard_normal((7, 8, 8))
+    w[2] = 0  # a zero matrix: gain 1, every attenuator dark
+    w[4] = w[4].real  # a real one
+    v_ph, s_ph, u_ph, gains = matrix_to_svd_phases_batched(w, kind)
+    assert v_ph.shape == u_ph.shape == (7, 64) and s_ph.shape == (7, 8) and gains.shape == (7,)
+    assert gains[2] == 1.0 and np.all(s_ph[2] == np.pi / 2)
+    for b in range(7):
+        single = matrix_to_svd_phases(w[b], kind)
+        for got, want in zip((v_ph[b], s_ph[b], u_ph[b], gains[b]), single):
+            np.testing.assert_array_equal(got, want)
+        u, s, vh = np.linalg.svd(w[b])
+        assert_same_phases(kind, v_ph[b], REFERENCE[kind](vh))
+        assert_same_phases(kind, u_ph[b], REFERENCE[kind](u))
+        rebuilt = gains[b] * realise(kind, u_ph[b]) @ np.diag(np.cos(s_ph[b])) @ realise(kind, v_ph[b])
+        assert np.abs(rebuilt - w[b]).max() < 1e-10
+
+
+def test_bad_batched_input(rng):
+    stack = np.stack([haar_unitary(4, rng), rng.standard_normal((4, 4))])
+    with pytest.raises(ValueError, match="not unitary"):
+        unitary_to_phases_batched(stack)
+    with pytest.raises(ValueError, match="square"):
+        unitary_to_phases_batched(np.zeros((2, 4, 3)))
+    with pytest.raises(ValueError, match="square"):
+        matrix_to_svd_phases_batched(np.zeros(4))
+    with pytest.raises(ValueError, match="unknown mesh kind"):
+        matrix_to_svd_phases_batched(np.eye(3)[None], "diamond")

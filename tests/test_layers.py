@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from photonzo.photonics.chip import Chip
+from photonzo.photonics.decompose import matrix_to_svd_phases
 from photonzo.photonics.layers import (
     DETECTIONS,
     READOUTS,
@@ -81,6 +82,31 @@ def test_zero_blocks_do_not_inflate_the_shared_gain(rng):
     _, gain = matrix.from_matrix(w)
     assert gain == pytest.approx(np.linalg.norm(w[:4, :4], 2))
     assert matrix.nominal_gain == np.sqrt(2.0 / 2)  # programming changes nothing of the matrix
+
+
+@pytest.mark.parametrize("mesh", ["clements", "reck"])
+def test_from_matrix_realises_a_multi_block_matrix_with_a_zero_block(mesh, rng):
+    """All blocks are decomposed at once; the program realises W, each block's meshes are those of
+    its own g · U Σ V† mapping, and the shared gain is the top singular value of the non-zero blocks."""
+    matrix = OpticalMatrix(10, 11, block=4, mesh=mesh)  # 3×3 blocks, the last row and column padded
+    w = 0.05 * (rng.standard_normal((10, 11)) + 1j * rng.standard_normal((10, 11)))  # top σ < 1
+    w[4:8, :4] = 0  # block (1, 0) is zero: its own gain would be 1, above every other block's
+    params, gain = matrix.from_matrix(w)
+    k, pm = 4, matrix.layout.n_phases
+    padded = np.zeros((12, 12), dtype=w.dtype)
+    padded[:10, :11] = w
+    blocks = padded.reshape(3, k, 3, k).transpose(0, 2, 1, 3).reshape(-1, k, k)
+    singles = [matrix_to_svd_phases(b, mesh) for b in blocks]
+    assert singles[3][3] == 1.0 and gain == max(s[3] for i, s in enumerate(singles) if i != 3) < 1
+    assert gain == pytest.approx(max(np.linalg.norm(b, 2) for b in blocks))
+    realised = matrix.matrix(torch.tensor(params), gain=gain).numpy()
+    assert np.abs(realised - w).max() <= 1e-10
+    groups = {g.name: g for g in matrix.param_slices("group")}
+    for i, (v_ph, _, u_ph, _) in enumerate(singles):
+        np.testing.assert_array_equal(params[groups["V"].start + i * pm :][:pm], v_ph)
+        np.testing.assert_array_equal(params[groups["U"].start + i * pm :][:pm], u_ph)
+    sigma = params[groups["sigma"].start : groups["sigma"].stop].reshape(9, k)
+    assert np.abs(np.cos(sigma[3])).max() < 1e-15  # the zero block's attenuators are dark
 
 
 def test_tt_from_weights_programs_given_cores(rng):

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from ..validation import check_positive_int
-from .decompose import matrix_to_svd_phases
+from .decompose import matrix_to_svd_phases_batched
 from .hardware import IDEAL, HardwareModel
 from .mesh import mesh_layout, mesh_matrix
 from .mzi import mzi_coefficients, real_dtype_of
@@ -423,19 +423,21 @@ class OpticalMatrix:
         padded = np.zeros((self.rows * k, self.cols * k), dtype=np.result_type(w.dtype, np.float64))
         padded[: self.out_features, : self.in_features] = w
         blocks = padded.reshape(self.rows, k, self.cols, k).transpose(0, 2, 1, 3).reshape(-1, k, k)
-        parts = [matrix_to_svd_phases(b, self.mesh) for b in blocks]
+        # all blocks at once: one batched SVD, then the batched mesh decompositions of every U and V†
+        v_phases, sigma_phases, u_phases, gains = matrix_to_svd_phases_batched(blocks, self.mesh)
         # the shared gain is the largest singular value of any non-zero block (a zero block's
         # nominal gain of 1 must not inflate it: Σ/g would then sit near 0, where DAC steps hurt)
-        gain = max([p[3] for p, b in zip(parts, blocks) if np.any(b)], default=1.0)
+        nonzero = np.any(blocks != 0, axis=(1, 2))
+        gain = float(gains[nonzero].max()) if nonzero.any() else 1.0
         out = np.empty(self.n_params)
         v, s, u = self._groups()
         nb = self.n_blocks
-        out[v.start : v.start + nb * v.size] = np.concatenate([p[0] for p in parts])
+        out[v.start : v.start + nb * v.size] = v_phases.reshape(-1)
         # Each block's Σ was scaled by its own top singular value; rescale to the shared gain.
-        amplitudes = np.concatenate([np.cos(p[1]) * p[3] / gain for p in parts])
+        amplitudes = (np.cos(sigma_phases) * gains[:, None] / gain).reshape(-1)
         out[s.start : s.start + nb * k] = np.arccos(np.clip(amplitudes, -1.0, 1.0))
-        out[u.start : u.start + nb * u.size] = np.concatenate([p[2] for p in parts])
-        return out, float(gain)
+        out[u.start : u.start + nb * u.size] = u_phases.reshape(-1)
+        return out, gain
 
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
         return rng.uniform(0.0, 2 * np.pi, self.n_params)
