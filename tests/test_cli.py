@@ -287,3 +287,32 @@ def test_hjb_monte_carlo_with_its_own_rule_runs(tmp_path):
     assert main(args) == 0
     summary = json.loads((tmp_path / "mc" / "summary.json").read_text())
     assert summary["inferences_per_query"] == 5 * (20 + 1)  # 20 antithetic nodes and the centre
+
+
+def test_hjb_least_squares_derivatives_on_a_complex64_chip(tmp_path):
+    args = [
+        "hjb",
+        "--dim",
+        "3",
+        "--model",
+        "small",
+        "--estimator",
+        "least-squares",
+        "--no-float64",
+        "--steps",
+        "2",
+        "--eval-every",
+        "2",
+        "--points",
+        "5",
+        "--q",
+        "1",
+        "--test-points",
+        "100",
+        "--quiet",
+        "--run-dir",
+        str(tmp_path / "ls"),
+    ]
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "ls" / "summary.json").read_text())
+    assert summary["derivatives"]["estimator"] == "least-squares" and summary["derivatives"]["nodes"] == 41

@@ -25,7 +25,7 @@ from ..photonics.network import OpticalNetwork, Program, build_network, dense_eq
 from ..pinn.objective import PINNObjective
 from ..pinn.pde import build_pde
 from ..pinn.quadrature import make_rule, sparse_grid
-from ..pinn.stein import FiniteDifference, SteinEstimator
+from ..pinn.stein import FiniteDifference, LeastSquaresEstimator, SteinEstimator
 from ..training.estimators import RGE, build_estimators
 from ..training.loop import LoopConfig
 from ..training.methods import hybrid, method
@@ -311,8 +311,10 @@ def build_pinn_network(config: PINNConfig):
 def build_derivatives(config: PINNConfig, input_dim: int, spatial: int):
     if config.estimator == "fd":
         return FiniteDifference(input_dim, config.sigma, spatial=spatial)
-    if config.estimator == "sparse-grid":
+    if config.estimator in ("sparse-grid", "least-squares"):
         rule = make_rule(config.rule, input_dim, level=config.level, force=config.force)
+        if config.estimator == "least-squares":
+            return LeastSquaresEstimator(rule, config.sigma, spatial=spatial)
     else:
         n = config.nodes or sparse_grid("gauss-hermite", input_dim, config.level, force=config.force).n_nodes
         rule = make_rule(
