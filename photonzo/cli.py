@@ -124,15 +124,19 @@ def _run_options(parser) -> None:
         "--threads",
         type=_positive_int,
         default=None,
-        help="torch intra-op threads for this run (default: torch's choice, all cores; on a "
-        "busy or shared machine 1 is often faster)",
+        help="intra-op threads for this run (default: for each shape of chip call, one thread or all "
+        "cores, whichever measured faster; see photonzo/photonics/threads.py)",
     )
 
 
 def _set_threads(args) -> None:
+    """``--threads N`` fixes the chip's thread count (photonics/threads.py) and torch's own."""
     if args.threads is not None:
+        import os
+
         import torch
 
+        os.environ["PHOTONZO_THREADS"] = str(args.threads)
         torch.set_num_threads(args.threads)
 
 

@@ -70,7 +70,8 @@ def test_train_writes_a_run_and_refuses_bad_options(tmp_path, capsys):
     assert not (tmp_path / "other").exists() and not (tmp_path / "none").exists()
 
 
-def test_train_layer_local_on_the_chip(tmp_path, capsys):
+def test_train_layer_local_on_the_chip(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PHOTONZO_THREADS", "2")  # --threads sets it for the process: undone after the test
     run = tmp_path / "ll"
     args = [
         "train",

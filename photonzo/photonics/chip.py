@@ -41,6 +41,7 @@ from .hardware import HardwareModel
 from .layers import ForwardContext, ParamSlice
 from .mzi import insertion_loss_amplitude, real_dtype_of
 from .network import OpticalNetwork
+from .threads import ThreadPolicy
 
 
 def check_labels(labels: torch.Tensor, batch: int, classes: int) -> None:
@@ -135,6 +136,7 @@ class Chip:
         self.real_dtype = real_dtype_of(dtype)
         self.loss_fn, self._check_targets = LOSSES[loss] if isinstance(loss, str) else (loss, None)
         self.max_elements = int(max_elements)
+        self.threads = ThreadPolicy()  # intra-op threads per call shape, chosen by timing (threads.py)
         # the electronic amplifier after the output detectors: a passive chip's outputs are bounded
         # by the input power, and a readout gain brings them to where the loss can saturate
         if not (isinstance(output_gain, (int, float)) and np.isfinite(output_gain) and output_gain > 0):
@@ -266,9 +268,16 @@ class Chip:
         inputs = max(64, self.cache_elements // (settings * 2 * net.widest))
         return settings, min(b, inputs)
 
+    def _threads(self, phases, x, taps: bool = False):
+        """The thread count for this call, for all of it: the input checks and the copies of a small
+        call pay a fork/join per operation too (see threads.py)."""
+        shape = lambda a: a.shape[0] if hasattr(a, "shape") and len(a.shape) else 1
+        return self.threads.apply(self.threads.key(shape(phases), shape(x), taps))
+
     def outputs(self, phases, x) -> torch.Tensor:
         """Detected outputs ``[Q, B, out]`` of Q settings on the same inputs ``x[B, in]``."""
-        return self._forward(self._check_phases(phases), self._check_inputs(x))
+        with self._threads(phases, x):
+            return self._forward(self._check_phases(phases), self._check_inputs(x))
 
     @property
     def layer_features(self) -> list[int]:
@@ -278,7 +287,8 @@ class Chip:
     def layer_outputs(self, phases, x) -> list[torch.Tensor]:
         """Every layer's output ``[Q, B, out_i]`` for Q settings on the same inputs: hidden layers
         after their electronic activation, the last as detected. Costs Q queries, like ``outputs``."""
-        return self._forward(self._check_phases(phases), self._check_inputs(x), taps=True)
+        with self._threads(phases, x, taps=True):
+            return self._forward(self._check_phases(phases), self._check_inputs(x), taps=True)
 
     def _forward(self, phases: torch.Tensor, x: torch.Tensor, taps: bool = False):
         q, b = phases.shape[0], x.shape[0]
@@ -307,11 +317,12 @@ class Chip:
     def loss(self, phases, batch) -> torch.Tensor:
         """Loss per setting ``[Q]`` on one batch ``(x, targets)``."""
         x, y = batch
-        phases, x = self._check_phases(phases), self._check_inputs(x)
-        y = torch.as_tensor(y, device=self.device)
-        if self._check_targets is not None:
-            self._check_targets(y, x.shape[0], self.network.out_features)
-        return self.loss_fn(self._forward(phases, x), y)
+        with self._threads(phases, x):
+            phases, x = self._check_phases(phases), self._check_inputs(x)
+            y = torch.as_tensor(y, device=self.device)
+            if self._check_targets is not None:
+                self._check_targets(y, x.shape[0], self.network.out_features)
+            return self.loss_fn(self._forward(phases, x), y)
 
     def summary(self) -> dict:
         return {
