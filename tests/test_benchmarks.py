@@ -14,7 +14,15 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 RESULTS = BENCHMARKS / "results"
-NAMES = ("bench_simulator", "mnist_table", "hjb_table", "noise_sweep", "bench_stein", "bench_deploy")
+NAMES = (
+    "bench_simulator",
+    "mnist_table",
+    "hjb_table",
+    "noise_sweep",
+    "bench_stein",
+    "bench_deploy",
+    "bench_training",
+)
 ZO_ROWS = ("zo-rge", "zo-hybrid-tw", "zo-layer-local", "zo-dense")
 LOADED = {}
 
@@ -217,6 +225,17 @@ def test_bench_deploy_tiny(tmp_path):
     assert load("bench_deploy").main(argv) == 0
     data = json.loads((tmp_path / "bench_deploy.json").read_text())
     assert data and (tmp_path / "bench_deploy.md").read_text() == load("bench_deploy").markdown(data)
+
+
+def test_bench_training_tiny(tmp_path):
+    argv = ["--cases", "digits-tt", "--repeats", "1", "--out", str(tmp_path)]
+    assert load("bench_training").main(argv) == 0
+    data = json.loads((tmp_path / "bench_training.json").read_text())
+    (row,) = data["rows"]
+    assert (
+        row["case"] == "digits-tt" and row["queries_per_step"] == 121 and row["vs_1_thread"]["1 thread"] == 1
+    )
+    assert (tmp_path / "bench_training.md").read_text() == load("bench_training").markdown(data)
 
 
 def test_the_autograd_reference_is_exact_on_a_known_field():

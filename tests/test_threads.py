@@ -55,3 +55,35 @@ def test_a_fixed_count_from_the_environment_and_the_callers_setting_is_restored(
     chip.threads = ThreadPolicy(fixed=1 if before > 1 else 2)
     chip.outputs(chip.initial_params()[None], torch.rand(2, 64))
     assert torch.get_num_threads() == before
+
+
+def test_a_training_history_is_the_same_at_any_thread_count(tmp_path, monkeypatch):
+    """What makes the timing-based choice safe: the step's own work gives the same bits too."""
+    from photonzo.experiments.config import TrainConfig
+    from photonzo.experiments.results import read_metrics
+    from photonzo.experiments.run import run_training
+
+    before = torch.get_num_threads()
+    config = TrainConfig.of(
+        steps=8,
+        eval_every=4,
+        eval_size=50,
+        estimator="hybrid",
+        per_group=True,
+        switch_step=4,
+        cge_subset=32,
+        q=1,
+        hardware="typical",
+    )
+    histories = []
+    try:
+        for threads in (1, 2):
+            monkeypatch.setenv("PHOTONZO_THREADS", str(threads))
+            torch.set_num_threads(threads)
+            run_training(config, tmp_path / str(threads), progress=False)
+            histories.append(
+                [{k: v for k, v in r.items() if k != "wall"} for r in read_metrics(tmp_path / str(threads))]
+            )
+    finally:
+        torch.set_num_threads(before)
+    assert histories[0] == histories[1]

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 
 import torch
 
+from ..photonics.threads import ThreadPolicy
 from ..validation import check_optional_positive_int, check_positive_int
 from .recorder import Recorder
 from .selection import Selection, keep_best
 from .step import TrainState, zo_step
+
+STEP = ("zo step",)  # the thread policy's key of a whole step (chip calls choose their own inside it)
 
 
 @dataclass(frozen=True)
@@ -115,20 +118,22 @@ def train(
     """Train from ``state`` to ``loop.steps`` (or the budget); returns the final state."""
     selection = selection_of(objective)
     recorder.start(loop.steps, state.step)
+    threads = ThreadPolicy()  # the step's own work (probes, updates) pays a fork/join per op too
     try:
         while state.step < loop.steps and not budget_spent(state, loop):
             batch = objective.sample(streams.data, loop.batch_size)
             before = state
-            state, record = zo_step(
-                oracle,
-                method,
-                state,
-                batch,
-                generator=streams.directions,
-                loss_fn=objective.loss_fn(oracle, batch),
-                max_settings=loop.max_settings,
-                at=schedule_position(before, loop),
-            )
+            with threads.apply(STEP):
+                state, record = zo_step(
+                    oracle,
+                    method,
+                    state,
+                    batch,
+                    generator=streams.directions,
+                    loss_fn=objective.loss_fn(oracle, batch),
+                    max_settings=loop.max_settings,
+                    at=schedule_position(before, loop),
+                )
             if selection.training_loss:  # the centre loss measured the parameters before the step
                 state = consider(state, record["loss"], {"step": before.step}, before.params, selection)
             last = state.step == loop.steps or budget_spent(state, loop)
