@@ -1,12 +1,18 @@
 import gzip
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from photonzo.data import DataNotFoundError, batches, fit_features, load_dataset, read_idx
+from photonzo.data import DataNotFoundError, batches, datasets, fit_features, load_dataset, read_idx
 from photonzo.data.datasets import IDX_FILES, find_file
 
 SHARED = Path(os.environ.get("PHOTONZO_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -46,11 +52,33 @@ def test_idx_reader_handles_gzip_and_raw_and_rejects_garbage(tmp_path):
         read_idx(tmp_path / "short")
 
 
+@pytest.fixture
+def offline(monkeypatch):
+    """No network: every download fails at once, as a DNS failure; returns the attempts' timeouts."""
+    attempts = []
+
+    def urlopen(url, timeout=None):
+        attempts.append(timeout)
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(datasets, "_noticed", set())  # each test sees the once-per-process notice
+    return attempts
+
+
+def notices(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "photonzo.data.datasets"]
+
+
 @needs_shared
-def test_offline_mnist_is_the_documented_split_of_the_test_set(isolated, monkeypatch):
+def test_offline_mnist_is_the_documented_split_of_the_test_set(isolated, monkeypatch, offline, caplog):
     monkeypatch.setenv("PHOTONZO_DATA", str(SHARED))
-    with pytest.warns(UserWarning, match="training images not found"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a notice, not a UserWarning with its source line
         data = load_dataset("mnist", download=False)
+    (notice,) = notices(caplog)
+    assert "training images were not found and downloading is off" in notice and "\n" not in notice
+    assert not offline  # download=False: no attempt
     assert data.x_train.shape == (8000, 784) and data.x_test.shape == (2000, 784)
     assert "split 8000/2000 (seed 0)" in data.source
     assert data.x_train.dtype == np.float32 and data.x_train.min() >= 0 and data.x_train.max() == 1.0
@@ -132,3 +160,56 @@ def test_a_damaged_gzip_file_is_an_error_that_names_it(tmp_path):
             ValueError, match=rf"{name}: the gzip file is damaged|{name}.*not an IDX|{name}: IDX"
         ):
             read_idx(tmp_path / name)
+
+
+def test_a_download_gives_up_at_once_when_the_machine_is_offline(isolated, offline):
+    with pytest.raises(DataNotFoundError, match="the download failed.*no network: the other mirrors"):
+        find_file("mnist", "train-images")
+    assert offline == [datasets.DOWNLOAD_TIMEOUT] and datasets.DOWNLOAD_TIMEOUT <= 5  # one mirror, briefly
+
+
+def test_a_mirror_that_answers_with_an_error_is_not_the_end(isolated, monkeypatch):
+    tried = []
+
+    def urlopen(url, timeout=None):
+        tried.append(url)
+        raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    with pytest.raises(DataNotFoundError, match="HTTP Error 404"):
+        find_file("mnist", "train-images")
+    assert tried == [m + "train-images-idx3-ubyte.gz" for m in datasets.MIRRORS["mnist"]]
+
+
+@needs_shared
+def test_offline_mnist_says_so_once_in_one_line(isolated, monkeypatch, offline, caplog):
+    monkeypatch.setenv("PHOTONZO_DATA", str(SHARED))
+    for _ in range(2):  # a sweep loads its data once per cell
+        assert load_dataset("mnist").x_train.shape == (8000, 784)
+    (notice,) = notices(caplog)
+    assert notice.startswith("photonzo: the MNIST training images were not found and could not be downloaded")
+    assert offline == [datasets.DOWNLOAD_TIMEOUT] * 2  # one quick attempt per load
+
+
+@needs_shared
+def test_offline_mnist_prints_one_line_on_stderr(isolated):
+    """What a user of ``photonzo train mnist`` sees on stderr without a network: that one line."""
+    code = (
+        "import socket, urllib.error, urllib.request\n"
+        "def urlopen(url, timeout=None):\n"
+        "    raise urllib.error.URLError(socket.gaierror(-2, 'Name or service not known'))\n"
+        "urllib.request.urlopen = urlopen\n"
+        "from photonzo.data import load_dataset\n"
+        "load_dataset('mnist'); load_dataset('mnist')\n"
+    )
+    env = {**os.environ, "PHOTONZO_DATA": str(SHARED), "XDG_CACHE_HOME": str(isolated / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("photonzo: the MNIST training images were not found") and "--data-dir" in line

@@ -17,7 +17,10 @@ recorded, the MD5 of the canonical ``.gz``. A mismatch is an error, never a sile
 
 Offline MNIST: the MNIST training images are not always at hand (this project's CI has only
 the test set). Then ``mnist`` uses a fixed split of the 10,000 test images — 8,000 to train
-and 2,000 held out, permutation seeded with 0 — and says so in ``Dataset.source`` and a warning.
+and 2,000 held out, permutation seeded with 0 — and says so in ``Dataset.source`` and in a one-line
+warning logged (``logging``, logger ``photonzo.data.datasets``) once per process. A download
+gives up within seconds when the machine is offline (``DOWNLOAD_TIMEOUT``; the first mirror that
+cannot be reached at all ends the attempt).
 
 ``digits`` is scikit-learn's bundled 8×8 handwritten digits (1,797 images, values 0..16): the
 small default that always works offline; fixed split 1,437 train / 360 test (seed 0).
@@ -25,14 +28,16 @@ small default that always works offline; fixed split 1,437 train / 360 test (see
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
+import logging
 import os
 import shutil
+import socket
 import tempfile
 import urllib.error
 import urllib.request
-import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -98,6 +103,7 @@ MIRRORS = {
     "mnist": ["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://yann.lecun.com/exdb/mnist/"],
     "fashion-mnist": ["https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
 }
+DOWNLOAD_TIMEOUT = 5.0  # seconds a mirror may take to connect, or to send the next block
 SYSTEM_DIRS = {"fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")]}
 MNIST_OFFLINE_SPLIT = (8000, 2000)
 DIGITS_TEST = 360
@@ -191,7 +197,18 @@ def _candidates(spec: IdxFile, folder: Path) -> list[Path]:
     return [folder / spec.name, folder / raw]
 
 
-def _download(name: str, spec: IdxFile, timeout: float = 30.0) -> Path:
+def _unreachable(error: Exception) -> bool:
+    """Whether a download's failure says that no mirror can be reached (no DNS, connection refused,
+    no route, connection timed out): then trying the other mirrors would only wait again."""
+    reason = getattr(error, "reason", None) if isinstance(error, urllib.error.URLError) else None
+    if isinstance(reason, (socket.gaierror, ConnectionRefusedError, TimeoutError)):
+        return True
+    return getattr(reason, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN)
+
+
+def _download(name: str, spec: IdxFile, timeout: float = DOWNLOAD_TIMEOUT) -> Path:
+    """``spec`` from the first mirror that serves it, into the cache; a ``DataNotFoundError`` at once
+    when the machine is offline (see ``_unreachable``), else after every mirror failed."""
     target = cache_dir() / name / spec.name
     target.parent.mkdir(parents=True, exist_ok=True)
     errors = []
@@ -209,6 +226,9 @@ def _download(name: str, spec: IdxFile, timeout: float = 30.0) -> Path:
             return target
         except (urllib.error.URLError, OSError, ValueError) as e:
             errors.append(f"{mirror}: {e}")
+            if _unreachable(e):
+                errors.append("no network: the other mirrors were not tried")
+                break
         finally:
             Path(tmp).unlink(missing_ok=True)
     raise DataNotFoundError("; ".join(errors))
@@ -249,6 +269,17 @@ def _locate(name: str, part: str, data_dir, download: bool) -> tuple[Path, bytes
 
 
 # ---- datasets -------------------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+_noticed: set[str] = set()
+
+
+def _notice(message: str) -> None:
+    """A warning for the user, once per process (a sweep loads its data once per cell): a logged
+    line, which Python prints as that one line on stderr when the program configures no logging."""
+    if message not in _noticed:
+        _noticed.add(message)
+        log.warning(message)
 
 
 @dataclass
@@ -305,7 +336,12 @@ def load_dataset(name: str, data_dir=None, download: bool = True) -> Dataset:
         train, test = _split(len(x_test), n_test, seed=0)
         x_train, y_train, x_test, y_test = x_test[train], y_test[train], x_test[test], y_test[test]
         source = f"mnist test set split {n_train}/{n_test} (seed 0): training images unavailable offline"
-        warnings.warn(f"MNIST training images not found; using the {source}", stacklevel=2)
+        why = "could not be downloaded" if download else "downloading is off"
+        _notice(
+            f"photonzo: the MNIST training images were not found and {why}; training on a split of the "
+            f"test set instead ({n_train:,} train / {n_test:,} held out, seed 0). For the official split "
+            f"put {IDX_FILES['mnist']['train-images'].name} in --data-dir or $PHOTONZO_DATA."
+        )
     return Dataset(name, x_train, y_train, x_test, y_test, source=source)
 
 

@@ -20,6 +20,8 @@ from .selection import Selection
 from .step import TrainState
 
 METRICS = "metrics.jsonl"
+# the keys of a step's record (``training/step.py``, ``loop.py``); an evaluation adds its own results
+STEP_KEYS = frozenset({"step", "loss", "lr", "method", "step_queries", "queries", "eval_queries", "wall"})
 
 
 def parse_record(line: str, path: Path, number: int) -> dict:
@@ -78,11 +80,14 @@ class Recorder:
             with open(self.run_dir / METRICS, "a") as f:
                 f.write(json.dumps(record) + "\n")
         self.history.append(record)
-        if self.bar is not None:
+        if self.bar is not None:  # the postfix first: the update draws it (set_postfix would draw again)
+            shown = {
+                "loss": f"{record['loss']:.4g}",
+                **self._last_evaluation(),
+                "queries": f"{state.train_queries:,}",
+            }
+            self.bar.set_postfix(shown, refresh=False)
             self.bar.update(1)
-            self.bar.set_postfix(
-                loss=f"{record['loss']:.3f}", acc=self._last("val_acc"), queries=f"{state.train_queries:,}"
-            )
 
     def checkpoint(self, state: TrainState, method, streams) -> None:
         if self.run_dir is not None:
@@ -95,8 +100,15 @@ class Recorder:
             self.bar.close()
             self.bar = None
 
-    def _last(self, key: str) -> str:
+    def _last_evaluation(self) -> dict[str, str]:
+        """What the last evaluation measured (``val_loss`` and ``val_acc``; a PINN's ``val_loss``,
+        ``rel_l2``, ...): the scalar keys of the last record with a ``val_loss`` that a step's own
+        record does not have; nothing before the first evaluation."""
         for record in reversed(self.history):
-            if key in record:
-                return f"{record[key]:.3f}"
-        return "-"
+            if "val_loss" in record:
+                return {
+                    k: f"{v:.3g}"
+                    for k, v in record.items()
+                    if k not in STEP_KEYS and isinstance(v, (int, float)) and not isinstance(v, bool)
+                }
+        return {}
