@@ -158,6 +158,44 @@ def test_hjb_writes_a_pinn_run_and_refuses_bad_options(tmp_path, capsys):
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--dim", "1000"], "level 2 in 1001 dimensions has 2,006,005 nodes, more than the limit of 20,000"),
+        (["--dim", "20", "--level", "8"], "level 8 in 21 dimensions has 360,207,113 nodes"),
+        (["--dim", "3", "--level", "40"], "level 40 in 4 dimensions has 171,978,769 nodes"),
+        (["--dim", "3", "--level", "400", "--force"], "a sparse-grid level of 400 is past the largest one"),
+    ],
+)
+def test_hjb_refuses_a_sparse_grid_too_large_at_once(tmp_path, capsys, monkeypatch, extra, message):
+    import time
+
+    import photonzo.pinn.quadrature as quadrature
+
+    def no_grid():
+        raise AssertionError("a grid was built")
+
+    monkeypatch.setattr(quadrature, "_tasmanian", no_grid)
+    run = tmp_path / "run"
+    t0 = time.perf_counter()
+    assert main(["hjb", "--model", "small", "--steps", "5", "--quiet", "--run-dir", str(run), *extra]) == 2
+    assert time.perf_counter() - t0 < 5.0  # about 0.05 s; generous for a loaded machine
+    err = capsys.readouterr().err
+    assert message in err and ("--force" in err or "level" in err) and not run.exists()
+
+
+def test_hjb_resumed_with_more_steps_extends_its_schedule(tmp_path):
+    run = tmp_path / "hjb"
+    args = ["hjb", "--dim", "3", "--model", "small", "--eval-every", "2", "--test-points", "200"]
+    args += ["--points", "10", "--q", "2", "--quiet", "--run-dir", str(run)]
+    assert main([*args, "--steps", "4"]) == 0
+    assert main([*args, "--steps", "8", "--resume"]) == 0
+    lrs = [json.loads(line)["lr"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(lrs) == 8 and lrs == sorted(lrs, reverse=True) and lrs[4] < lrs[3]  # no restart
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["steps"] == 8 and [e["steps"] for e in saved["extensions"]] == [[4, 8]]
+
+
 def test_top_level_help_is_instant_and_options_say_their_default_once():
     code = (
         "import sys, contextlib, io; from photonzo.cli import main\n"

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from photonzo.pinn.pde import build_pde
-from photonzo.pinn.quadrature import make_rule, sampled_rule, sparse_grid
+from photonzo.pinn.quadrature import MAX_LEVEL, make_rule, sampled_rule, sparse_grid, sparse_grid_size
 from photonzo.pinn.stein import FiniteDifference, LeastSquaresEstimator, SteinEstimator
 
 
@@ -51,6 +51,52 @@ def test_bad_rules_and_exploding_grids_are_refused():
         sampled_rule("antithetic", 3, 5)
     with pytest.raises(ValueError, match="sigma must be a positive finite number"):
         SteinEstimator(sampled_rule("antithetic", 3, 4), 0.0)
+
+
+SIZES = [(d, level) for d in range(1, 6) for level in range(6)]
+SIZES += [(21, 2), (30, 2), (100, 1), (8, 3), (1, 60), (2, 20), (3, 9)]
+
+
+@pytest.mark.parametrize("rule", ["gauss-hermite", "gauss-hermite-odd"])
+def test_the_node_count_known_before_the_grid_is_tasmanians(rule):
+    import Tasmanian
+
+    for d, level in SIZES:
+        built = Tasmanian.makeGlobalGrid(d, 0, level, "level", rule).getNumPoints()
+        assert sparse_grid_size(rule, d, level) == built, (rule, d, level)
+    assert sparse_grid_size(rule, 21, 2) == {"gauss-hermite": 925, "gauss-hermite-odd": 967}[rule]
+    # closed forms: one dimension is the 1-D rule; level 1 is the origin and ± a node on each axis;
+    # level 2: the origin, 4 nodes per axis and 4 per pair of axes, + 2 more per axis for -odd
+    odd = rule == "gauss-hermite-odd"
+    assert sparse_grid_size(rule, 1, 7) == (15 if odd else 8)
+    assert sparse_grid_size(rule, 500, 1) == 1001
+    for d in (3, 21, 1001, 10**6):
+        assert sparse_grid_size(rule, d, 2) == 2 * d * d + (4 if odd else 2) * d + 1
+
+
+def test_a_grid_too_large_is_refused_before_anything_is_built(monkeypatch):
+    import time
+
+    import photonzo.pinn.quadrature as quadrature
+
+    def no_grid():
+        raise AssertionError("a grid was built")
+
+    monkeypatch.setattr(quadrature, "_tasmanian", no_grid)
+    t0 = time.perf_counter()
+    with pytest.raises(
+        ValueError, match="level 2 in 1001 dimensions has 2,006,005 nodes, more than the limit"
+    ):
+        sparse_grid("gauss-hermite", 1001, 2)
+    assert sparse_grid_size("gauss-hermite", 10**6, MAX_LEVEL) > 10**400  # exact, and still at once
+    assert time.perf_counter() - t0 < 1.0
+    with pytest.raises(ValueError, match="has about 1.35e472 nodes"):
+        sparse_grid("gauss-hermite", 10**6, MAX_LEVEL)
+    with pytest.raises(ValueError, match="past the largest one, 100: its 1-D gauss-hermite-odd rule alone"):
+        sparse_grid("gauss-hermite-odd", 3, MAX_LEVEL + 1, force=True)  # --force lifts the node limit only
+    monkeypatch.setattr(quadrature.validation, "available_memory", lambda: 8 * 2**30)
+    with pytest.raises(ValueError, match=r"\(2,006,005 nodes\) would need 44 GiB of memory, but 8.0 GiB"):
+        sparse_grid("gauss-hermite", 1001, 2, force=True)
 
 
 def quadratic(d, seed=0):

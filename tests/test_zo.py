@@ -344,3 +344,78 @@ def test_two_processes_cannot_write_one_run_directory(tmp_path):
     # the lock is per open file, so even this process cannot take it twice
     with exclusive(run), pytest.raises(DirectoryInUse), exclusive(run):
         pass
+
+
+def lrs_of(run: Path) -> list[float]:
+    return [r["lr"] for r in read_metrics(run)]
+
+
+def test_a_longer_resume_extends_the_cosine_schedule_without_a_jump(tmp_path, monkeypatch):
+    import math
+    import shutil
+
+    from photonzo.training.recorder import Recorder
+
+    base = dict(dataset="digits", steps=20, eval_every=5, eval_size=40, q=1, schedule="cosine")
+    run, copy = tmp_path / "run", tmp_path / "copy"
+    run_training(TrainConfig.of(**base), run, progress=False)
+    shutil.copytree(run, copy)
+    twenty = lrs_of(run)
+    longer = TrainConfig.of(**{**base, "steps": 40})
+    assert run_training(longer, run, resume=True, progress=False)["steps"] == 40
+    lrs = lrs_of(run)
+    assert lrs[:20] == twenty and len(lrs) == 40
+    # no jump at step 20: from step 19 on, the rest of the cosine (19/20 → 1) spread over 21 steps
+    assert all(a > b for a, b in zip(lrs[19:], lrs[20:]))
+    rest = [0.01 * 0.5 * (1 + math.cos(math.pi * (19 / 20 + (k - 19) / (20 * 21)))) for k in range(20, 40)]
+    assert lrs[20:] == pytest.approx(rest, rel=1e-12)
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["steps"] == 40 and len(saved["extensions"]) == 1
+    ext = saved["extensions"][0]
+    assert (ext["step"], ext["steps"], ext["max_queries"]) == (20, [20, 40], [None, None])
+    assert ext["queries"] == 20 * 13 and ext["last_queries"] == 19 * 13
+    # the same extension, interrupted after its checkpoint at step 30, resumes to the same lrs
+    real = Recorder.record
+
+    def killed(self, record, state):
+        if record["step"] == 32:
+            raise KeyboardInterrupt
+        real(self, record, state)
+
+    monkeypatch.setattr(Recorder, "record", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(longer, copy, resume=True, progress=False)
+    monkeypatch.setattr(Recorder, "record", real)
+    assert json.loads((copy / "config.json").read_text()) == saved  # written before the first step
+    run_training(longer, copy, resume=True, progress=False)  # the same length now: no new extension
+    assert lrs_of(copy) == lrs and json.loads((copy / "config.json").read_text()) == saved
+    # a finished run resumed with its own length is left as it was
+    run_training(longer, run, resume=True, progress=False)
+    assert lrs_of(run) == lrs and json.loads((run / "config.json").read_text()) == saved
+
+
+def test_the_schedule_position_under_extensions():
+    from photonzo.training.loop import Extension, schedule_position
+    from photonzo.training.step import TrainState
+
+    at = lambda loop, step, queries=0: schedule_position(
+        TrainState(torch.zeros(1), None, step, queries), loop
+    )
+    assert [at(LoopConfig(steps=20), k) for k in (0, 7, 19)] == [0, 7, 19]  # never extended: the step
+    assert at(LoopConfig(steps=60, max_queries=5000), 25, 4775) == 57  # whole steps under a budget
+    # shortened while running: 10 of 20 steps done, now 15; from 9/20 at step 9 to the end at 15
+    shorter = LoopConfig(steps=15, extensions=(Extension(10, 100, 90, (20, 15), (None, None)),))
+    assert [at(shorter, k) for k in (9, 10, 15)] == [pytest.approx(15 * 9 / 20), 15 * (9 / 20 + 11 / 120), 15]
+    # the budget doubled after it ran out: its clock goes on from the last step's reading
+    more = Extension(10, 1000, 900, (100, 100), (1000, 2000))
+    loop = LoopConfig(steps=100, max_queries=2000, extensions=(more,))
+    assert at(LoopConfig(steps=100, max_queries=1000), 9, 900) == at(loop, 9, 900) == 90
+    positions = [at(loop, 10 + k, 1000 + 100 * k) for k in range(11)]
+    assert positions[0] == 90 and positions == sorted(positions) and positions[-1] == 100
+    # an extension at step 0 just replaces the length; a damaged or mismatched record is refused
+    fresh = LoopConfig(steps=40, extensions=(Extension(0, 0, 0, (20, 40), (None, None)),))
+    assert at(fresh, 10) == 10
+    with pytest.raises(ValueError, match="ends at 40 steps"):
+        LoopConfig(steps=30, extensions=fresh.extensions)
+    with pytest.raises(ValueError, match="extension recorded in config.json is damaged"):
+        Extension.from_json({"step": 3, "steps": [1]})

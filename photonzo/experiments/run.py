@@ -9,6 +9,7 @@ share one skeleton (``_execute``): check the run directory, build the chip and t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -24,10 +25,10 @@ from ..photonics.layers import OpticalLinear
 from ..photonics.network import OpticalNetwork, Program, build_network, dense_equivalent_mzis
 from ..pinn.objective import PINNObjective
 from ..pinn.pde import build_pde
-from ..pinn.quadrature import make_rule, sparse_grid
+from ..pinn.quadrature import make_rule, sparse_grid_size
 from ..pinn.stein import FiniteDifference, LeastSquaresEstimator, SteinEstimator
 from ..training.estimators import RGE, build_estimators
-from ..training.loop import LoopConfig
+from ..training.loop import Extension, LoopConfig
 from ..training.methods import hybrid, method
 from ..training.objectives import Classification
 from ..training.optim import adam, build_optimizer, phase_mask, run_schedule
@@ -171,7 +172,11 @@ def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ..
     if resume:
         if not saved.exists():
             raise FileNotFoundError(f"nothing to resume in {run_dir}: no config.json")
-        before = {k: v for k, v in read_config(saved).items() if k not in free and RETIRED.get(k, ()) != v}
+        before = {
+            k: v
+            for k, v in read_config(saved).items()
+            if k not in free and k != "extensions" and RETIRED.get(k, ()) != v
+        }
         now = {k: v for k, v in config.items() if k not in free}
         if before != now:
             changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
@@ -196,7 +201,9 @@ def _execute(run, run_dir, free: tuple[str, ...], resume: bool) -> dict:
     with exclusive(run_dir):
         resume = check_run_dir(run_dir, run.config.flat(), resume, free)  # again, now that it is ours
         trainer = run.build(run_dir, resume)
-        if not resume:
+        if resume:
+            extend(trainer, run_dir, run.config.flat())
+        else:
             atomic_write_json(run_dir / "config.json", run.config.flat())
         t0 = time.perf_counter()
         history = trainer.run(resume=resume)
@@ -204,6 +211,35 @@ def _execute(run, run_dir, free: tuple[str, ...], resume: bool) -> dict:
         summary["wall_s_this_session"] = round(time.perf_counter() - t0, 3)
         atomic_write_json(run_dir / "summary.json", summary)
     return summary
+
+
+def extend(trainer: ZOTrainer, run_dir: Path, config: dict) -> None:
+    """A resumed run's length. When ``steps`` or ``max_queries`` differ from those in ``config.json``,
+    the run is extended (or shortened) from its checkpoint on: its learning-rate schedule goes on
+    from where it was and ends at the new length, with no restart (``training/loop.py``), and
+    ``config.json`` records the new length and, in ``extensions``, each change (where the run stood,
+    the old and the new values), so a later resume reads the same schedule. The trainer's loop gets
+    the recorded extensions."""
+    saved = read_config(run_dir / "config.json")
+    recorded = saved.get("extensions", [])
+    extensions = [Extension.from_json(e) for e in (recorded if isinstance(recorded, list) else [recorded])]
+    before, now = (saved.get("steps"), saved.get("max_queries")), (config["steps"], config["max_queries"])
+    if before != now:
+        trainer.load_checkpoint()  # where the run stands (trainer.run loads it again: the same state)
+        last = trainer.history[-1] if trainer.history else {}
+        state = trainer.state
+        change = {
+            "step": state.step,
+            "queries": state.train_queries,
+            "last_queries": last.get("queries", state.train_queries) - last.get("step_queries", 0),
+            "steps": [before[0], now[0]],
+            "max_queries": [before[1], now[1]],
+        }
+        extensions.append(Extension.from_json(change))
+        atomic_write_json(
+            run_dir / "config.json", {**config, "extensions": [e.as_json() for e in extensions]}
+        )
+    trainer.loop = dataclasses.replace(trainer.loop, extensions=tuple(extensions))
 
 
 def check_run_memory(network, batch: int, queries_per_call: int, directions: int) -> None:
@@ -290,7 +326,9 @@ def run_training(
 
     ``start`` starts from a deployed ``Program`` instead of random phases (e.g. digital weights
     programmed by ``deploy``, for in-situ fine-tuning): its gains go to the chip, its params are
-    the starting phases. A resumed run must be given the same start."""
+    the starting phases. A resumed run must be given the same start. It may be given other ``steps``
+    or ``max_queries``: it is then extended (or shortened), its schedule going on from where it was
+    to its end at the new length, and ``config.json`` records the change (``extend``)."""
     # a run may be extended (steps, budget) or its data moved; everything else must match
     free = ("steps", "max_queries", "data_dir")
     return _execute(_TrainingRun(config, start, progress), run_dir, free, resume)
@@ -316,7 +354,7 @@ def build_derivatives(config: PINNConfig, input_dim: int, spatial: int):
         if config.estimator == "least-squares":
             return LeastSquaresEstimator(rule, config.sigma, spatial=spatial)
     else:
-        n = config.nodes or sparse_grid("gauss-hermite", input_dim, config.level, force=config.force).n_nodes
+        n = config.nodes or sparse_grid_size("gauss-hermite", input_dim, config.level)  # counted, not built
         rule = make_rule(
             "antithetic" if config.rule == "antithetic" else "monte-carlo",
             input_dim,
@@ -387,5 +425,6 @@ class _PINNRun:
 
 def run_pinn(config: PINNConfig, run_dir, resume: bool = False, progress: bool = True) -> dict:
     """Train a PINN on the chip by ZO; writes config.json, metrics.jsonl, checkpoint.npz and (last)
-    summary.json into ``run_dir`` (``plots.plot_run`` adds curves.png)."""
+    summary.json into ``run_dir`` (``plots.plot_run`` adds curves.png). A resume with other ``steps``
+    or ``max_queries`` extends the run (``extend``)."""
     return _execute(_PINNRun(config, progress), run_dir, ("steps", "max_queries"), resume)
