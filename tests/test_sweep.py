@@ -210,3 +210,45 @@ def test_bad_worker_and_thread_counts_are_refused(tmp_path):
     ):
         with pytest.raises(SweepError, match=message):
             run_sweep(sweep, tmp_path / "s", show_progress=False, **kwargs)
+
+
+def test_a_killed_sweeps_workers_end_with_it(tmp_path):
+    """SIGKILL reaches no handler: the spawned workers watch their parent and end when it is gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = (
+        "import multiprocessing, os, signal, sys, time\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from photonzo.experiments.sweep import exit_when_orphaned\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('spawn'),\n"
+        "                               initializer=exit_when_orphaned, initargs=(os.getpid(), 0.1))\n"
+        "    pids = {pool.submit(os.getpid).result() for _ in range(8)}\n"
+        "    pool.submit(time.sleep, 120)\n"
+        "    print(' '.join(map(str, pids)), flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    (tmp_path / "sweeper.py").write_text(script)
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "sweeper.py")], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == -signal.SIGKILL
+    workers = [int(pid) for pid in done.stdout.split()]
+    assert workers
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"  # not a zombie
+
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in workers), "orphaned workers kept running"

@@ -50,6 +50,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import threading
 import time
 import tomllib
 import traceback
@@ -469,8 +470,24 @@ def _local(workers: int, scheduler: str | None):
     if workers == 1:
         yield None
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=exit_when_orphaned, initargs=(os.getpid(),)
+    ) as pool:
         yield Executor(lambda job: pool.submit(_call, job), futures_completed)
+
+
+def exit_when_orphaned(parent: int, every: float = 1.0) -> None:
+    """A worker's watch on the sweep that started it: when that process is gone (killed, even by
+    SIGKILL, which no handler sees), the worker ends too, instead of finishing cells nobody records
+    and then blocking forever. Cells it had started resume from their checkpoints on a rerun."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="orphan watch").start()
 
 
 @contextlib.contextmanager
