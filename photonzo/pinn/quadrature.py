@@ -111,7 +111,8 @@ def _tasmanian():
     except ImportError as e:
         raise ImportError(
             "sparse-grid rules need Tasmanian (PyPI 'Tasmanian', built from source with cmake and "
-            "a C++ compiler): pip install Tasmanian — or use a monte-carlo/antithetic rule"
+            "a C++ compiler): pip install 'photonzo[pinn]' — or use --estimator monte-carlo (rule "
+            "monte-carlo or antithetic) or --estimator fd, which need no Tasmanian"
         ) from e
     return Tasmanian
 
