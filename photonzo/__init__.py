@@ -25,6 +25,7 @@ _PUBLIC = {
     "Chip": "photonzo.photonics.chip",
     "Oracle": "photonzo.photonics.chip",
     "LayerTapOracle": "photonzo.photonics.chip",
+    "ParallelOracle": "photonzo.photonics.parallel",
     "HardwareModel": "photonzo.photonics.hardware",
     "OpticalNetwork": "photonzo.photonics.network",
     "Program": "photonzo.photonics.network",

@@ -12,6 +12,56 @@ import sys
 from pathlib import Path
 
 
+def _print_presets(as_json: bool) -> None:
+    """Every hardware preset's values and every energy model's constants (``info --hardware``)."""
+    from .photonics.energy import ENERGY_MODELS
+    from .photonics.hardware import PRESETS
+
+    presets = {name: hw.describe() for name, hw in PRESETS.items()}
+    energy = {name: m.describe() for name, m in ENERGY_MODELS.items()}
+    if as_json:
+        print(json.dumps({"hardware_presets": presets, "energy_models": energy}, indent=2))
+        return
+    for title, table in (("hardware presets", presets), ("energy models (SI units)", energy)):
+        names = list(table)
+        fields = [f for f in next(iter(table.values())) if f != "name"]
+        width = max(12, *(len(n) + 1 for n in names))
+        print(f"{title:22s}" + "".join(f"{n:>{width}s}" for n in names))
+        for f in fields:
+            cells = ("-" if v is None else f"{v:g}" for v in (table[n][f] for n in names))
+            print(f"{f:22s}" + "".join(f"{c:>{width}s}" for c in cells))
+        print()
+    print("sources and conventions: photonzo/photonics/hardware.py and photonzo/photonics/energy.py")
+
+
+def _query_costs(network, hardware, batch: int) -> dict:
+    """One query of ``batch`` inputs on ``network``'s chip, per energy model (random phases)."""
+    from .photonics.energy import ENERGY_MODELS, estimate, workload
+
+    work = workload(network)
+    return {name: estimate(work, hardware, batch, 1, model=m).as_json() for name, m in ENERGY_MODELS.items()}
+
+
+def _si(value: float, unit: str) -> str:
+    """``value`` with an SI prefix: 1.2e-05 s → '12 µs'."""
+    for scale, prefix in ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def _print_query_costs(costs: dict) -> None:
+    for name, cost in costs.items():
+        top = sorted(cost["energy_terms_j"].items(), key=lambda kv: -kv[1])[:3]
+        print(
+            f"one query of {cost['batch']:,} input{'s' * (cost['batch'] != 1)} on silicon, {name} phase "
+            "shifters: "
+            f"{_si(cost['time_s'], 's')}, {_si(cost['energy_j'], 'J')} (mostly "
+            + ", ".join(f"{k} {_si(v, 'J')}" for k, v in top)
+            + "; photonics/energy.py)"
+        )
+
+
 def _info(args) -> int:
     from .photonics.hardware import HardwareModel
     from .photonics.network import MODELS, build_network, dense_equivalent_mzis
@@ -20,15 +70,20 @@ def _info(args) -> int:
         for name, spec in MODELS.items():
             print(f"{name:14s} {spec['doc']}")
         return 0
+    presets = args.hardware is None  # --hardware alone: list the presets
+    if args.model is None and presets:
+        _print_presets(args.json)
+        return 0
     if args.model is None:
-        print("photonzo info: name a model (or --list to see them)", file=sys.stderr)
+        print("photonzo info: name a model (or --list to see them; --hardware: the presets)", file=sys.stderr)
         return 2
     network = build_network(args.model, block=args.block, mesh=args.mesh, readout=args.readout)
-    hardware = HardwareModel.preset(args.hardware)
+    hardware = HardwareModel.preset(args.hardware or "typical")
     summary = {
         **network.summary(),
         "hardware": hardware.describe(),
         "dense_svd_mzis": dense_equivalent_mzis(network),
+        "per_query": _query_costs(network, hardware, args.batch),
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -37,6 +92,21 @@ def _info(args) -> int:
         f"model {summary['name']}: {summary['in']} → {summary['out']}, {summary['readout']} readout, "
         f"{args.mesh} meshes of {args.block} modes"
     )
+    _print_layers(summary)
+    active = {k: v for k, v in hardware.describe().items() if k != "name" and v not in (None, 0, 0.0)}
+    print(
+        f"hardware preset {hardware.name}: "
+        + (", ".join(f"{k}={v}" for k, v in active.items()) or "no non-idealities")
+    )
+    _print_query_costs(summary["per_query"])
+    if presets:
+        print()
+        _print_presets(False)
+    return 0
+
+
+def _print_layers(summary: dict) -> None:
+    """The layer table of ``info`` and the MZI count against one full-size SVD mesh per layer."""
     header = (
         f"{'layer':8s} {'type':16s} {'shape':28s} {'weights':>9s} {'MZIs':>9s} {'phases':>9s} "
         f"{'electr.':>8s}  activation"
@@ -62,12 +132,6 @@ def _info(args) -> int:
         f"one full-size SVD mesh per layer would take {summary['dense_svd_mzis']:,} MZIs "
         f"({summary['dense_svd_mzis'] / summary['mzis']:.1f}× this chip)"
     )
-    active = {k: v for k, v in hardware.describe().items() if k != "name" and v not in (None, 0, 0.0)}
-    print(
-        f"hardware preset {hardware.name}: "
-        + (", ".join(f"{k}={v}" for k, v in active.items()) or "no non-idealities")
-    )
-    return 0
 
 
 def _train(args) -> int:
@@ -81,7 +145,7 @@ def _train(args) -> int:
     run_dir = args.run_dir = (
         args.run_dir or f"runs/{config.dataset}-{config.model}-{config.estimator}{tw}-{config.hardware}"
     )
-    summary = run_training(config, run_dir, resume=args.resume, progress=not args.quiet)
+    summary = run_training(config, run_dir, resume=args.resume, progress=not args.quiet, **_execution(args))
     plot_run(run_dir)
     print(
         f"{summary['model']} on {summary['dataset']} ({summary['hardware']['name']} chip): "
@@ -89,8 +153,20 @@ def _train(args) -> int:
         f"validation; last step {100 * summary['final_test_acc']:.1f}%) after {summary['steps']} steps, "
         f"{summary['train_queries']:,} training queries, {summary['train_wall_s']:.0f} s"
     )
+    print(_on_chip_line(summary))
     print(f"run directory: {run_dir} (config.json, metrics.jsonl, checkpoint.npz, curves.png, summary.json)")
     return 0
+
+
+def _on_chip_line(summary: dict) -> str:
+    """What the run's training queries would cost on silicon (summary.json's ``on_chip``)."""
+    mems = summary["on_chip"]["mems"]
+    return (
+        f"estimated on silicon: {_si(summary['on_chip_time_s'], 's')} and "
+        f"{_si(summary['on_chip_energy_j'], 'J')} for the {summary['train_queries']:,} training queries "
+        f"with thermal phase shifters ({_si(mems['time_s'], 's')}, {_si(mems['energy_j'], 'J')} with MEMS; "
+        "photonzo/photonics/energy.py)"
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -127,6 +203,17 @@ def _run_options(parser) -> None:
         help="intra-op threads for this run (default: for each shape of chip call, one thread or all "
         "cores, whichever measured faster; see photonzo/photonics/threads.py)",
     )
+    from .experiments.config import RunOptions, add_arguments
+
+    add_arguments(parser, RunOptions)  # --workers, --scheduler: where the chip calls are evaluated
+
+
+def _execution(args) -> dict:
+    """``--workers`` and ``--scheduler`` as the keyword arguments of ``run_training`` / ``run_pinn``."""
+    from .experiments.config import RunOptions, from_arguments
+
+    execution = from_arguments(RunOptions, args).execution
+    return {"workers": execution.workers, "scheduler": execution.scheduler}
 
 
 def _set_threads(args) -> None:
@@ -157,7 +244,7 @@ def _hjb(args) -> int:
     run_dir = args.run_dir = (
         args.run_dir or f"runs/{config.pde}{config.dim}-{config.model}-{config.estimator}-{config.hardware}"
     )
-    s = run_pinn(config, run_dir, resume=args.resume, progress=not args.quiet)
+    s = run_pinn(config, run_dir, resume=args.resume, progress=not args.quiet, **_execution(args))
     plot_run(run_dir)
     print(
         f"{s['pde']['name']}-{s['pde']['dim']} on the {s['hardware']} chip ({s['model']}, "
@@ -165,6 +252,7 @@ def _hjb(args) -> int:
         f"after {s['steps']} steps, {s['train_queries']:,} queries of {s['inferences_per_query']:,} inputs "
         f"each, {s['train_wall_s']:.0f} s"
     )
+    print(_on_chip_line(s))
     print(f"run directory: {run_dir} (config.json, metrics.jsonl, checkpoint.npz, curves.png, summary.json)")
     return 0
 
@@ -308,7 +396,19 @@ def _add_info(info) -> None:
         help="detection (default coherent)",
     )
     info.add_argument(
-        "--hardware", choices=list(PRESETS), default="typical", help="hardware preset (default typical)"
+        "--hardware",
+        nargs="?",
+        choices=list(PRESETS),
+        const=None,
+        default="typical",
+        help="hardware preset (default typical); --hardware alone lists every preset's values and the "
+        "energy models' constants",
+    )
+    info.add_argument(
+        "--batch",
+        type=_positive_int,
+        default=1,
+        help="inputs per query of the time and energy estimate (default 1)",
     )
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -318,7 +418,9 @@ def _add_info(info) -> None:
 COMMANDS = {
     "info": (
         "summarise a named model on the simulated chip",
-        "Print a chip's layers, shapes, MZI count, phase count and hardware preset.",
+        "Print a chip's layers, shapes, MZI count, phase count and hardware preset, and the estimated "
+        "time and energy of one query on silicon (photonzo/photonics/energy.py). `--hardware` alone "
+        "lists every hardware preset's values and the energy models' constants.",
         _add_info,
         _info,
         False,
@@ -388,6 +490,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"photonzo {args.command}: interrupted{_how_to_continue(args)}", file=sys.stderr)
         return 130
+    except RuntimeError as e:
+        from .photonics.parallel import WorkerLost  # loaded already if a run used workers
+
+        if not isinstance(e, WorkerLost):
+            raise
+        # a worker process (or the Dask cluster) lost mid-step: the step's results are lost, not the run
+        print(f"photonzo {args.command}: {e}{_how_to_continue(args)}", file=sys.stderr)
+        return 1
     except OSError as e:  # a read-only or full file system, a lost mount: say what and where
         where = f" ({e.filename})" if e.filename else ""
         print(f"photonzo {args.command}: {e.strerror or e}{where}{_how_to_continue(args)}", file=sys.stderr)

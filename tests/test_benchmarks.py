@@ -228,14 +228,37 @@ def test_bench_deploy_tiny(tmp_path):
 
 
 def test_bench_training_tiny(tmp_path):
-    argv = ["--cases", "digits-tt", "--repeats", "1", "--out", str(tmp_path)]
+    argv = ["--cases", "digits-tt", "--repeats", "1", "--no-workers", "--out", str(tmp_path)]
     assert load("bench_training").main(argv) == 0
     data = json.loads((tmp_path / "bench_training.json").read_text())
     (row,) = data["rows"]
     assert (
         row["case"] == "digits-tt" and row["queries_per_step"] == 121 and row["vs_1_thread"]["1 thread"] == 1
     )
+    assert row["forward"]["products"] >= 2 and row["forward"]["vs_floor"] > 0
     assert (tmp_path / "bench_training.md").read_text() == load("bench_training").markdown(data)
+
+
+@pytest.mark.parametrize("model", ["digits-tt", "mnist-tt", "hjb-tt"])
+def test_the_kept_old_forward_gives_todays_outputs(model, rng):
+    """bench_training's speed-up is measured against a copy of the forward before issue 15: it must
+    compute what today's forward computes (to rounding), taps included."""
+    from photonzo.photonics.chip import Chip
+    from photonzo.photonics.network import build_network
+
+    load("bench_training")  # puts benchmarks/ on the path
+    from reference_forward import use_reference_forward
+
+    chip = Chip(build_network(model), "typical", seed=3, dtype=torch.complex128)
+    phases = torch.tensor(rng.uniform(0, 6.3, (5, chip.n_params)))
+    x = torch.tensor(rng.random((70, chip.network.in_features)))
+    today = chip.layer_outputs(phases, x)
+    use_reference_forward(chip)
+    old = chip.layer_outputs(phases, x)
+    use_reference_forward(chip, False)
+    assert chip.queries == 10
+    for a, b in zip(today, old):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_the_autograd_reference_is_exact_on_a_known_field():

@@ -40,7 +40,7 @@ def test_batch_chunks_equal_one_pass(rng):
     x = torch.tensor(rng.random((150, 64)))
     whole = chip.layer_outputs(phases, x)
     chip.cache_elements = 1  # the smallest chunk: 64 inputs, so three chunks here
-    assert chip._chunks(3, 150)[1] == 64
+    assert chip._chunks(3, 150)[1:] == (1, 64)  # one setting × 64 inputs per chunk
     for a, b in zip(chip.layer_outputs(phases, x), whole):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-12)
 

@@ -29,10 +29,16 @@ def history(run_dir: Path) -> list[dict]:
     return [{k: v for k, v in json.loads(line).items() if k != "wall"} for line in lines]
 
 
-def assert_same(got: list[dict], want: list[dict]) -> None:
+def assert_same(got: list[dict], want: list[dict], rel: float = 0.0) -> None:
+    """Equal histories: every value exactly, or floats to ``rel`` relative where given."""
     assert len(got) == len(want)
     for a, b in zip(got, want):
-        assert a == b, (a, b)
+        assert a.keys() == b.keys(), (a, b)
+        for key in a:
+            if rel and isinstance(b[key], float):
+                assert a[key] == pytest.approx(b[key], rel=rel, abs=1e-300), (key, a, b)
+            else:
+                assert a[key] == b[key], (key, a, b)
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +47,14 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def cores_in_order(monkeypatch):
+    """The histories were recorded with TT cores applied one by one. Merged cores (issue 15) give the
+    same forward to rounding (tests/test_layers.py), but ZO histories amplify a rounding difference
+    over the steps; so the replay applies the cores in order and checks the rest bit for bit."""
+    monkeypatch.setattr(Chip, "merge_cores", False)
 
 
 @pytest.mark.slow
@@ -88,9 +102,12 @@ def test_layer_local_training_gives_the_recorded_history(tmp_path):
 def test_a_pinn_run_gives_the_recorded_history(tmp_path):
     recorded = RECORDED["pinn_heat"]
     summary = run_pinn(PINNConfig.of(**recorded["config"]), tmp_path / "run", progress=False)
-    assert_same(history(tmp_path / "run"), recorded["history"])
-    keys = ("rel_l2", "rel_l2_learned", "val_loss", "train_queries")
-    assert {k: summary[k] for k in keys} == recorded["summary"]
+    # complex128 values to 1e-9: the chip now runs the settings of a call in cache-sized chunks,
+    # whose products round in the last bit differently from one batched product (issue 15)
+    assert_same(history(tmp_path / "run"), recorded["history"], rel=1e-9)
+    keys = ("rel_l2", "rel_l2_learned", "val_loss")
+    assert_same([{k: summary[k] for k in keys}], [{k: recorded["summary"][k] for k in keys}], rel=1e-9)
+    assert summary["train_queries"] == recorded["summary"]["train_queries"]
 
 
 def test_a_calibration_gives_the_recorded_offset():

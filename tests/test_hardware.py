@@ -130,3 +130,82 @@ def test_hardware_rejects_values_of_the_wrong_type():
         HardwareModel(phase_bias=True)
     with pytest.raises(ValueError, match="output_bits"):
         HardwareModel(output_bits=2.5)
+
+
+# ---- the measured presets -----------------------------------------------------------------------
+
+
+def test_typical_is_unchanged_and_the_measured_presets_hold_their_sourced_values():
+    assert HardwareModel.preset("typical") == HardwareModel(
+        phase_bits=8, gamma_std=0.002, crosstalk=0.005, name="typical"
+    )
+    measured = HardwareModel.preset("measured")
+    assert measured.describe() == {
+        "phase_bits": 12,
+        "phase_bias": 0.016,
+        "gamma_std": 0.01,
+        "phase_noise_std": 0.005,
+        "crosstalk": 0.00735,
+        "bs_error_std": 0.01,
+        "insertion_loss_db": 0.2,
+        "detector_noise_std": 0.002,
+        "shot_noise_photons": 8e5,
+        "input_bits": 10,
+        "output_bits": 11,
+        "name": "measured",
+    }
+    uncalibrated = HardwareModel.preset("measured-uncalibrated")
+    assert uncalibrated == measured.replace(phase_bias=math.pi, name="measured-uncalibrated")
+    lowpower = HardwareModel.preset("measured-lowpower")
+    assert lowpower == measured.replace(
+        shot_noise_photons=8e3, detector_noise_std=0.01, name="measured-lowpower"
+    )
+    with pytest.raises(ValueError, match="accepted presets are ideal, typical, uncalibrated, measured, "):
+        HardwareModel.preset("fabricated")
+    with pytest.raises(ValueError, match=r"unknown HardwareModel field\(s\) \['detector_noise'\]"):
+        measured.replace(detector_noise=0.01)
+
+
+def repeated_readings(hardware, setting, x, repeats):
+    """[repeats, B, out]: one setting read ``repeats`` times (one query each) on a fresh chip."""
+    chip = small_chip(hardware, seed=4, bias=False)
+    return chip.outputs(setting.repeat(repeats, 1), x)
+
+
+def test_two_queries_on_the_measured_chip_differ_by_its_detector_and_phase_noise(rng):
+    """Query-to-query spread of one setting's readings on the ``measured`` chip: at least what its
+    detector noise (0.2 % of each readout's RMS) and its 5 mrad phase jitter give, the latter
+    propagated through the chip's own Jacobian. ``typical`` has no per-query noise at all."""
+    measured = HardwareModel.preset("measured")
+    chip = small_chip(measured, seed=4, bias=False)
+    setting = chip.initial_params(3).double()[None]
+    x = torch.as_tensor(rng.standard_normal((16, 8)))
+    readings = repeated_readings(measured, setting, x, 400)
+    var = (readings[1:] - readings[:-1]).pow(2).mean(0) / 2  # two consecutive queries differ by √2 σ
+    rms = readings.pow(2).mean((0, 2), keepdim=True).sqrt()[0]  # RMS of each readout vector [B, 1]
+    # the phase jitter's share: σ_φ² · Σ_p (∂out/∂φ_p)², by central differences on the chip without
+    # its per-query noise (static errors and converters as measured)
+    quiet = measured.replace(
+        phase_noise_std=0.0, detector_noise_std=0.0, shot_noise_photons=None, output_bits=None
+    )
+    h = 1e-4
+    steps = h * torch.eye(chip.n_params, dtype=torch.float64)
+    static = small_chip(quiet.replace(phase_bits=None), seed=4, bias=False)
+    jac = (static.outputs(setting + steps, x) - static.outputs(setting - steps, x)) / (2 * h)  # [P, B, out]
+    phase_var = measured.phase_noise_std**2 * jac.pow(2).sum(0)
+    detector_var = (measured.detector_noise_std * rms) ** 2
+    assert phase_var.mean() > detector_var.mean()  # the jitter is visible above the detectors
+    assert var.mean() >= 0.9 * (phase_var + detector_var).mean()
+    assert var.mean() <= 1.5 * (phase_var + detector_var).mean()  # and of that order: the units hold
+    # without the jitter the detectors alone still separate two queries by ≥ 0.2 % of the RMS
+    detectors_only = measured.replace(phase_noise_std=0.0)
+    alone = repeated_readings(detectors_only, setting, x, 400)
+    spread = ((alone[1:] - alone[:-1]).pow(2).mean(0) / 2).sqrt() / rms
+    assert spread.mean() >= 0.95 * measured.detector_noise_std
+    # and on their own (no shot noise, no ADC) at just that level: σ_D is relative to each readout's RMS
+    pure = detectors_only.replace(shot_noise_photons=None, output_bits=None)
+    alone = repeated_readings(pure, setting, x, 400)
+    spread = ((alone[1:] - alone[:-1]).pow(2).mean(0) / 2).sqrt() / rms
+    assert spread.mean() == pytest.approx(measured.detector_noise_std, rel=0.05)
+    fixed = repeated_readings(HardwareModel.preset("typical"), setting, x, 3)
+    assert (fixed[0] - fixed[1]).abs().max() < 1e-9 * fixed.abs().max()

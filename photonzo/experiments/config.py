@@ -26,19 +26,29 @@ from ..data.datasets import DATASETS
 from ..photonics.hardware import PRESETS, HardwareModel
 from ..photonics.mesh import MESH_KINDS
 from ..photonics.network import LEVELS
-from ..pinn.pde import PDES
+from ..pinn.pde import PDES, build_pde
 from ..pinn.quadrature import RULES, SAMPLED_RULES, SPARSE_RULES
 from ..training.estimators import DISTRIBUTIONS, ESTIMATORS, SCHEMES
+from ..training.literature import TRAINERS
 from ..training.optim import OPTIMIZERS, SCHEDULES
 from ..training.tpsgd import LOCAL_LOSSES
-from ..validation import check_choice, check_optional_positive_int, check_positive, check_seed
+from ..validation import (
+    check_choice,
+    check_fraction,
+    check_optional_positive_int,
+    check_positive,
+    check_seed,
+)
 
-# the whole-network estimators, and the layer-local one of target projection (tpSGD on the chip)
-TRAIN_ESTIMATORS = (*ESTIMATORS, "layer-local")
+# the whole-network estimators, the literature's trainers (training/literature.py), and the
+# layer-local one of target projection (tpSGD on the chip)
+TRAIN_ESTIMATORS = (*ESTIMATORS, *TRAINERS, "layer-local")
 MODEL_FOR = {"digits": "digits", "mnist": "mnist", "fashion-mnist": "mnist"}  # dataset → model family
 DERIVATIVES = ("sparse-grid", "monte-carlo", "fd", "least-squares")
 PINN_MODELS = ("tt", "dense", "small")
 READOUT_CHOICES = ("coherent", "intensity")
+# the PDE parameters a PINN configuration sets (the PDE classes' ``params`` it passes on)
+PDE_SETTINGS = ("volatility", "interest_rate", "maturity", "viscosity")
 # keys of config.json files written before a field was retired, with the only value they ever held
 RETIRED = {"extra": {}}
 
@@ -141,7 +151,13 @@ class EstimatorConfig:
         "rge",
         "rge: randomised; cge: coordinate-wise; hybrid: sign-RGE, then CGE when validation stalls; "
         "layer-local: target projection (tpSGD), each layer's RGE on its own local loss, read from "
-        "per-layer detector taps",
+        "per-layer detector taps. The literature's trainers, whole-vector and with their papers' step "
+        "rules (--optimizer, --distribution, --scheme and --tensorwise do not apply): flops (Gaussian "
+        "forward differences, --q samples, plain SGD at --lr), szo-scd (MixedTrain: sparse coordinate "
+        "descent, step --mu), stp (stochastic three points, best of 2 --q + 1 points, step --mu; "
+        "--distribution applies), zo-signsgd (sign descent at --lr), zo-adamm (AMSGrad-style moments "
+        "at --lr); subspace: deploy back-propagation weights, then train only the Σ attenuators and "
+        "biases in situ by RGE with the configured optimiser (training/literature.py)",
     )
     tensorwise: bool = setting(True, "perturb each named slice (see --level) with its own directions")
     level: Literal[LEVELS] = setting("core", "slices of the tensor-wise estimator")
@@ -172,16 +188,44 @@ class EstimatorConfig:
         positive=True,
     )
 
+    active_fraction: float | None = setting(
+        None, "szo-scd: fraction α of the parameters trained, a random set fixed by --seed (default 0.15)"
+    )
+    coordinate_fraction: float | None = setting(
+        None, "szo-scd: fraction s of the trained parameters swept each step (default 0.1)"
+    )
+    bp_epochs: int | None = setting(
+        None,
+        "subspace: epochs of the digital back-propagation training deployed before the in-situ "
+        "fine-tuning (default 20)",
+        positive=True,
+    )
+
     def __post_init__(self):
         _check_literals(self)
         _positive(self, ["q", "cge_max"])
         check_positive("mu", self.mu)
         check_positive("target-scale", self.target_scale)
+        self._check_trainer_options()
         check_optional_positive_int("cge-subset", self.cge_subset)
         check_optional_positive_int("patience", self.patience)
         check_seed("projection-seed", self.projection_seed)
         if self.switch_step is not None and (not isinstance(self.switch_step, int) or self.switch_step < 0):
             raise ValueError(f"switch-step must be an integer >= 0, got {self.switch_step!r}")
+
+    def _check_trainer_options(self) -> None:
+        """The literature trainers' options: in range, and only with the trainer that uses them."""
+        for name, owner in (("active_fraction", "szo-scd"), ("coordinate_fraction", "szo-scd")):
+            value = getattr(self, name)
+            if value is not None:
+                check_fraction(name.replace("_", "-"), value, open_bottom=True)
+                if self.estimator != owner:
+                    raise ValueError(
+                        f"--{name.replace('_', '-')} is for --estimator {owner}, not {self.estimator}"
+                    )
+        check_optional_positive_int("bp-epochs", self.bp_epochs)
+        if self.bp_epochs is not None and self.estimator != "subspace":
+            raise ValueError(f"--bp-epochs is for --estimator subspace, not {self.estimator}")
 
 
 @dataclass(frozen=True)
@@ -273,14 +317,47 @@ class TrainConfig(Sections):
 
 @dataclass(frozen=True)
 class PDEConfig:
-    pde: Literal[tuple(PDES)] = setting("hjb", "hjb: HJB-20 of the reference; heat: u_t = Δu")
-    dim: int = setting(20, "spatial dimension", positive=True)
+    pde: Literal[tuple(PDES)] = setting(
+        "hjb",
+        "hjb: HJB-20 of the reference; heat: u_t = Δu; black-scholes: a European call in log-price and "
+        "time to maturity (1-D); burgers: viscous Burgers, Cole-Hopf closed form (1-D); fisher: the "
+        "Fisher-KPP travelling front u_t = Δu + u(1 - u)",
+    )
+    dim: int | None = setting(
+        None,
+        "spatial dimension (default: the PDE's, 20 for hjb, heat and fisher, 1 for black-scholes and "
+        "burgers)",
+        positive=True,
+    )
     points: int = setting(100, "collocation points per step", positive=True)
     test_points: int = setting(10_000, "test points of the relative l2 errors", positive=True)
+    volatility: float | None = setting(
+        None, "black-scholes: volatility sigma of the asset (default 0.2)", positive=True
+    )
+    interest_rate: float | None = setting(None, "black-scholes: risk-free interest rate r (default 0.05)")
+    maturity: float | None = setting(
+        None, "black-scholes: maturity T; the domain is T/2..T to maturity (default 1)", positive=True
+    )
+    viscosity: float | None = setting(None, "burgers: viscosity nu (default 0.1)", positive=True)
 
     def __post_init__(self):
         _check_literals(self)
+        if self.dim is None:  # the PDE's own dimension, recorded as such in config.json
+            object.__setattr__(self, "dim", PDES[self.pde].default_dim)
         _positive(self, ["dim", "points", "test_points"])
+        for name in PDE_SETTINGS:  # every PDE option given must be one the PDE uses: none ignored silently
+            users = [pde for pde, cls in PDES.items() if name in cls.params]
+            if getattr(self, name) is not None and name not in PDES[self.pde].params:
+                option = "--" + name.replace("_", "-")
+                raise ValueError(f"{option} is a setting of {', '.join(users)}, not of the {self.pde} PDE")
+        self.build_pde()  # a dimension or parameter outside the PDE's domain fails here, before any work
+
+    def pde_params(self) -> dict:
+        """The PDE parameters given (the others take the PDE's defaults)."""
+        return {name: getattr(self, name) for name in PDE_SETTINGS if getattr(self, name) is not None}
+
+    def build_pde(self):
+        return build_pde(self.pde, self.dim, **self.pde_params())
 
 
 @dataclass(frozen=True)
@@ -405,6 +482,47 @@ class BackpropConfig:
         check_positive("the backprop learning rate", self.lr)
 
 
+# ---- where a run's queries are evaluated -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    """Where a run's chip queries are evaluated (``photonics/parallel.py``). Not part of the
+    experiment — its results are the same wherever the settings are evaluated — so it is kept out
+    of ``config.json``, and a run may resume with other values."""
+
+    workers: int | None = setting(
+        None,
+        "worker processes (one thread each) that share every chip call's settings (default 1: the chip "
+        "in this process; at most the settings of one call of the step)",
+        positive=True,
+    )
+    scheduler: str | None = setting(
+        None, "address of a Dask scheduler (tcp://host:8786) whose workers evaluate the settings instead"
+    )
+
+    def __post_init__(self):
+        check_optional_positive_int("workers", self.workers)
+        if self.scheduler is not None and (not isinstance(self.scheduler, str) or not self.scheduler.strip()):
+            raise ValueError(
+                f"scheduler must be a Dask scheduler address such as tcp://host:8786, got {self.scheduler!r}"
+            )
+        if self.scheduler is not None and self.workers not in (None, 1):
+            raise ValueError(
+                f"--workers {self.workers} starts local worker processes; with --scheduler the Dask "
+                "cluster's workers evaluate the settings: give one or the other"
+            )
+
+
+@dataclass(frozen=True)
+class RunOptions(Sections):
+    """The options of a run that are not its configuration (the CLI's ``--workers``, ``--scheduler``)."""
+
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+
+    SECTIONS = (("execution", ExecutionConfig),)
+
+
 # ---- the command line ---------------------------------------------------------------------------
 
 
@@ -468,7 +586,9 @@ __all__ = [
     "PINN_MODELS",
     "TRAIN_ESTIMATORS",
     "BackpropConfig",
+    "ExecutionConfig",
     "PINNConfig",
+    "RunOptions",
     "TrainConfig",
     "add_arguments",
     "from_arguments",

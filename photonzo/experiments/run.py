@@ -9,6 +9,7 @@ share one skeleton (``_execute``): check the run directory, build the chip and t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -18,16 +19,20 @@ import numpy as np
 import torch
 
 from ..data.datasets import fit_features, load_dataset
-from ..io import atomic_write_json, exclusive
+from ..io import atomic_file, atomic_write_json, exclusive
 from ..photonics.chip import Chip
+from ..photonics.energy import run_estimate
 from ..photonics.hardware import HardwareModel
 from ..photonics.layers import OpticalLinear
 from ..photonics.network import OpticalNetwork, Program, build_network, dense_equivalent_mzis
+from ..photonics.parallel import ParallelOracle, open_workers
 from ..pinn.objective import PINNObjective
 from ..pinn.pde import build_pde
 from ..pinn.quadrature import make_rule, sparse_grid_size
 from ..pinn.stein import FiniteDifference, LeastSquaresEstimator, SteinEstimator
-from ..training.estimators import RGE, build_estimators
+from ..training.backprop import deploy, digital_accuracy, train_backprop
+from ..training.estimators import RGE, build_estimators, settings_per_call
+from ..training.literature import TRAINERS, build_trainer, build_trainer_estimator
 from ..training.loop import Extension, LoopConfig
 from ..training.methods import hybrid, method
 from ..training.objectives import Classification
@@ -35,7 +40,7 @@ from ..training.optim import adam, build_optimizer, phase_mask, run_schedule
 from ..training.tpsgd import build_layer_local
 from ..training.zo import ZOTrainer
 from ..validation import check_memory
-from .config import RETIRED, PINNConfig, TrainConfig
+from .config import RETIRED, BackpropConfig, ExecutionConfig, PINNConfig, TrainConfig
 
 
 def prepare_data(config: TrainConfig, in_features: int):
@@ -78,8 +83,21 @@ def evaluate_on_chip(chip: Chip, params, data, eval_batch: int = 1000) -> dict:
     return Classification(data, data, eval_batch).evaluate(chip.oracle(), params, data)
 
 
+def trainer_options(config: TrainConfig) -> dict:
+    """The options of a literature trainer (``training/literature.py``) in ``config``."""
+    names = ("q", "mu", "distribution", "scheme", "tensorwise", "level")
+    return {
+        **{name: getattr(config, name) for name in names},
+        "active_fraction": config.active_fraction,
+        "coordinate_fraction": config.coordinate_fraction,
+        "seed": config.seed,
+    }
+
+
 def make_estimators(config: TrainConfig, oracle) -> tuple:
     """The configured estimator(s) for ``oracle``'s parameter layout (a hybrid's: its two phases)."""
+    if config.estimator in TRAINERS:
+        return (build_trainer_estimator(config.estimator, oracle, **trainer_options(config)),)
     if config.estimator == "layer-local":
         level = config.level if config.tensorwise else "layer"
         return (
@@ -117,6 +135,11 @@ def make_method(config: TrainConfig, oracle):
     schedule = run_schedule(config.schedule, config.steps)
     mask = phase_mask(oracle.param_slices("mesh"), oracle.n_params)
     optimizer = build_optimizer(config.optimizer, config.lr, schedule, mask=mask)
+    if config.estimator in TRAINERS:  # with its paper's step rule (subspace: the configured optimiser)
+        options = trainer_options(config)
+        return build_trainer(
+            config.estimator, oracle, optimizer, lr=config.lr, schedule=schedule, mask=mask, **options
+        )
     phases = [method(estimator, optimizer) for estimator in make_estimators(config, oracle)]
     if config.estimator != "hybrid":
         return phases[0]
@@ -178,8 +201,9 @@ def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ..
             if k not in free and k != "extensions" and RETIRED.get(k, ()) != v
         }
         now = {k: v for k, v in config.items() if k not in free}
-        if before != now:
-            changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        # a setting added since the run was written is absent there: equal when it is unset (None)
+        changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        if changed:
             raise ValueError(
                 f"{saved} differs from this run's options ({', '.join(changed)}); resume with the same "
                 "options (or start a new run directory)"
@@ -192,13 +216,16 @@ def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ..
     return False
 
 
-def _execute(run, run_dir, free: tuple[str, ...], resume: bool) -> dict:
-    """The skeleton every run shares: check ``run_dir``; ``run.build(run_dir)`` → trainer; write
-    ``config.json``; train; ``run.summarise(trainer, history)`` → ``summary.json``, written last.
-    The caller draws the curves (``plots.plot_run``): a run never imports the plots."""
+def _execute(
+    run, run_dir, free: tuple[str, ...], resume: bool, execution: ExecutionConfig | None = None
+) -> dict:
+    """The skeleton every run shares: check ``run_dir``; start the run's workers (``execution``);
+    ``run.build(run_dir)`` → trainer; write ``config.json``; train; ``run.summarise(trainer,
+    history)`` → ``summary.json``, written last. The caller draws the curves (``plots.plot_run``): a
+    run never imports the plots."""
     run_dir = Path(run_dir)
     check_run_dir(run_dir, run.config.flat(), resume, free)  # refuse before anything is created
-    with exclusive(run_dir):
+    with _workers(run, execution or ExecutionConfig()), exclusive(run_dir):
         resume = check_run_dir(run_dir, run.config.flat(), resume, free)  # again, now that it is ours
         trainer = run.build(run_dir, resume)
         if resume:
@@ -211,6 +238,33 @@ def _execute(run, run_dir, free: tuple[str, ...], resume: bool) -> dict:
         summary["wall_s_this_session"] = round(time.perf_counter() - t0, 3)
         atomic_write_json(run_dir / "summary.json", summary)
     return summary
+
+
+@contextlib.contextmanager
+def _workers(run, execution: ExecutionConfig):
+    """``run.pool``: the run's worker processes or Dask cluster (None: the chip in this process),
+    checked and started before the run directory is touched, stopped when the run ends. More
+    workers than the settings of one chip call of the step are refused: some would never work."""
+    workers = execution.workers
+    if workers is not None and workers > 1:
+        most = run.settings_per_call()
+        if workers > most:
+            raise ValueError(
+                f"--workers {workers} is more than the {most} setting{'s' * (most > 1)} of one chip call "
+                f"of this run's step, so {workers - most} of them would never get any: use --workers "
+                f"{most} or fewer"
+            )
+    run.pool = open_workers(workers, execution.scheduler)  # an unreachable scheduler is refused here
+    try:
+        yield run.pool
+    finally:
+        if run.pool is not None:
+            run.pool.close()
+
+
+def oracle_for(chip: Chip, pool) -> object:
+    """The trainer's Oracle: the chip's own, or one whose settings ``pool``'s workers evaluate."""
+    return chip.oracle() if pool is None else ParallelOracle(chip, pool=pool)
 
 
 def extend(trainer: ZOTrainer, run_dir: Path, config: dict) -> None:
@@ -260,14 +314,59 @@ def check_run_memory(network, batch: int, queries_per_call: int, directions: int
     )
 
 
+DEPLOYED = "deployed.npz"  # a subspace run's deployed Program: its BP weights' phases, biases, gains
+
+
+def deployed_program(config: TrainConfig, run_dir: Path, resume: bool) -> tuple[Program, dict]:
+    """The start of a subspace fine-tuning run and its record: back-propagation weights trained on the
+    run's training split (``config.bp_epochs`` epochs, else ``BackpropConfig``'s; the rest of
+    ``BackpropConfig``), deployed (``deploy``) and saved in ``run_dir``, so that a resumed run
+    programs the very same ``Program``."""
+    path = Path(run_dir) / DEPLOYED
+    if resume and path.exists():
+        with np.load(path, allow_pickle=False) as saved:
+            program = Program(saved["params"], tuple(saved["gains"].tolist()))
+            return program, json.loads(str(saved["record"]))
+    bp = BackpropConfig() if config.bp_epochs is None else BackpropConfig(epochs=config.bp_epochs)
+    network = build_chip(config).network
+    train, _, test, _ = prepare_data(config, network.in_features)
+    x, y = train[0].numpy(), train[1].numpy()
+    weights, stats = train_backprop(
+        network, x, y, epochs=bp.epochs, lr=bp.lr, batch_size=bp.batch_size, seed=config.seed
+    )
+    program = deploy(network, weights)
+    record = {
+        "bp_epochs": bp.epochs,
+        "digital_test_acc": digital_accuracy(network, weights, test[0], test[1]),
+        "bp_wall_s": round(stats["wall"], 2),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path, "wb") as f:
+        gains = np.asarray(program.gains)
+        np.savez(f, params=np.asarray(program.params), gains=gains, record=json.dumps(record))
+    return program, record
+
+
 class _TrainingRun:
     """A classification run: chip, data, trainer, summary (for ``_execute``)."""
+
+    pool = None  # the run's workers, if any (``_workers``)
 
     def __init__(self, config: TrainConfig, start: Program | None, progress: bool):
         self.config, self.start, self.progress = config, start, progress
 
+    def settings_per_call(self) -> int:
+        """The most settings one chip call of a step holds."""
+        config = self.config
+        oracle = build_chip(config, None if self.start is None else self.start.gains).oracle()
+        most = LoopConfig(steps=1).max_settings  # what make_trainer's loop allows
+        return max(settings_per_call(e, oracle.n_params, most) for e in make_estimators(config, oracle))
+
     def build(self, run_dir: Path, resume: bool) -> ZOTrainer:
         config, start = self.config, self.start
+        self.deployed = None  # subspace fine-tuning from scratch: deploy back-propagation weights first
+        if start is None and config.estimator == "subspace":
+            start, self.deployed = deployed_program(config, run_dir, resume)
         self.chip = build_chip(config, None if start is None else start.gains)
         check_run_memory(self.chip.network, config.batch_size, 257, config.q)
         train, valid, self.test, self.source = prepare_data(config, self.chip.network.in_features)
@@ -275,7 +374,7 @@ class _TrainingRun:
             None if start is None else torch.as_tensor(np.asarray(start.params), dtype=self.chip.real_dtype)
         )
         trainer = make_trainer(
-            config, self.chip.oracle(), train, valid, run_dir, self.progress, params=params
+            config, oracle_for(self.chip, self.pool), train, valid, run_dir, self.progress, params=params
         )
         self.before = trainer.evaluate(data=self.test) if params is not None and not resume else None
         return trainer
@@ -308,9 +407,19 @@ class _TrainingRun:
             "phases": int(network.phase_mask.sum()),
             "params": self.chip.n_params,
             "mzis": network.n_mzis,
+            # what the training queries would cost on silicon (photonics/energy.py)
+            **run_estimate(
+                network,
+                config.hardware_model(),
+                config.batch_size,
+                trainer.train_queries,
+                trainer.state.params,
+            ),
         }
         if self.before is not None:
             summary["start_test_acc"] = self.before["val_acc"]
+        if self.deployed is not None:
+            summary["deployed"] = self.deployed
         return summary
 
 
@@ -320,9 +429,15 @@ def run_training(
     resume: bool = False,
     progress: bool = True,
     start: Program | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> dict:
     """Train on the simulated chip; writes config.json, metrics.jsonl, checkpoint.npz and (last)
     summary.json into ``run_dir`` (``plots.plot_run`` adds curves.png). Returns the summary.
+
+    ``workers`` local worker processes, or the Dask cluster at ``scheduler``, share every chip
+    call's settings (``photonics/parallel.py``; the results are the same, so a run may resume with
+    others).
 
     ``start`` starts from a deployed ``Program`` instead of random phases (e.g. digital weights
     programmed by ``deploy``, for in-situ fine-tuning): its gains go to the chip, its params are
@@ -331,7 +446,8 @@ def run_training(
     to its end at the new length, and ``config.json`` records the change (``extend``)."""
     # a run may be extended (steps, budget) or its data moved; everything else must match
     free = ("steps", "max_queries", "data_dir")
-    return _execute(_TrainingRun(config, start, progress), run_dir, free, resume)
+    execution = ExecutionConfig(workers, scheduler)
+    return _execute(_TrainingRun(config, start, progress), run_dir, free, resume, execution)
 
 
 # ---- one PINN run from a configuration ---------------------------------------------------------
@@ -364,12 +480,22 @@ def build_derivatives(config: PINNConfig, input_dim: int, spatial: int):
     return SteinEstimator(rule, config.sigma, spatial=spatial)
 
 
+PINN_SETTINGS = 32  # settings per chip call of a PINN step (each reads points × evaluations inputs)
+
+
 class _PINNRun:
     """A PINN run: chip, derivative estimator, objective, trainer, summary (for ``_execute``)."""
 
+    pool = None  # the run's workers, if any (``_workers``)
+
     def __init__(self, config: PINNConfig, progress: bool):
         self.config, self.progress = config, progress
-        self.pde = build_pde(config.pde, config.dim)
+        self.pde = build_pde(config.pde, config.dim, **config.problem.pde_params())
+
+    def settings_per_call(self) -> int:
+        """The most settings one chip call of a step holds."""
+        n_params = build_pinn_network(self.config).n_params
+        return settings_per_call(RGE(self.config.q, mu=self.config.mu), n_params, PINN_SETTINGS)
 
     def build(self, run_dir: Path, resume: bool) -> ZOTrainer:
         config, pde = self.config, self.pde
@@ -382,7 +508,7 @@ class _PINNRun:
             dtype=dtype,
             loss="mse",
         )
-        oracle = chip.oracle()
+        oracle = oracle_for(chip, self.pool)
         check_run_memory(self.network, 1, 1, config.q)  # the directions, before any sparse grid is built
         self.derivatives = build_derivatives(config, pde.input_dim, pde.dim)
         check_run_memory(self.network, config.points * self.derivatives.evaluations, 32, config.q)
@@ -393,7 +519,7 @@ class _PINNRun:
             steps=config.steps,
             batch_size=config.points,
             eval_every=config.eval_every,
-            max_settings=32,
+            max_settings=PINN_SETTINGS,
             max_queries=config.max_queries,
         )
         chosen = method(RGE(config.q, mu=config.mu), optimizer)
@@ -420,11 +546,26 @@ class _PINNRun:
             "rel_l2": final.get("rel_l2"),
             "rel_l2_learned": final.get("rel_l2_learned"),
             "val_loss": final.get("val_loss"),
+            **run_estimate(
+                network,
+                HardwareModel.preset(config.hardware),
+                config.points * derivatives.evaluations,
+                trainer.train_queries,
+                trainer.state.params,
+            ),
         }
 
 
-def run_pinn(config: PINNConfig, run_dir, resume: bool = False, progress: bool = True) -> dict:
+def run_pinn(
+    config: PINNConfig,
+    run_dir,
+    resume: bool = False,
+    progress: bool = True,
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> dict:
     """Train a PINN on the chip by ZO; writes config.json, metrics.jsonl, checkpoint.npz and (last)
     summary.json into ``run_dir`` (``plots.plot_run`` adds curves.png). A resume with other ``steps``
-    or ``max_queries`` extends the run (``extend``)."""
-    return _execute(_PINNRun(config, progress), run_dir, ("steps", "max_queries"), resume)
+    or ``max_queries`` extends the run (``extend``). ``workers``, ``scheduler``: as ``run_training``."""
+    execution = ExecutionConfig(workers, scheduler)
+    return _execute(_PINNRun(config, progress), run_dir, ("steps", "max_queries"), resume, execution)

@@ -50,7 +50,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import threading
 import time
 import tomllib
 import traceback
@@ -66,6 +65,7 @@ from ..io import atomic_file, atomic_write_json, atomic_write_text, exclusive
 from ..photonics.chip import Chip
 from ..photonics.hardware import HardwareModel
 from ..photonics.network import Program, flatten_weights
+from ..processes import exit_when_orphaned  # a worker's watch on the sweep that started it
 from ..progress import progress_bar
 from ..training.backprop import deploy, digital_accuracy, train_backprop
 from ..training.calibration import calibrate, config_from_dict
@@ -475,19 +475,6 @@ def _local(workers: int, scheduler: str | None):
         max_workers=workers, mp_context=context, initializer=exit_when_orphaned, initargs=(os.getpid(),)
     ) as pool:
         yield Executor(lambda job: pool.submit(_call, job), futures_completed)
-
-
-def exit_when_orphaned(parent: int, every: float = 1.0) -> None:
-    """A worker's watch on the sweep that started it: when that process is gone (killed, even by
-    SIGKILL, which no handler sees), the worker ends too, instead of finishing cells nobody records
-    and then blocking forever. Cells it had started resume from their checkpoints on a rerun."""
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(every)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="orphan watch").start()
 
 
 @contextlib.contextmanager

@@ -1,8 +1,11 @@
 """The Chip and its one door, the Oracle.
 
 ``Chip(network, hardware, seed)`` is one fabricated chip: its static errors are drawn once
-from ``seed``; its dynamic noise comes from a generator seeded by the same seed, so the same
-sequence of calls on a chip built the same way returns the same numbers. The chip also holds
+from ``seed``; its dynamic noise is fresh for every query, drawn from streams that depend only
+on the seed and the query's index (``noise.py``): the same sequence of calls on a chip built the
+same way returns the same numbers, one call of Q settings returns what Q calls of one setting
+return, and worker processes holding replicas of the chip (``parallel.py``) return what the chip
+itself would. The chip also holds
 the electronic gain of every optical matrix (``gains``: the network's nominal ones, or those of
 a deployed ``Program``); the network holds layout only, so it can back several chips.
 
@@ -41,6 +44,7 @@ from .hardware import HardwareModel
 from .layers import ForwardContext, ParamSlice
 from .mzi import insertion_loss_amplitude, real_dtype_of
 from .network import OpticalNetwork
+from .noise import PHASE, NoiseStreams
 from .threads import ThreadPolicy
 
 
@@ -135,6 +139,7 @@ class Chip:
         self.dtype, self.device = dtype, torch.device(device)
         self.real_dtype = real_dtype_of(dtype)
         self.loss_fn, self._check_targets = LOSSES[loss] if isinstance(loss, str) else (loss, None)
+        self.loss_name = loss if isinstance(loss, str) else None  # a named loss travels to workers
         self.max_elements = int(max_elements)
         self.threads = ThreadPolicy()  # intra-op threads per call shape, chosen by timing (threads.py)
         # the electronic amplifier after the output detectors: a passive chip's outputs are bounded
@@ -158,7 +163,10 @@ class Chip:
         pairs = network.crosstalk_pairs if hardware.crosstalk else np.zeros((0, 2), dtype=np.int64)
         self._xt_dst = torch.as_tensor(pairs[:, 0], device=self.device)
         self._xt_src = torch.as_tensor(pairs[:, 1], device=self.device)
-        self._generator = torch.Generator(device=self.device).manual_seed(self.seed)
+        # dynamic noise is drawn per query from streams of (seed, query index, stage): noise.py
+        self._dynamic = bool(
+            hardware.phase_noise_std or hardware.detector_noise_std or hardware.shot_noise_photons is not None
+        )
         self._queries = 0
         self._inferences = 0
 
@@ -232,8 +240,13 @@ class Chip:
         return x.to(device=self.device, dtype=self.real_dtype)
 
     # ---- the physics of programming and reading the chip ---------------------------------
-    def program(self, phases: torch.Tensor) -> torch.Tensor:
-        """Phases light actually sees for commanded ``phases[Q, P]`` (one fresh noise draw)."""
+    def _noise(self, first: int, count: int) -> NoiseStreams | None:
+        """The dynamic noise of queries ``first .. first + count − 1`` (None on a chip without any)."""
+        return NoiseStreams(self.seed, first, count) if self._dynamic else None
+
+    def program(self, phases: torch.Tensor, noise: NoiseStreams | None = None) -> torch.Tensor:
+        """Phases light actually sees for commanded ``phases[Q, P]``: with phase noise, that of
+        ``noise``'s queries (default: the chip's next Q queries; programming alone counts none)."""
         hw = self.hardware
         commanded = hw.quantise_phases(phases)  # what the DACs set; it drives the heaters
         actual = commanded if self._gain is None else commanded * self._gain
@@ -242,31 +255,50 @@ class Chip:
         if self._bias is not None:
             actual = actual + self._bias
         if hw.phase_noise_std:
-            actual = actual + hw.phase_noise_std * torch.randn(
-                actual.shape, dtype=actual.dtype, device=actual.device, generator=self._generator
-            )
+            noise = noise if noise is not None else self._noise(self._queries, actual.shape[0])
+            actual = actual + hw.phase_noise_std * noise.normal(PHASE, actual)
         # Electronic parameters (biases) are neither wrapped, quantised nor perturbed.
         return actual if self._all_phases else torch.where(self._phase_mask, actual, phases)
 
-    def _context(self) -> ForwardContext:
-        return ForwardContext(self.hardware, self._bs_error, self._amplitude, self.dtype, self._generator)
+    def _context(self, noise: NoiseStreams | None = None) -> ForwardContext:
+        return ForwardContext(
+            self.hardware,
+            self._bs_error,
+            self._amplitude,
+            self.dtype,
+            noise=noise,
+            merge=self.merge_cores,
+            reuse=self.reuse_settings,
+        )
 
-    # A batch chunk's intermediates (settings × inputs × widest stage) stay within this many
-    # values (~4 MB as float32) so that they live in cache: a TT forward over a large batch is
-    # otherwise bound by memory traffic, not arithmetic.
+    # A chunk's intermediates (settings × inputs × widest stage) stay within this many values
+    # (~4 MB as float32) so that they live in cache: a forward over many settings or a large batch
+    # is otherwise bound by memory traffic, not arithmetic (a batched call of 21 settings ran 2x
+    # slower than 21 calls of one before its settings were chunked too).
     cache_elements = 2**20
+    # Apply a TT layer's cores merged where that is exact and cheaper (tensor_train.py); False keeps
+    # the chip's own core-by-core order (same results to rounding; the recorded histories of the
+    # golden tests were made that way).
+    merge_cores = True
+    # Settings of one call that share a matrix's phases (or the first layers) with the call's first
+    # setting reuse its realised matrix (or those layers' outputs), bit for bit (network.py); False
+    # computes every setting in full (for timing the reuse).
+    reuse_settings = True
 
-    def _chunks(self, q: int, b: int) -> tuple[int, int]:
-        """(settings, inputs) per forward: a settings chunk's realised matrices and its outputs
-        stay within ``max_elements``; a batch chunk's intermediates within ``cache_elements``."""
+    def _chunks(self, q: int, b: int) -> tuple[int, int, int]:
+        """(settings realised at once, settings per chunk, inputs per chunk): the realised matrices
+        and outputs of the settings realised at once stay within ``max_elements``; a chunk's
+        intermediates within ``cache_elements`` (at least 64 inputs of one setting)."""
         net = self.network
         # per setting: ~4 complex k×k matrices per block (V†, U, Σ V†, the product), their real
         # GEMM forms, and the detected outputs of every layer
         per_setting = 8 * sum(m.n_blocks * m.block**2 for layer in net.layers for _, m in layer._matrices())
         per_setting += 2 * b * sum(layer.out_features for layer in net.layers)
-        settings = max(1, min(q, self.max_elements // per_setting))
-        inputs = max(64, self.cache_elements // (settings * 2 * net.widest))
-        return settings, min(b, inputs)
+        realised = max(1, min(q, self.max_elements // per_setting))
+        per_input = 2 * net.widest
+        inputs = min(b, max(64, self.cache_elements // per_input))
+        settings = max(1, min(realised, self.cache_elements // (inputs * per_input)))
+        return realised, settings, inputs
 
     def _threads(self, phases, x, taps: bool = False):
         """The thread count for this call, for all of it: the input checks and the copies of a small
@@ -290,19 +322,29 @@ class Chip:
         with self._threads(phases, x, taps=True):
             return self._forward(self._check_phases(phases), self._check_inputs(x), taps=True)
 
-    def _forward(self, phases: torch.Tensor, x: torch.Tensor, taps: bool = False):
+    def _evaluate(self, phases, x, first_query: int, taps: bool = False):
+        """``outputs`` (``layer_outputs`` with ``taps``) as if the chip had answered ``first_query``
+        queries before: the settings see the noise of queries ``first_query, first_query + 1, ...``.
+        How a worker's replica evaluates its share of a call (``parallel.py``); counts Q queries."""
+        with self._threads(phases, x, taps):
+            return self._forward(self._check_phases(phases), self._check_inputs(x), taps, first_query)
+
+    def _forward(self, phases: torch.Tensor, x: torch.Tensor, taps: bool = False, first_query=None):
         q, b = phases.shape[0], x.shape[0]
-        step, batch_chunk = self._chunks(q, b)
+        step, settings_chunk, batch_chunk = self._chunks(q, b)
+        first = self._queries if first_query is None else first_query  # whose noise the settings see
         with torch.inference_mode():
             parts = []
             for i in range(0, q, step):
+                noise = self._noise(first + i, min(step, q - i))
                 out = self.network.forward(
-                    self.program(phases[i : i + step]),
+                    self.program(phases[i : i + step], noise),
                     x,
-                    self._context(),
+                    self._context(noise),
                     taps=taps,
                     batch_chunk=batch_chunk,
                     gains=self._gains,
+                    settings_chunk=settings_chunk,
                 )
                 parts.append(out if taps else [out])
             layers = [p[0] if len(parts) == 1 else torch.cat(p) for p in zip(*parts)]

@@ -19,17 +19,77 @@ noise of standard deviation ``detector_noise_std`` × (RMS of that readout vecto
 ``shot_noise_photons`` photons per unit of detected power.
 
 Static errors are drawn once per chip from the chip's seed; dynamic noise is fresh for every
-query, from a generator seeded by the same seed, so a run is reproducible end to end.
+query, from streams of the same seed and the query's index (``noise.py``), so a run is
+reproducible end to end, however its queries are grouped into calls or spread over workers.
 
-Presets (``HardwareModel.preset(name)``):
+Units and conventions (what a preset value means here):
+  * ``gamma_std`` is *relative*: γ_i = 1 + N(0, σ_γ²) multiplies the commanded phase.
+  * ``phase_noise_std`` is in radians, added to every phase shifter, fresh for every query.
+  * ``crosstalk`` κ is the phase (rad) a heater induces in each neighbour per rad of its own.
+  * ``detector_noise_std`` is relative to the RMS of each readout vector (one detection of one
+    input: a layer's outputs, or a TT core's outputs for one slice), so 1/σ is its SNR.
+  * ``shot_noise_photons`` N is the photon count per symbol of a detector that reads unit power
+    in the simulator's units (|field|² = 1 after the simulated loss and electronic gain): a
+    reading of power p carries N·p photons, so its relative shot noise is 1/√(N·p) (intensity:
+    Poisson, std √(p/N); coherent: homodyne vacuum noise, std 1/(2√N) on the quadrature).
+  * ``insertion_loss_db`` is per MZI (power), applied to the field of every MZI on a path.
+
+Presets (``HardwareModel.preset(name)``; ``photonzo info --hardware`` lists them all):
   * ``ideal``: nothing on.
   * ``typical``: 8-bit phase DACs, phase-shifter gain error σ_γ = 0.002 and thermal crosstalk
     κ = 0.005: the "typical chip" settings of the reference papers' released configs for
     tensorized ONN training (project design notes), in the non-ideality model of L2ight
     (Gu et al., "L2ight: Enabling On-Chip Learning for Optical Neural Networks via Efficient
     in-situ Subspace Optimization", NeurIPS 2021). A calibrated chip: no static bias.
+    What it leaves out: it draws *no per-query noise at all* (no phase jitter, no detector or
+    shot noise), so two queries of one setting return the same numbers; and no coupler
+    errors, insertion loss or converter resolution. Its σ_γ = 0.002 is relative here, while the
+    reference code's 0.002 is absolute on γ = π/V_π² ≈ 0.165 rad/V², i.e. ≈ 1.2 % relative:
+    ``typical`` is six times milder in γ than the code it quotes. Kept as it is because it is
+    the setting the reference papers' numbers were produced with.
   * ``uncalibrated``: ``typical`` plus the static phase bias U(−1, 1) rad those configs assume
     before calibration.
+  * ``measured``: a calibrated fabricated silicon MZI mesh, every value from published
+    measurements (``REFERENCES.md`` of the project lists them; checked and chosen as follows):
+
+      - ``phase_bits = 12``: real chips drive heaters with 16-bit DACs (Shen et al., Nat.
+        Photonics 11, 441 (2017); Bandyopadhyay et al., "Single chip photonic deep neural
+        network with accelerated training" (FICONN), arXiv 2208.01623); since φ ∝ V² the
+        phase step is largest at the top of the range (2·φ_max/2^16, i.e. 15 bits), and DAC
+        non-linearity and drift cost a few more: ≥ 12 effective bits is the conservative
+        reading. (At 1.5 mrad per step it sits below the 5 mrad jitter anyway.)
+      - ``phase_bias = 0.016`` rad: FICONN's residual after calibration, ±0.003π (read from a
+        figure), as the half-width of U(−b, b).
+      - ``gamma_std = 0.01`` (relative): ≈ 1 % phase-shifter gain (V_π) error, the reference
+        code's absolute 0.002 on γ ≈ 0.165 rad/V² (≈ 1.2 %), rounded down to the 1 % that a
+        per-device V_π calibration leaves.
+      - ``phase_noise_std = 0.005`` rad per query: Shen et al. 2017's phase-encoding noise
+        σ_Φ ≈ 5×10⁻³ rad (second-hand). No source separates how much of it changes from query
+        to query; it is all taken as per-query jitter here, the pessimistic reading.
+      - ``crosstalk = 0.00735``: FICONN's measured nearest-neighbour thermal crosstalk,
+        7.35 mrad per rad, which is exactly this model's κ.
+      - ``bs_error_std = 0.01`` rad: MZI extinction > 40 dB (FICONN, inferred). In ``mzi.py``'s
+        convention the best extinction of an MZI is sin²(ε₁ + ε₂); with σ_ε = 0.01 the median
+        |ε₁ + ε₂| is 0.0095, i.e. a median extinction of ≈ 40 dB.
+      - ``insertion_loss_db = 0.2`` per MZI: < 0.1 dB per passive component and 0.23 dB per
+        heater (FICONN; Pai et al., Science 380, 398 (2023)); ≈ 0.2 dB per MZI.
+      - ``detector_noise_std = 0.002`` (relative to the readout RMS): Shen et al. 2017's
+        σ_D ≈ 0.1 % of the output *norm* of a 4-output chip, i.e. 0.1 % · √4 = 0.2 % of its
+        RMS (second-hand).
+      - ``shot_noise_photons = 8e5``: 1 mW per mode at 1 GS/s is 7.8×10⁶ photons per symbol
+        at 1550 nm (Pai et al. 2023's operating point); after ≈ 10 dB from laser to detector
+        ≈ 8×10⁵ reach a detector (inferred), taken as the count at unit detected power.
+      - ``input_bits = 10``, ``output_bits = 11``: the input DAC and output ADC resolutions of
+        Lightmatter's accelerator (second-hand).
+
+  * ``measured-uncalibrated``: ``measured`` before calibration: static phase bias U(−π, π).
+    A fabricated MZI's arm imbalance is random over the whole circle (a few nm of waveguide
+    width over a ~100 µm arm shift the phase by radians), which is why the measured chips are
+    calibrated phase by phase; ``uncalibrated``'s U(−1, 1) is the reference configs' milder
+    assumption.
+  * ``measured-lowpower``: ``measured`` read through µW taps: shot noise at 8×10³ photons (100×
+    less light) and detector noise 1 % of the RMS (µW-level taps measure 0.5–1.2 %: Pai et al.
+    2023, second-hand; the upper end taken).
 """
 
 from __future__ import annotations
@@ -102,7 +162,8 @@ class HardwareModel:
     # ---- presets -------------------------------------------------------------------------
     @staticmethod
     def preset(name: str) -> HardwareModel:
-        """A named preset: ``ideal``, ``typical`` or ``uncalibrated`` (see module docstring)."""
+        """A named preset (``PRESETS``: ``ideal``, ``typical``, ``uncalibrated``, ``measured``, … —
+        see the module docstring)."""
         try:
             return PRESETS[name]
         except KeyError:
@@ -179,4 +240,29 @@ class StaticErrors:
 IDEAL = HardwareModel(name="ideal")
 TYPICAL = HardwareModel(phase_bits=8, gamma_std=0.002, crosstalk=0.005, name="typical")
 UNCALIBRATED = dataclasses.replace(TYPICAL, phase_bias=1.0, name="uncalibrated")
-PRESETS = {"ideal": IDEAL, "typical": TYPICAL, "uncalibrated": UNCALIBRATED}
+MEASURED = HardwareModel(
+    phase_bits=12,
+    phase_bias=0.016,
+    gamma_std=0.01,
+    phase_noise_std=0.005,
+    crosstalk=0.00735,
+    bs_error_std=0.01,
+    insertion_loss_db=0.2,
+    detector_noise_std=0.002,
+    shot_noise_photons=8e5,
+    input_bits=10,
+    output_bits=11,
+    name="measured",
+)
+MEASURED_UNCALIBRATED = dataclasses.replace(MEASURED, phase_bias=math.pi, name="measured-uncalibrated")
+MEASURED_LOWPOWER = dataclasses.replace(
+    MEASURED, shot_noise_photons=8e3, detector_noise_std=0.01, name="measured-lowpower"
+)
+PRESETS = {
+    "ideal": IDEAL,
+    "typical": TYPICAL,
+    "uncalibrated": UNCALIBRATED,
+    "measured": MEASURED,
+    "measured-uncalibrated": MEASURED_UNCALIBRATED,
+    "measured-lowpower": MEASURED_LOWPOWER,
+}

@@ -30,6 +30,7 @@ onto phases and gains (``program``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,8 +42,11 @@ import torch
 from ..validation import check_positive_int
 from .decompose import matrix_to_svd_phases_batched
 from .hardware import IDEAL, HardwareModel
-from .mesh import mesh_layout, mesh_matrix
+from .mesh import mesh_layout, mesh_matrix, svd_block_matrices
 from .mzi import mzi_coefficients, real_dtype_of
+from .noise import NoiseStreams
+from .noise import stage as noise_stage
+from .tensor_train import contraction_plan, merge_cores, merged_shapes, tt_contract, tt_dense
 
 # What a network's layer outputs are read as: ``coherent`` — the signed in-phase quadrature
 # Re(field) (homodyne); ``intensity`` — |field|² (a photodiode).
@@ -95,12 +99,46 @@ class ForwardContext:
     bs_error: torch.Tensor | None = None  # [n_mzis of this component, 2]
     amplitude: float = 1.0  # field transmission per MZI (insertion loss)
     dtype: torch.dtype = torch.complex64
-    generator: torch.Generator | None = None  # dynamic (detector) noise
+    # dynamic noise: per-query streams (noise.py); the chip makes them for each forward call. A
+    # context with shot or detector noise and none given draws from seed 0, queries 0, 1, ...
+    noise: NoiseStreams | None = None
+    merge: bool = True  # may consecutive TT cores be applied merged where that is exact (linear_iq)?
+    reuse: bool = True  # may settings reuse what they share with the call's first (see Chip)?
+    # where a detection's noise stage is (noise.stage): the layer, and the detections it made so far
+    layer: int = 0
+    detections: int = 0
+
+    def __post_init__(self):
+        hw = self.hardware
+        if self.noise is None and (hw.shot_noise_photons is not None or hw.detector_noise_std):
+            self.noise = NoiseStreams(0, 0, None)
+
+    def at_layer(self, layer: int) -> ForwardContext:
+        """This context for one pass of layer ``layer`` over a chunk: its detections counted from 0."""
+        return dataclasses.replace(self, layer=layer, detections=0)
+
+    def for_settings(self, start: int, stop: int) -> ForwardContext:
+        """This context for settings ``start:stop`` of the call (their noise streams)."""
+        return self if self.noise is None else dataclasses.replace(self, noise=self.noise.select(start, stop))
+
+    @property
+    def linear_iq(self) -> bool:
+        """Whether merging is allowed and reading a field by I/Q receivers and re-modulating it is
+        the identity (no noise, no converter quantisation): consecutive matrices may then be
+        applied as their product."""
+        hw = self.hardware
+        return (
+            self.merge
+            and hw.shot_noise_photons is None
+            and not hw.detector_noise_std
+            and hw.output_bits is None
+            and hw.input_bits is None
+        )
 
     def sub(self, start: int, stop: int) -> ForwardContext:
         """The same context restricted to MZIs ``start:stop`` of this component."""
         bs = None if self.bs_error is None else self.bs_error[start:stop]
-        return ForwardContext(self.hardware, bs, self.amplitude, self.dtype, self.generator)
+        return dataclasses.replace(self, bs_error=bs)
 
     @property
     def real_dtype(self) -> torch.dtype:
@@ -112,7 +150,7 @@ class ForwardContext:
         if x.is_complex():
             if bits is None:
                 return x
-            return _complex_from_parts(x, lambda part: self.hardware.quantise_signal(part, bits))
+            return _complex_from_parts(x, lambda part, _: self.hardware.quantise_signal(part, bits))
         return self.hardware.quantise_signal(x.to(self.real_dtype), bits)
 
     def detect(self, field: torch.Tensor, mode: str) -> torch.Tensor:
@@ -121,38 +159,47 @@ class ForwardContext:
         ``iq`` (both quadratures, complex) gets the noise and ADC of a coherent receiver on each
         quadrature. A ``coherent`` field may already be real (a matrix applied with ``real_out``).
         """
+        detection = self.detections  # this detection's place in the layer: its noise stage
+        self.detections += 1
         reading = detected(field, mode)
+        hw = self.hardware
+        kinds = (hw.shot_noise_photons is not None) + bool(hw.detector_noise_std)  # noise draws per value
         if mode == "iq":
-            hw = self.hardware
-            if hw.shot_noise_photons is None and not hw.detector_noise_std and hw.output_bits is None:
+            if not kinds and hw.output_bits is None:
                 return reading  # an ideal I/Q receiver reads the field itself; skip the copies
-            return _complex_from_parts(reading, lambda part: self._read(part, "coherent"))
-        return self._read(reading, mode)
+            noise = self._normal(reading.real, detection, 2 * kinds)  # both quadratures' draws
+            read = lambda part, i: self._read(part, "coherent", noise, i * kinds)
+            return _complex_from_parts(reading, read)
+        return self._read(reading, mode, self._normal(reading, detection, kinds))
 
-    def _read(self, signal: torch.Tensor, mode: str) -> torch.Tensor:
+    def _read(self, signal: torch.Tensor, mode: str, noise=None, at: int = 0) -> torch.Tensor:
+        """Noise and ADC of one reading; ``noise[..., at + j, :]`` is its j-th standard normal draw."""
         hw = self.hardware
         if hw.shot_noise_photons is not None:
             if mode == "coherent":  # homodyne vacuum noise on one quadrature
                 std = torch.full_like(signal, 0.5 / math.sqrt(hw.shot_noise_photons))
             else:  # Poisson photon counting, Gaussian approximation
                 std = torch.sqrt(signal.clamp_min(0) / hw.shot_noise_photons)
-            signal = signal + std * self._randn(signal)
+            signal = signal + std * noise[..., at, :]
+            at += 1
         if hw.detector_noise_std:
             rms = signal.pow(2).mean(-1, keepdim=True).sqrt()
-            signal = signal + hw.detector_noise_std * rms * self._randn(signal)
+            signal = signal + hw.detector_noise_std * rms * noise[..., at, :]
         return hw.quantise_signal(signal, hw.output_bits)
 
-    def _randn(self, like: torch.Tensor) -> torch.Tensor:
-        return torch.randn(like.shape, dtype=like.dtype, device=like.device, generator=self.generator)
+    def _normal(self, like: torch.Tensor, detection: int, draws: int) -> torch.Tensor | None:
+        """``draws`` standard normal values per value of ``like[Q, ..., W]``, as ``[Q, ..., draws, W]``,
+        from each query's stream at this detection (None for none)."""
+        return self.noise.normal(noise_stage(self.layer, detection), like, draws) if draws else None
 
 
 def _complex_from_parts(z: torch.Tensor, fn) -> torch.Tensor:
-    """``fn(Re z) + i·fn(Im z)``, written into one complex tensor (``torch.complex`` on the strided
-    real/imag views is several times slower on CPU)."""
+    """``fn(Re z, 0) + i·fn(Im z, 1)``, written into one complex tensor (``torch.complex`` on the
+    strided real/imag views is several times slower on CPU)."""
     out = torch.empty_like(z)
     parts = torch.view_as_real(out)
-    parts[..., 0] = fn(z.real)
-    parts[..., 1] = fn(z.imag)
+    parts[..., 0] = fn(z.real, 0)
+    parts[..., 1] = fn(z.imag, 1)
     return out
 
 
@@ -266,7 +313,11 @@ class RealisedMatrix:
         key = (complex_in, real_out)
         if key not in self._forms:
             wr, wi = self.w.real.transpose(-1, -2), self.w.imag.transpose(-1, -2)  # [..., in, out]
-            if not complex_in:  # x·Wᵀ for real x: Re, or (Re, Im) interleaved
+            if complex_in and not real_out and self.w.dtype == torch.complex128:
+                # MKL's complex128 GEMM beats its float64 GEMM on the 2×2 real form of tall
+                # products (1.5-2x on this project's AMD VM); complex64 is the other way round
+                form = self.w.transpose(-1, -2)
+            elif not complex_in:  # x·Wᵀ for real x: Re, or (Re, Im) interleaved
                 form = wr if real_out else torch.stack([wr, wi], -1).flatten(-2)
             elif real_out:  # Re(x·Wᵀ) = x_r·W_rᵀ − x_i·W_iᵀ
                 form = torch.stack([wr, -wi], -2).flatten(-3, -2)
@@ -276,15 +327,35 @@ class RealisedMatrix:
                     .flatten(-4, -3)
                     .flatten(-2)
                 )
+            if form.shape[-1] == 1:
+                # a one-column product runs another kernel for one setting than for several, which
+                # rounds differently: padded to two columns, a setting's output does not depend on
+                # which settings share its call (worker processes rely on that, parallel.py)
+                form = torch.cat([form, torch.zeros_like(form)], -1)
             self._forms[key] = form.contiguous()
         return self._forms[key]
+
+    def prepare(self, complex_in: bool, real_out: bool) -> RealisedMatrix:
+        """Build the real GEMM form for inputs and outputs of these kinds now (for every setting at
+        once, so that ``settings`` slices share it)."""
+        self._form(complex_in, real_out)
+        return self
+
+    def settings(self, rows: slice) -> RealisedMatrix:
+        """The same matrices for the settings ``rows`` of the leading axis (views, no copies)."""
+        part = RealisedMatrix(self.w[rows])
+        part._forms = {key: form[rows] for key, form in self._forms.items()}
+        return part
 
     def __call__(self, x: torch.Tensor, real_out: bool = False) -> torch.Tensor:
         """``x[..., in] @ wᵀ`` — complex, or only its real part with ``real_out``."""
         form = self._form(x.is_complex(), real_out)
+        columns = self.w.shape[-2] * (1 if real_out or form.is_complex() else 2)
+        if form.is_complex():
+            return (x @ form)[..., :columns]
         if x.is_complex():
             x = torch.view_as_real(x).flatten(-2)
-        y = x.to(form.dtype) @ form
+        y = (x.to(form.dtype) @ form)[..., :columns]
         return y if real_out else torch.view_as_complex(y.unflatten(-1, (-1, 2)))
 
 
@@ -380,9 +451,14 @@ class OpticalMatrix:
         """Transfer matrices g · U Σ V† of every block: ``[..., rows, cols, k, k]`` (g: ``gain``,
         a Python float; ``nominal_gain`` if None)."""
         gain = self.nominal_gain if gain is None else gain
+        lead = params.shape[:-1]
+        if not _differentiable(params, ctx):
+            blocks = self.block_inputs(params, ctx)
+            gains = torch.full((blocks.count,), gain, dtype=blocks.v.dtype, device=params.device)
+            w = svd_block_matrices(self.layout, *blocks, ctx.amplitude, gains, ctx.dtype)
+            return w.reshape(*lead, self.rows, self.cols, self.block, self.block)
         v_group, s_group, u_group = self._groups()
         nb, k = self.n_blocks, self.block
-        lead = params.shape[:-1]
 
         def mesh(g: Group) -> torch.Tensor:
             stop = g.mzi_start + nb * g.mzis
@@ -398,6 +474,36 @@ class OpticalMatrix:
         w = (gain * u) @ (sigma[..., :, None] * v)
         return w.reshape(*lead, self.rows, self.cols, k, k)
 
+    def block_inputs(self, params: torch.Tensor, ctx: ForwardContext) -> BlockInputs:
+        """Every block's V† phases, Σ attenuator phases, U phases and coupler errors, for the
+        physical ``params[..., P_matrix]``, the leading axes and blocks flattened into one axis."""
+        v_group, s_group, u_group = self._groups()
+        nb, lead = self.n_blocks, params.shape[:-1]
+        count = math.prod(lead) * nb
+
+        def phases(g: Group) -> torch.Tensor:
+            return params[..., g.start : g.start + nb * g.size].reshape(count, g.size)
+
+        def errors(g: Group) -> torch.Tensor | None:
+            if ctx.bs_error is None:
+                return None
+            bs = ctx.bs_error[g.mzi_start : g.mzi_start + nb * g.mzis].reshape(nb, g.mzis, 2)
+            return bs.expand(*lead, nb, g.mzis, 2).reshape(count, g.mzis, 2)
+
+        return BlockInputs(
+            phases(v_group),
+            phases(s_group),
+            phases(u_group),
+            errors(v_group),
+            errors(s_group),
+            errors(u_group),
+        )
+
+    def assemble(self, blocks: torch.Tensor) -> torch.Tensor:
+        """The ``[..., out, in]`` matrix of its blocks ``[..., rows, cols, k, k]``."""
+        full = blocks.transpose(-3, -2).flatten(-4, -3).flatten(-2, -1)  # [..., rows·k, cols·k]
+        return full[..., : self.out_features, : self.in_features]
+
     def matrix(
         self, params: torch.Tensor, ctx: ForwardContext | None = None, gain: float | None = None
     ) -> torch.Tensor:
@@ -405,13 +511,11 @@ class OpticalMatrix:
         ctx = ctx or ForwardContext(
             dtype=torch.complex128 if params.dtype == torch.float64 else torch.complex64
         )
-        w = self.block_matrices(params, ctx, gain)
-        full = w.transpose(-3, -2).flatten(-4, -3).flatten(-2, -1)  # [..., rows·k, cols·k]
-        return full[..., : self.out_features, : self.in_features]
+        return self.assemble(self.block_matrices(params, ctx, gain))
 
     def realise(self, params: torch.Tensor, ctx: ForwardContext, gain: float | None = None) -> RealisedMatrix:
         """The matrix these physical phases realise on this chip, ready to apply."""
-        return RealisedMatrix(self.matrix(params, ctx, gain))
+        return realise_matrices([(self, params, ctx, gain)])[0]
 
     def from_matrix(self, w) -> tuple[np.ndarray, float]:
         """Program this matrix to realise ``w`` (out×in): returns (phases, electronic gain).
@@ -443,12 +547,102 @@ class OpticalMatrix:
         return rng.uniform(0.0, 2 * np.pi, self.n_params)
 
 
+class BlockInputs(NamedTuple):
+    """What ``svd_block_matrices`` takes for a set of blocks (see ``OpticalMatrix.block_inputs``)."""
+
+    v: torch.Tensor  # [L, P_mesh] V† phases
+    theta: torch.Tensor  # [L, k] Σ attenuator phases
+    u: torch.Tensor  # [L, P_mesh] U phases
+    v_bs: torch.Tensor | None  # [L, n_mzis, 2] coupler errors
+    s_bs: torch.Tensor | None  # [L, k, 2]
+    u_bs: torch.Tensor | None
+
+    @property
+    def count(self) -> int:
+        return self.v.shape[0]
+
+
+def _differentiable(params: torch.Tensor, ctx: ForwardContext) -> bool:
+    return torch.is_grad_enabled() and any(
+        torch.is_tensor(t) and t.requires_grad for t in (params, ctx.bs_error)
+    )
+
+
+def realise_matrices(jobs) -> list[RealisedMatrix]:
+    """``RealisedMatrix`` of every ``(matrix, params[Q, P_matrix], ctx, gain)`` job (gain None:
+    nominal). The blocks of all jobs whose meshes share a layout are built in one pass
+    (``svd_block_matrices``), however many matrices and settings they come from: a network's
+    dozens of small matrices cost about what its largest one costs."""
+    out: list[RealisedMatrix | None] = [None] * len(jobs)
+    by_layout: dict = {}
+    for i, (m, params, ctx, _) in enumerate(jobs):
+        if _differentiable(params, ctx):
+            out[i] = RealisedMatrix(m.matrix(params, ctx, jobs[i][3]))
+        else:
+            by_layout.setdefault((m.layout, ctx.dtype, ctx.amplitude), []).append(i)
+    for (layout, dtype, amplitude), indices in by_layout.items():
+        # settings whose phases of a matrix equal setting 0's, bit for bit, get setting 0's matrix:
+        # a probe that perturbs one slice rebuilds only the matrices it touches
+        distinct = [_distinct_settings(jobs[i][1]) if jobs[i][2].reuse else (None, None) for i in indices]
+        parts = [
+            jobs[i][0].block_inputs(jobs[i][1] if rows is None else jobs[i][1][rows], jobs[i][2])
+            for i, (rows, _) in zip(indices, distinct)
+        ]
+        real = parts[0].v.dtype
+        gain = torch.cat(
+            [
+                torch.full((p.count,), m.nominal_gain if g is None else g, dtype=real, device=p.v.device)
+                for p, (m, _, _, g) in zip(parts, (jobs[i] for i in indices))
+            ]
+        )
+        joined = [_join([getattr(p, f) for p in parts], parts, layout) for f in BlockInputs._fields]
+        blocks = svd_block_matrices(layout, *joined, amplitude, gain, dtype).split([p.count for p in parts])
+        for i, b, (rows, where) in zip(indices, blocks, distinct):
+            m = jobs[i][0]
+            lead = jobs[i][1].shape[:-1] if rows is None else (len(rows),)
+            w = m.assemble(b.reshape(*lead, m.rows, m.cols, m.block, m.block))
+            out[i] = RealisedMatrix(w if where is None else w[where])
+    return out
+
+
+def _distinct_settings(params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(the settings of ``params[Q, P]`` to build: 0 and those that differ from it; for every
+    setting, the built one it uses) — (None, None) to build every setting as it is."""
+    if params.ndim != 2 or params.shape[0] < 2:
+        return None, None
+    differs = (params != params[:1]).any(1)
+    differs[0] = True
+    if bool(differs.all()):
+        return None, None
+    rows = differs.nonzero()[:, 0]
+    where = torch.cumsum(differs, 0) - 1
+    where[~differs] = 0
+    return rows, where
+
+
+def _join(tensors: list, parts: list[BlockInputs], layout) -> torch.Tensor | None:
+    """Concatenate along the block axis; the coupler errors of blocks without any are zeros."""
+    if all(t is None for t in tensors):
+        return None
+    like = next(t for t in tensors if t is not None)
+    return torch.cat(
+        [t if t is not None else like.new_zeros((p.count, layout.n_mzis, 2)) for t, p in zip(tensors, parts)]
+    )
+
+
 @dataclass
 class RealisedLayer:
-    """A layer's realised matrices (in the layer's order) and its electronic bias ``[..., 1, out]``."""
+    """A layer's realised matrices and its electronic bias ``[Q, 1, out]``. A TT layer's matrices
+    are those of its ``plan``: the (start, stop) ranges of cores merged into one matrix each."""
 
     matrices: list[RealisedMatrix]
     bias: torch.Tensor | None
+    plan: tuple[tuple[int, int], ...] | None = None
+
+    def settings(self, rows: slice) -> RealisedLayer:
+        """The same layer for the settings ``rows`` of the leading axis (views, no copies)."""
+        bias = None if self.bias is None else self.bias[rows]
+        return RealisedLayer([m.settings(rows) for m in self.matrices], bias, self.plan)
 
 
 class OpticalLayer:
@@ -527,26 +721,62 @@ class OpticalLayer:
     def crosstalk_pairs(self) -> np.ndarray:
         return np.concatenate([m.crosstalk_pairs + p for _, m, p, _ in self._offsets()])
 
-    def realise(self, params: torch.Tensor, ctx: ForwardContext, gains=None) -> RealisedLayer:
-        """Everything a forward needs from the physical parameters ``[..., P_layer]`` and the
-        matrices' electronic ``gains`` (nominal if None), built once so that batch chunks can
-        reuse it: the realised matrices and the electronic bias."""
-        mats = [
-            m.realise(params[..., p : p + m.n_params], ctx.sub(z, z + m.n_mzis), g)
+    def realise(
+        self,
+        params: torch.Tensor,
+        ctx: ForwardContext,
+        gains=None,
+        readout: str = "coherent",
+        batch: int = 64,
+        matrices: list[RealisedMatrix] | None = None,
+    ) -> RealisedLayer:
+        """Everything a forward needs from the physical parameters ``[Q, P_layer]`` and the
+        matrices' electronic ``gains`` (nominal if None), built once for all Q settings so that
+        settings and batch chunks of ``batch`` inputs reuse it: the realised matrices, ready for
+        inputs read out as ``readout``, and the electronic bias. ``matrices``: the realised
+        matrices, if already built (``realise_matrices``)."""
+        mats = self._realised_matrices(params, ctx, gains, matrices)
+        mats = [m.prepare(False, readout == "coherent") for m in mats]
+        return RealisedLayer(mats, self._bias_of(params))
+
+    def matrix_jobs(self, params: torch.Tensor, ctx: ForwardContext, gains) -> list[tuple]:
+        """``(matrix, its params, its context, its gain)`` of every matrix (see ``realise_matrices``)."""
+        return [
+            (m, params[..., p : p + m.n_params], ctx.sub(z, z + m.n_mzis), g)
             for (_, m, p, z), g in zip(self._offsets(), self._gains(gains))
         ]
-        return RealisedLayer(mats, params[..., None, self.n_phases :] if self.bias else None)
+
+    def _realised_matrices(self, params: torch.Tensor, ctx: ForwardContext, gains, matrices=None):
+        return matrices if matrices is not None else realise_matrices(self.matrix_jobs(params, ctx, gains))
+
+    def _bias_of(self, params: torch.Tensor) -> torch.Tensor | None:
+        return params[..., None, self.n_phases :] if self.bias else None
 
     def run(
-        self, realised: RealisedLayer, x: torch.Tensor, ctx: ForwardContext, readout: str
+        self,
+        realised: RealisedLayer,
+        x: torch.Tensor,
+        ctx: ForwardContext,
+        readout: str,
+        start: int = 0,
+        record: list | None = None,
     ) -> torch.Tensor:
-        """Detected outputs ``[..., B, out]`` (bias added) for inputs ``x[..., B, in]``."""
+        """Detected outputs ``[..., B, out]`` (bias added) for inputs ``x[..., B, in]``.
+
+        A forward is a sequence of stages (``stages``): its matrices in the order light meets
+        them, then the electronic bias. ``start`` > 0: ``x`` is what enters stage ``start``;
+        ``record``: a list that receives what enters each stage after the first (the states a
+        setting sharing the first stages can start from, ``OpticalNetwork._run_reusing``)."""
+        raise NotImplementedError
+
+    def stages(self, realised: RealisedLayer) -> list[tuple[int, int]]:
+        """The parameter range ``(start, stop)`` each stage of ``run`` depends on, in stage order."""
         raise NotImplementedError
 
     def forward(
         self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, readout: str, gains=None
     ) -> torch.Tensor:
-        return self.run(self.realise(params, ctx, gains), x, ctx, readout)
+        return self.run(self.realise(params, ctx, gains, readout, x.shape[-2]), x, ctx, readout)
 
     @staticmethod
     def _add_bias(y: torch.Tensor, realised: RealisedLayer) -> torch.Tensor:
@@ -638,11 +868,15 @@ class OpticalLinear(OpticalLayer):
     def _matrices(self):
         return [("matrix", self.matrix)]
 
-    def run(
-        self, realised: RealisedLayer, x: torch.Tensor, ctx: ForwardContext, readout: str
-    ) -> torch.Tensor:
-        field = realised.matrices[0](ctx.encode(x), real_out=readout == "coherent")
-        return self._add_bias(ctx.detect(field, readout), realised)
+    def run(self, realised, x, ctx, readout, start=0, record=None):
+        if start == 0:
+            x = ctx.detect(realised.matrices[0](ctx.encode(x), real_out=readout == "coherent"), readout)
+        if record is not None:
+            record.append(x)
+        return self._add_bias(x, realised)
+
+    def stages(self, realised):
+        return [(0, self.n_phases), (self.n_phases, self.n_params)]
 
     def weight_matrix(self, params: torch.Tensor, gains=None) -> torch.Tensor:
         """The ideal (noise-free) complex weight matrix these phases encode."""
@@ -696,42 +930,6 @@ def _bias_vector(bias, n: int) -> np.ndarray:
     if bias.shape != (n,):
         raise ValueError(f"expected a bias of shape ({n},), got {bias.shape}")
     return bias
-
-
-def tt_contract(x: torch.Tensor, in_shape, out_shape, ranks, apply_core) -> torch.Tensor:
-    """Contract ``x[..., B, Π m]`` with a TT matrix, last core first.
-
-    ``apply_core(k, v)`` maps the slices ``v[..., B, S, m_k·r_k]`` to ``[..., B, S, r_{k−1}·n_k]``
-    (it may prepend leading axes, e.g. the query axis). Returns ``[..., B, Π n]``.
-
-    The rows S are (J, I): J the input indices still to contract, I the output indices done
-    (n_k outermost). One permutation per core moves m_{k−1} out of the rows and n_k into them,
-    the one copy a TT mat-vec needs.
-    """
-    d = len(in_shape)
-    done = 1  # Π of the output factors already produced (the I axis)
-    v = x.unflatten(-1, (math.prod(in_shape[:-1]), in_shape[-1]))  # [..., B, J, m_{d−1}] (r_d = 1, I = 1)
-    for k in reversed(range(d)):
-        out = apply_core(k, v)  # [..., B, J·I, r_{k−1}·n_k]
-        if k == 0:  # J = 1 and r_{−1} = 1: [..., B, I, n_0] → [..., B, n_0·I]
-            return out.transpose(-1, -2).flatten(-2, -1)
-        rest, m = math.prod(in_shape[: k - 1]), in_shape[k - 1]
-        out = out.unflatten(-2, (rest, m, done)).unflatten(
-            -1, (ranks[k], out_shape[k])
-        )  # [..., J', m, I, r, n]
-        nd = out.ndim
-        v = out.permute(*range(nd - 5), nd - 5, nd - 1, nd - 3, nd - 4, nd - 2)  # [..., J', n, I, m, r]
-        done *= out_shape[k]
-        v = v.reshape(*v.shape[:-5], rest * done, m * ranks[k])
-    raise AssertionError("unreachable: a TT has at least one core")
-
-
-def tt_dense(cores: list[torch.Tensor]) -> torch.Tensor:
-    """The dense ``[..., Π n, Π m]`` matrix of TT cores ``G_k[..., r_{k−1}, n_k, m_k, r_k]``."""
-    w = cores[0][..., 0, :, :, :]  # [..., n1, m1, r1]
-    for g in cores[1:]:
-        w = torch.einsum("...ija,...aklb->...ikjlb", w, g).flatten(-5, -4).flatten(-3, -2)
-    return w[..., 0]
 
 
 class TTOpticalLinear(OpticalLayer):
@@ -791,9 +989,48 @@ class TTOpticalLinear(OpticalLayer):
     def _matrices(self):
         return [(f"core{k}", m) for k, m in enumerate(self.cores)]
 
-    def run(
-        self, realised: RealisedLayer, x: torch.Tensor, ctx: ForwardContext, readout: str
-    ) -> torch.Tensor:
+    def realise(
+        self,
+        params: torch.Tensor,
+        ctx: ForwardContext,
+        gains=None,
+        readout: str = "coherent",
+        batch: int = 64,
+        matrices: list[RealisedMatrix] | None = None,
+    ) -> RealisedLayer:
+        """The layer's realised matrices, its cores merged as ``contraction_plan`` finds cheapest for
+        ``batch`` inputs where the chip computes nothing non-linear between them (``ctx.linear_iq``):
+        the merged forward is then exactly the core-by-core one, in fewer and larger products."""
+        cores = self._realised_matrices(params, ctx, gains, matrices)
+        plan = contraction_plan(
+            self.in_shape, self.out_shape, self.ranks, batch, readout == "coherent", merge=ctx.linear_iq
+        )
+        mats = []
+        for a, b in plan:
+            m = cores[a] if b - a == 1 else RealisedMatrix(self._merged(cores, a, b))
+            mats.append(m.prepare(b < len(self.cores), a == 0 and readout == "coherent"))
+        return RealisedLayer(mats, self._bias_of(params), plan)
+
+    def _merged(self, cores: list[RealisedMatrix], a: int, b: int) -> torch.Tensor:
+        """The matrix of cores a..b−1 merged, from their realised matrices."""
+        tensors = [
+            cores[k]
+            .w.unflatten(-1, (self.in_shape[k], self.ranks[k + 1]))
+            .unflatten(-3, (self.ranks[k], self.out_shape[k]))
+            for k in range(a, b)
+        ]
+        return merge_cores(tensors).flatten(-2, -1).flatten(-3, -2)
+
+    def stages(self, realised):
+        """The merged cores in the order light meets them (last first), then the bias."""
+        plan = realised.plan or tuple((k, k + 1) for k in range(len(self.cores)))
+        starts = [p for _, _, p, _ in self._offsets()] + [self.n_phases]
+        return [(starts[a], starts[b]) for a, b in reversed(plan)] + [(self.n_phases, self.n_params)]
+
+    def run(self, realised, x, ctx, readout, start=0, record=None):
+        plan = realised.plan or tuple((k, k + 1) for k in range(len(self.cores)))
+        in_shape, out_shape, ranks = merged_shapes(self.in_shape, self.out_shape, self.ranks, plan)
+
         def apply_core(k, v):
             # batch and slice axes as one row axis: one [rows, in] @ [in, out] product per
             # setting, not one tiny product per (setting, input). Core 0 (applied last) makes
@@ -803,7 +1040,11 @@ class TTOpticalLinear(OpticalLayer):
             field = realised.matrices[k](ctx.encode(v.flatten(-3, -2)), real_out=mode == "coherent")
             return ctx.detect(field, mode).unflatten(-2, rows)
 
-        return self._add_bias(tt_contract(x, self.in_shape, self.out_shape, self.ranks, apply_core), realised)
+        if start < len(plan):
+            x = tt_contract(x, in_shape, out_shape, ranks, apply_core, start, record)
+        if record is not None:
+            record.append(x)
+        return self._add_bias(x, realised)
 
     @property
     def widest(self) -> int:

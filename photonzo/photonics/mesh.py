@@ -320,3 +320,52 @@ def mesh_apply(
         return fields @ mesh_matrix(layout, phases, bs_error, amplitude, dtype).transpose(-1, -2)
     out = _propagate(layout, phases, bs_error, amplitude, dtype, fields.transpose(-1, -2))
     return (unit_phasor(phases[..., layout.screen_slice], dtype)[..., :, None] * out).transpose(-1, -2)
+
+
+# ---- many U Σ V† blocks at once ---------------------------------------------------------------
+BLOCK_MULTIPLE = 16  # blocks per call are padded to a multiple of this (see svd_block_matrices)
+
+
+def svd_block_matrices(
+    layout: MeshLayout,
+    v_phases: torch.Tensor,
+    theta: torch.Tensor,
+    u_phases: torch.Tensor,
+    v_bs: torch.Tensor | None = None,
+    s_bs: torch.Tensor | None = None,
+    u_bs: torch.Tensor | None = None,
+    amplitude: float = 1.0,
+    gains: torch.Tensor | None = None,
+    dtype: torch.dtype = torch.complex64,
+) -> torch.Tensor:
+    """``g · U Σ V†`` of L blocks at once: ``[L, N, N]`` complex.
+
+    ``v_phases``, ``u_phases``: ``[L, P]`` phases of each block's V† and U mesh; ``theta``: its
+    ``[L, N]`` attenuator phases (Σ = their bar transmissions); ``v_bs``, ``s_bs``, ``u_bs``:
+    ``[L, MZIs, 2]`` coupler errors or None; ``gains``: ``[L]`` electronic gains or None (1).
+    The caller has checked the inputs (``mesh_matrix`` checks its own): a chip's forward checks
+    its phases once per call, not once per mesh.
+
+    A block's matrix does not depend on which blocks share the call, bit for bit (worker processes
+    rely on it, ``parallel.py``): torch's complex elementwise kernels round the SIMD body and the
+    scalar tail of a tensor differently, so the blocks are padded to a multiple of
+    ``BLOCK_MULTIPLE`` and every element falls in the body whatever the call's size.
+    """
+    total = v_phases.shape[0]
+    pad = -total % BLOCK_MULTIPLE
+    if pad:
+        grow = lambda t: None if t is None else torch.cat([t, t.new_zeros((pad, *t.shape[1:]))])
+        v_phases, theta, u_phases, v_bs, s_bs, u_bs, gains = map(
+            grow, (v_phases, theta, u_phases, v_bs, s_bs, u_bs, gains)
+        )
+    eye = torch.eye(layout.n, dtype=dtype, device=v_phases.device)
+
+    def mesh(phases, bs):
+        u = _propagate(layout, phases, bs, amplitude, dtype, eye)
+        return unit_phasor(phases[..., layout.screen_slice], dtype)[..., :, None] * u
+
+    sigma = mzi_coefficients(theta, torch.zeros_like(theta), s_bs, amplitude, dtype)[0]
+    u = mesh(u_phases, u_bs)
+    if gains is not None:
+        u = gains.to(u.real.dtype)[:, None, None] * u
+    return (u @ (sigma[..., :, None] * mesh(v_phases, v_bs)))[:total]

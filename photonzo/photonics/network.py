@@ -39,6 +39,7 @@ from .layers import (
     OpticalLinear,
     ParamSlice,
     TTOpticalLinear,
+    realise_matrices,
 )
 
 ACTIVATIONS = {
@@ -184,28 +185,120 @@ class OpticalNetwork:
         taps: bool = False,
         batch_chunk: int | None = None,
         gains: Sequence[float] | None = None,
+        settings_chunk: int | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
         """Detected outputs ``[Q, B, out]`` for physical parameters ``[Q, P]`` and inputs ``[B, in]``,
         on matrices with electronic ``gains`` (one Python float per matrix; nominal if None).
 
         With ``taps``, every layer's output as a list: hidden layers after their electronic
         activation (what the next layer's modulators receive), the last layer as detected.
-        ``batch_chunk`` runs the inputs through in chunks of that many: the matrices are realised
-        once, and a chunk's intermediates stay in cache (a large batch is memory-bound otherwise).
+        The matrices of all Q settings are realised at once; the inputs then run through in
+        chunks of ``settings_chunk`` settings × ``batch_chunk`` inputs, so that a chunk's
+        intermediates stay in cache (a large call is memory-bound otherwise).
         """
-        realised = [
-            layer.realise(params[..., p : p + layer.n_params], ctx.sub(z, z + layer.n_mzis), g)
-            for (layer, p, z), g in zip(self._offsets(), self._layer_gains(gains))
-        ]
-        chunks = [x] if batch_chunk is None or batch_chunk >= x.shape[-2] else x.split(batch_chunk, -2)
-        parts = [self._run(realised, chunk, ctx, taps) for chunk in chunks]
-        outs = parts[0] if len(parts) == 1 else [torch.cat(layer, -2) for layer in zip(*parts)]
+        q, b = params.shape[0], x.shape[-2]
+        batch_chunk = b if batch_chunk is None else min(batch_chunk, b)
+        settings_chunk = q if settings_chunk is None else min(settings_chunk, q)
+        realised = self.realise(params, ctx, gains, batch_chunk)
+        chunks = x.split(batch_chunk, -2)
+        starts = self._shared_stages(params, realised, ctx)
+        if starts is not None:
+            return self._run_reusing(realised, chunks, ctx, taps, starts, settings_chunk)
+        rows = [slice(i, i + settings_chunk) for i in range(0, q, settings_chunk)]
+        parts = []
+        for r in rows:
+            part = realised if len(rows) == 1 else [layer.settings(r) for layer in realised]
+            part_ctx = ctx if len(rows) == 1 else ctx.for_settings(r.start, min(r.stop, q))  # their noise
+            parts.append(_cat([self._run(part, chunk, part_ctx, taps) for chunk in chunks], -2))
+        outs = _cat(parts, 0)
         return outs if taps else outs[-1]
 
-    def _run(self, realised, x: torch.Tensor, ctx: ForwardContext, taps: bool) -> list[torch.Tensor]:
+    def realise(self, params: torch.Tensor, ctx: ForwardContext, gains, batch: int) -> list:
+        """Every layer's ``RealisedLayer`` for physical parameters ``[Q, P]``, for chunks of ``batch``
+        inputs; every matrix of the network built in one pass per mesh layout (``realise_matrices``)."""
+        layers = [
+            (layer, params[..., p : p + layer.n_params], ctx.sub(z, z + layer.n_mzis), g)
+            for (layer, p, z), g in zip(self._offsets(), self._layer_gains(gains))
+        ]
+        jobs = [layer.matrix_jobs(lp, lc, g) for layer, lp, lc, g in layers]
+        matrices = iter(realise_matrices([job for part in jobs for job in part]))
+        return [
+            layer.realise(lp, lc, g, self.readout, batch, [next(matrices) for _ in part])
+            for (layer, lp, lc, g), part in zip(layers, jobs)
+        ]
+
+    def _shared_stages(self, params: torch.Tensor, realised, ctx: ForwardContext) -> torch.Tensor | None:
+        """Per setting, how many leading stages of the forward (every layer's ``stages``, in order)
+        it shares with setting 0 — their parameters equal bit for bit, on a chip whose detection is
+        deterministic, so that what they compute is equal too (a tensor-wise probe perturbs one
+        slice). None when no setting shares any."""
+        hw = ctx.hardware
+        if not ctx.reuse or params.shape[0] < 2 or hw.detector_noise_std or hw.shot_noise_photons is not None:
+            return None
+        same = [
+            (params[:, p + a : p + b] == params[:1, p + a : p + b]).all(1)
+            for (layer, p, _), r in zip(self._offsets(), realised)
+            for a, b in layer.stages(r)
+        ]
+        starts = torch.stack(same, 1).cumprod(1).sum(1)
+        starts[0] = 0  # the reference setting runs in full
+        return starts if bool((starts > 0).any()) else None
+
+    def _run_reusing(self, realised, chunks, ctx, taps: bool, starts: torch.Tensor, settings_chunk: int):
+        """The forward of settings that share their first ``starts[i]`` stages with setting 0: what
+        enters their first own stage is setting 0's (computed once), the rest runs from there. Bit
+        for bit what the plain forward gives, on a deterministic chip."""
+        n = len(self.layers)
+        stage = [
+            (i, s)
+            for i, (layer, r) in enumerate(zip(self.layers, realised))
+            for s in range(len(layer.stages(r)))
+        ]
+        reference = []  # per batch chunk: (layer outputs, per layer what enters each stage)
+        for c in chunks:
+            records = [[] for _ in range(n)]
+            reference.append(
+                (
+                    self._run([r.settings(slice(0, 1)) for r in realised], c, ctx, True, records=records),
+                    records,
+                )
+            )
+        outs = [torch.cat([ref[0][i] for ref in reference], -2) for i in range(n)]  # [1, B, out_i]
+        outs = [o.expand(starts.shape[0], *o.shape[1:]).clone() for o in outs]
+        for shared in torch.unique(starts[1:]).tolist():
+            rows = (starts == shared).nonzero()[:, 0]
+            rows = rows[rows > 0]
+            if shared == len(stage):
+                continue  # the same setting as the reference: its outputs are already there
+            i, s = stage[shared]
+            for sub in rows.split(settings_chunk):
+                part = [r.settings(sub) for r in realised]
+                ran = []
+                for c, (ref_outs, records) in zip(chunks, reference):
+                    entering = records[i][s - 1] if s else (c if i == 0 else ref_outs[i - 1])
+                    x = entering if entering is c else entering.expand(len(sub), *entering.shape[1:])
+                    ran.append(self._run(part, x, ctx, True, i, s))
+                for j, out in enumerate(_cat(ran, -2), i):
+                    outs[j][sub] = out
+        return outs if taps else outs[-1]
+
+    def _run(self, realised, x, ctx: ForwardContext, taps: bool, start=0, stage=0, records=None) -> list:
+        """Layers ``start..`` on ``x`` (what enters layer ``start``'s stage ``stage``): every one's
+        output with ``taps``, else the last's; ``records[i]`` receives what enters each later stage
+        of layer i."""
         outs = []
-        for i, (layer, r) in enumerate(zip(self.layers, realised)):
-            x = self.activation(i)(layer.run(r, x, ctx, self.readout))
+        for i in range(start, len(self.layers)):
+            layer, r = self.layers[i], realised[i]
+            # each layer's detections are counted from 0 in every chunk: a detection's noise stage
+            y = layer.run(
+                r,
+                x,
+                ctx.at_layer(i),
+                self.readout,
+                stage if i == start else 0,
+                None if records is None else records[i],
+            )
+            x = self.activation(i)(y)
             if taps or i == len(self.layers) - 1:
                 outs.append(x)
         return outs
@@ -368,3 +461,8 @@ def dense_equivalent_mzis(network: OpticalNetwork) -> int:
         o * (o - 1) // 2 + i * (i - 1) // 2 + min(o, i)
         for o, i in ((layer.out_features, layer.in_features) for layer in network.layers)
     )
+
+
+def _cat(parts: list[list[torch.Tensor]], dim: int) -> list[torch.Tensor]:
+    """Per layer, the parts' outputs joined along ``dim`` (the one part itself if alone)."""
+    return parts[0] if len(parts) == 1 else [torch.cat(layer, dim) for layer in zip(*parts)]

@@ -3,7 +3,8 @@
 ``PINNObjective`` plugs a PDE into the ``ZOTrainer``: every step draws fresh collocation points
 (uniform in the domain); the loss of a parameter setting is the mean squared PDE residual of the
 ansatz u = g + c·NN, whose derivatives come from forward queries (Stein on a quadrature rule,
-or finite differences). All shifted inputs of all points go to the Oracle in one call:
+or finite differences); PDEs that need u itself (burgers, fisher) get the estimator's value.
+All shifted inputs of all points go to the Oracle in one call:
 ``outputs(settings[Q, P], inputs[points × evaluations, d + 1])`` — so a ZO step with Q
 settings is one batched read of the chip, and its query count is Q.
 
@@ -55,7 +56,8 @@ class PINNObjective:
         nn = self.nn(oracle, settings, shifted.reshape(n * k, dim)).reshape(-1, n, k)
         u = self.pde.ansatz(shifted[None], nn)  # [Q, N, K]
         d = self.derivatives.derivatives(u)
-        return self.pde.residual(d["grad"][..., self.pde.dim], d["grad"][..., : self.pde.dim], d["laplacian"])
+        dim = self.pde.dim
+        return self.pde.residual(d["grad"][..., dim], d["grad"][..., :dim], d["laplacian"], u=d["value"])
 
     def loss_fn(self, oracle, points):
         return lambda settings: self.residuals(oracle, settings, points).pow(2).mean(-1)

@@ -91,18 +91,19 @@ def deploy(network: OpticalNetwork, weights: list[LayerWeights]) -> Program:
 
 
 def autograd_derivatives(f, x: torch.Tensor, spatial: int, create_graph: bool = False) -> dict:
-    """Exact derivatives of a scalar field by autograd: ``f(x[N, D]) → [N]``; returns ``{"grad": ∇f
-    [N, D], "laplacian": Σ_{i < spatial} ∂²f/∂x_i² [N]}`` at ``x`` (the keys of a Stein estimator's
-    ``derivatives``). ``create_graph``: keep both differentiable (to train through them)."""
+    """Exact derivatives of a scalar field by autograd: ``f(x[N, D]) → [N]``; returns ``{"value": f
+    [N], "grad": ∇f [N, D], "laplacian": Σ_{i < spatial} ∂²f/∂x_i² [N]}`` at ``x`` (the keys of a
+    Stein estimator's ``derivatives``). ``create_graph``: keep them differentiable (to train through)."""
     x = x.detach().requires_grad_(True)
-    grad = torch.autograd.grad(f(x).sum(), x, create_graph=True)[0]
+    value = f(x)
+    grad = torch.autograd.grad(value.sum(), x, create_graph=True)[0]
     lap = sum(
         torch.autograd.grad(grad[:, i].sum(), x, create_graph=create_graph, retain_graph=True)[0][:, i]
         for i in range(spatial)
     )
     if not create_graph:
-        grad, lap = grad.detach(), lap.detach()
-    return {"grad": grad, "laplacian": lap}
+        value, grad, lap = value.detach(), grad.detach(), lap.detach()
+    return {"value": value, "grad": grad, "laplacian": lap}
 
 
 def pde_residual_autograd(network: OpticalNetwork, weights: list[LayerWeights], pde, x: torch.Tensor):
@@ -111,7 +112,7 @@ def pde_residual_autograd(network: OpticalNetwork, weights: list[LayerWeights], 
     d = autograd_derivatives(
         lambda x: pde.ansatz(x, network.digital_forward(weights, x)[:, 0]), x, pde.dim, create_graph=True
     )
-    return pde.residual(d["grad"][:, pde.dim], d["grad"][:, : pde.dim], d["laplacian"])
+    return pde.residual(d["grad"][:, pde.dim], d["grad"][:, : pde.dim], d["laplacian"], u=d["value"])
 
 
 def train_pinn_backprop(

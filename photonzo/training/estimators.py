@@ -21,6 +21,8 @@ queries that cost. Estimators:
   RGE on meshes), evaluated in the same batched calls.
 * the hybrid schedule — cheap sign-RGE until a set step or until the validation loss stalls, then
   CGE for accurate convergence — is a sequence of two methods, ``training/methods.py``.
+* the literature's on-chip trainers (FLOPS, SZO-SCD, STP, ZO-signSGD, ZO-AdaMM, subspace fine-tuning)
+  build on these probes: ``training/literature.py``.
 """
 
 from __future__ import annotations
@@ -142,6 +144,19 @@ class CoordinateProbe(Probe):
         )
 
 
+def _call_size(n_params: int, max_settings: int, max_elements: int) -> int:
+    """Settings per ``Oracle.loss`` call of ``evaluate`` (its last call may have fewer)."""
+    return max(1, min(max_settings, max_elements // max(n_params, 1)))
+
+
+def settings_per_call(estimator, n_params: int, max_settings: int = 256, max_elements: int = 2**24) -> int:
+    """The most settings one Oracle call of ``estimator``'s step holds (``evaluate`` fills each call
+    to its size): how many workers can share a call (``photonics/parallel.py``)."""
+    if getattr(estimator, "sequential", False):  # each query depends on the last (training/literature.py)
+        return 1
+    return min(estimator.queries_per_step(n_params), _call_size(n_params, max_settings, max_elements))
+
+
 def evaluate(
     oracle,
     params: torch.Tensor,
@@ -159,7 +174,7 @@ def evaluate(
     if loss_fn is None:
         loss_fn = lambda settings: oracle.loss(settings, batch)
     n = params.shape[0]
-    chunk = max(1, min(max_settings, max_elements // max(n, 1)))
+    chunk = _call_size(n, max_settings, max_elements)
     before = oracle.queries
     results = []  # (target, probe index, a, losses)
     pending, spans, filled = [params[None]], [("centre", None, 0, 1)], 1

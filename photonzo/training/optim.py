@@ -130,6 +130,13 @@ class AdamState(NamedTuple):
     v: torch.Tensor
 
 
+class AdaMMState(NamedTuple):
+    t: int
+    m: torch.Tensor
+    v: torch.Tensor
+    v_hat: torch.Tensor  # the running maximum of v
+
+
 class SGDState(NamedTuple):
     velocity: torch.Tensor | None
 
@@ -180,6 +187,42 @@ def adam(
         if "t" not in arrays:  # saved before the first step
             return init(params)
         return AdamState(int(arrays["t"]), *(torch.as_tensor(arrays[k]).to(params.dtype) for k in ("m", "v")))
+
+    return _descent(lr, schedule, mask, direction, init, restore)
+
+
+def adamm(
+    lr: float,
+    schedule: Schedule | None = None,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    mask: torch.Tensor | None = None,
+) -> Optimizer:
+    """AdaMM as ZO-AdaMM steps (Chen et al., "ZO-AdaMM: Zeroth-Order Adaptive Momentum Method for
+    Black-Box Optimization", NeurIPS 2019, Algorithm 1): AMSGrad's moments, without bias correction,
+    the step scaled by the running maximum of the second moment::
+
+        m ← β₁ m + (1 − β₁) g    v ← β₂ v + (1 − β₂) g²    v̂ ← max(v̂, v)    θ ← θ − lr · m / (√v̂ + eps)
+
+    Unconstrained: the paper's projection onto a feasible set is the phases' wrap here. ``eps`` keeps
+    coordinates an estimate never touched (v̂ = 0) still."""
+    if not all(0 <= b < 1 for b in betas):
+        raise ValueError(f"AdaMM's betas must lie in [0, 1), got {betas!r}")
+    b1, b2 = betas
+
+    def direction(grad, state):
+        m = b1 * state.m + (1 - b1) * grad
+        v = b2 * state.v + (1 - b2) * grad * grad
+        v_hat = torch.maximum(state.v_hat, v)
+        return m / (v_hat.sqrt() + eps), AdaMMState(state.t + 1, m, v, v_hat)
+
+    init = lambda params: AdaMMState(0, *(torch.zeros_like(params) for _ in range(3)))
+
+    def restore(arrays, params):
+        if "t" not in arrays:  # saved before the first step
+            return init(params)
+        tensors = (torch.as_tensor(arrays[k]).to(params.dtype) for k in ("m", "v", "v_hat"))
+        return AdaMMState(int(arrays["t"]), *tensors)
 
     return _descent(lr, schedule, mask, direction, init, restore)
 
