@@ -115,7 +115,10 @@ class ChipSpec:
 
 
 def _replica(spec: ChipSpec) -> Chip:
-    """A worker's chip: one intra-op thread, whatever the environment asks for."""
+    """A worker's chip: one intra-op thread, whatever the environment asks for. The worker process
+    is set to one thread for good: switching torch's thread count around every call (the policy
+    restoring the default after each) cost more than a small call's forward."""
+    torch.set_num_threads(1)
     chip = spec.build()
     chip.threads = ThreadPolicy(fixed=1)
     return chip
