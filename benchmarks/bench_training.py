@@ -154,25 +154,25 @@ def time_forward(chip, repeats: int, shape) -> dict:
 
 
 def time_workers(chip, chosen, batch, make_loss, repeats: int) -> dict:
-    """Step seconds with 1 and 2 local worker processes and a 2-worker Dask cluster."""
+    """Step seconds with 1 and 2 local worker processes, then with a 2-worker Dask cluster (started
+    only then: its scheduler runs in this process and would slow the local measurements)."""
     from distributed import LocalCluster
 
     best = dict.fromkeys(WORKERS, float("inf"))
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    oracles = {
-        "1 worker": ParallelOracle(chip, workers=1),
-        "2 workers": ParallelOracle(chip, workers=2),
-        "Dask 2": ParallelOracle(chip, scheduler=cluster.scheduler_address),
-    }
-    try:
-        for _ in range(repeats):
-            for name, oracle in oracles.items():
-                seconds, _ = time_step(chip, oracle, chosen, batch, make_loss, 1, False)
-                best[name] = min(best[name], seconds)
-    finally:
-        for oracle in oracles.values():
-            oracle.close()
-        cluster.close()
+
+    def measure(oracles):
+        try:
+            for _ in range(repeats):
+                for name, oracle in oracles.items():
+                    seconds, _ = time_step(chip, oracle, chosen, batch, make_loss, 1, False)
+                    best[name] = min(best[name], seconds)
+        finally:
+            for oracle in oracles.values():
+                oracle.close()
+
+    measure({"1 worker": ParallelOracle(chip, workers=1), "2 workers": ParallelOracle(chip, workers=2)})
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        measure({"Dask 2": ParallelOracle(chip, scheduler=cluster.scheduler_address)})
     return best
 
 
