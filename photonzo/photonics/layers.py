@@ -595,7 +595,7 @@ def realise_matrices(jobs) -> list[RealisedMatrix]:
                 for p, (m, _, _, g) in zip(parts, (jobs[i] for i in indices))
             ]
         )
-        joined = [_join([getattr(p, f) for p in parts], parts, layout) for f in BlockInputs._fields]
+        joined = [_join([getattr(p, f) for p in parts]) for f in BlockInputs._fields]
         blocks = svd_block_matrices(layout, *joined, amplitude, gain, dtype).split([p.count for p in parts])
         for i, b, (rows, where) in zip(indices, blocks, distinct):
             m = jobs[i][0]
@@ -620,14 +620,9 @@ def _distinct_settings(params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     return rows, where
 
 
-def _join(tensors: list, parts: list[BlockInputs], layout) -> torch.Tensor | None:
-    """Concatenate along the block axis; the coupler errors of blocks without any are zeros."""
-    if all(t is None for t in tensors):
-        return None
-    like = next(t for t in tensors if t is not None)
-    return torch.cat(
-        [t if t is not None else like.new_zeros((p.count, layout.n_mzis, 2)) for t, p in zip(tensors, parts)]
-    )
+def _join(tensors: list) -> torch.Tensor | None:
+    """Concatenate along the block axis (coupler errors: every job of one chip has them, or none)."""
+    return None if tensors[0] is None else torch.cat(tensors)
 
 
 @dataclass
@@ -1023,12 +1018,15 @@ class TTOpticalLinear(OpticalLayer):
 
     def stages(self, realised):
         """The merged cores in the order light meets them (last first), then the bias."""
-        plan = realised.plan or tuple((k, k + 1) for k in range(len(self.cores)))
+        plan = self._plan(realised)
         starts = [p for _, _, p, _ in self._offsets()] + [self.n_phases]
         return [(starts[a], starts[b]) for a, b in reversed(plan)] + [(self.n_phases, self.n_params)]
 
+    def _plan(self, realised: RealisedLayer) -> tuple[tuple[int, int], ...]:
+        return realised.plan or tuple((k, k + 1) for k in range(len(self.cores)))
+
     def run(self, realised, x, ctx, readout, start=0, record=None):
-        plan = realised.plan or tuple((k, k + 1) for k in range(len(self.cores)))
+        plan = self._plan(realised)
         in_shape, out_shape, ranks = merged_shapes(self.in_shape, self.out_shape, self.ranks, plan)
 
         def apply_core(k, v):
