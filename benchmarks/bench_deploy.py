@@ -151,12 +151,14 @@ def per_block_path():
 
 
 # ---- the cases --------------------------------------------------------------------------------------
+# the layout the former per-block loop knows: every block a full k×k one (edge blocks padded)
+EDGE_BLOCKS = "padded"
 
 
 def dense_case(spec: str, mesh: str, seed: int):
     """``IN,OUT,K`` → (name, deploy(): (params, gains), round-trip error of a deployment)."""
     n_in, n_out, block = (int(v) for v in spec.split(","))
-    layer = OpticalLinear(n_in, n_out, block=block, mesh=mesh)
+    layer = OpticalLinear(n_in, n_out, block=block, mesh=mesh, edge_blocks=EDGE_BLOCKS)
     weights = layer.random_weights(torch.Generator().manual_seed(seed))
 
     def error(params, gains) -> float:
@@ -168,7 +170,7 @@ def dense_case(spec: str, mesh: str, seed: int):
 
 
 def network_case(name: str, mesh: str, seed: int):
-    network = build_network(name, mesh=mesh)
+    network = build_network(name, mesh=mesh, edge_blocks=EDGE_BLOCKS)
     weights = network.random_weights(seed)
     blocks = sum(m.n_blocks for layer in network.layers for m in layer_matrices(layer))
 

@@ -64,6 +64,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from reference_forward import products_per_forward, use_reference_forward
 
 RESULTS = Path(__file__).parent / "results"
+# the layout the old forward knows (reference_forward.py), so that every column times one network
+EDGE_BLOCKS = "padded"
 CASES = ("digits-tt", "mnist-tt", "mnist-dense", "hjb-tt")
 THREADS = ("1 thread", "no reuse", "reference", "2 threads, fixed", "2 threads, policy")
 WORKERS = ("1 worker", "2 workers", "Dask 2")
@@ -81,6 +83,7 @@ def classification_case(name: str):
         hardware="typical",
         q=1 if name == "mnist-tt" else 10,
         tensorwise=tensorwise,
+        edge_blocks=EDGE_BLOCKS,
     )
     chip = build_chip(config)
     oracle = chip.oracle()
@@ -92,7 +95,7 @@ def classification_case(name: str):
 def pinn_case():
     """(chip, method, batch, loss function of an oracle) of one HJB-20 step on hjb-tt: 20 points ×
     925 nodes, q = 4."""
-    config = PINNConfig.of(points=20, q=4)
+    config = PINNConfig.of(points=20, q=4, edge_blocks=EDGE_BLOCKS)
     chip = Chip(build_pinn_network(config), "ideal", dtype=torch.complex128, loss="mse")
     pde = build_pde("hjb", 20)
     objective = PINNObjective(pde, build_derivatives(config, pde.input_dim, pde.dim), test_points=10)

@@ -26,23 +26,28 @@ from photonzo.photonics.tensor_train import tt_contract
 
 
 def _block_matrices(m, params, ctx, gain):
-    v_group, s_group, u_group = m._groups()
     nb, k = m.n_blocks, m.block
+    if len(m.classes) != 1 or (m.classes[0].h, m.classes[0].w) != (k, k):
+        raise ValueError(
+            "the old forward knows full k×k blocks only: build the network with edge_blocks='padded'"
+        )
+    (blocks,) = m.classes
     lead = params.shape[:-1]
+    pm, mm = m.layout.n_phases, m.layout.n_mzis
 
-    def mesh(g):
-        stop = g.mzi_start + nb * g.mzis
-        bs = None if ctx.bs_error is None else ctx.bs_error[g.mzi_start : stop].reshape(nb, g.mzis, 2)
-        phases = params[..., g.start : g.start + nb * g.size].unflatten(-1, (nb, g.size))
+    def mesh(start, mzi_start):
+        stop = mzi_start + nb * mm
+        bs = None if ctx.bs_error is None else ctx.bs_error[mzi_start:stop].reshape(nb, mm, 2)
+        phases = params[..., start : start + nb * pm].unflatten(-1, (nb, pm))
         return mesh_matrix(m.layout, phases, bs, ctx.amplitude, ctx.dtype)
 
-    v, u = mesh(v_group), mesh(u_group)
-    s0, ms0 = s_group.start, s_group.mzi_start
+    v, u = mesh(blocks.starts[0], blocks.mzi_starts[0]), mesh(blocks.starts[2], blocks.mzi_starts[2])
+    s0, ms0 = blocks.starts[1], blocks.mzi_starts[1]
     theta = params[..., s0 : s0 + nb * k].unflatten(-1, (nb, k))
     att_bs = None if ctx.bs_error is None else ctx.bs_error[ms0 : ms0 + nb * k].reshape(nb, k, 2)
     sigma = mzi_coefficients(theta, torch.zeros_like(theta), att_bs, ctx.amplitude, ctx.dtype)[0]
     w = (gain * u) @ (sigma[..., :, None] * v)
-    return m.assemble(w.reshape(*lead, m.rows, m.cols, k, k))
+    return m.assemble([w.reshape(*lead, m.rows, m.cols, k, k)])
 
 
 def _run_layer(layer, params, x, ctx, readout, gains):

@@ -1,7 +1,13 @@
 """The ``photonzo`` command line.
 
-Each command's options are built only when that command runs (or asks for its ``--help``): they
-come from modules that import torch, and ``photonzo --help`` should answer at once.
+Each command's options are built only when that command runs (or asks for its ``--help``), from
+modules that do not import torch (``choices.py``, ``experiments/config.py``), so every ``--help``
+answers at once; torch is imported when a command runs.
+
+Exit codes: 0 done; 2 refused before any work (an option out of range, a damaged or missing file, a
+directory in use by another photonzo process); 1 stopped by the system (a full disk, a read-only
+folder, a lost worker) or a sweep with failed cells; 130 interrupted (Ctrl-C). Each failure is one
+line on stderr that says what failed and, for a run, where its last checkpoint is and how to go on.
 """
 
 from __future__ import annotations
@@ -77,7 +83,9 @@ def _info(args) -> int:
     if args.model is None:
         print("photonzo info: name a model (or --list to see them; --hardware: the presets)", file=sys.stderr)
         return 2
-    network = build_network(args.model, block=args.block, mesh=args.mesh, readout=args.readout)
+    network = build_network(
+        args.model, block=args.block, mesh=args.mesh, readout=args.readout, edge_blocks=args.edge_blocks
+    )
     hardware = HardwareModel.preset(args.hardware or "typical")
     summary = {
         **network.summary(),
@@ -90,7 +98,7 @@ def _info(args) -> int:
         return 0
     print(
         f"model {summary['name']}: {summary['in']} → {summary['out']}, {summary['readout']} readout, "
-        f"{args.mesh} meshes of {args.block} modes"
+        f"{args.mesh} meshes of {args.block} modes, {args.edge_blocks} edge blocks"
     )
     _print_layers(summary)
     active = {k: v for k, v in hardware.describe().items() if k != "name" and v not in (None, 0, 0.0)}
@@ -128,24 +136,29 @@ def _print_layers(summary: dict) -> None:
         f"{'total':8s} {'':16s} {'':28s} {summary['weights']:9d} {summary['mzis']:9d} {summary['phases']:9d} "
         f"{summary['params'] - summary['phases']:8d}"
     )
+    dense, padded = summary["dense_svd_mzis"], summary["padded_mzis"]
     print(
-        f"one full-size SVD mesh per layer would take {summary['dense_svd_mzis']:,} MZIs "
-        f"({summary['dense_svd_mzis'] / summary['mzis']:.1f}× this chip)"
+        f"one full-size SVD mesh per layer would take {dense:,} MZIs ({dense / summary['mzis']:.1f}× this "
+        f"chip); with every edge block a full k×k one this chip would have {padded:,} ({dense / padded:.1f}×)"
     )
 
 
 def _train(args) -> int:
     from .experiments.config import TrainConfig, from_arguments
-    from .experiments.plots import plot_run
-    from .experiments.run import run_training
+    from .io import check_directory
 
-    config = from_arguments(TrainConfig, args)
-    _set_threads(args)
+    config, execution = from_arguments(TrainConfig, args), _execution(args)  # refused before torch loads
     tw = "-tw" if config.tensorwise else ""
     run_dir = args.run_dir = (
         args.run_dir or f"runs/{config.dataset}-{config.model}-{config.estimator}{tw}-{config.hardware}"
     )
-    summary = run_training(config, run_dir, resume=args.resume, progress=not args.quiet, **_execution(args))
+    check_directory(run_dir)
+    _set_threads(args)
+    from .experiments.run import run_training  # torch: seconds to import
+
+    summary = run_training(config, run_dir, resume=args.resume, progress=not args.quiet, **execution)
+    from .experiments.plots import plot_run  # matplotlib only once there is something to draw
+
     plot_run(run_dir)
     print(
         f"{summary['model']} on {summary['dataset']} ({summary['hardware']['name']} chip): "
@@ -236,15 +249,19 @@ def _add_train(train) -> None:
 
 def _hjb(args) -> int:
     from .experiments.config import PINNConfig, from_arguments
-    from .experiments.plots import plot_run
-    from .experiments.run import run_pinn
+    from .io import check_directory
 
-    config = from_arguments(PINNConfig, args)
-    _set_threads(args)
+    config, execution = from_arguments(PINNConfig, args), _execution(args)
     run_dir = args.run_dir = (
         args.run_dir or f"runs/{config.pde}{config.dim}-{config.model}-{config.estimator}-{config.hardware}"
     )
-    s = run_pinn(config, run_dir, resume=args.resume, progress=not args.quiet, **_execution(args))
+    check_directory(run_dir)
+    _set_threads(args)
+    from .experiments.run import run_pinn
+
+    s = run_pinn(config, run_dir, resume=args.resume, progress=not args.quiet, **execution)
+    from .experiments.plots import plot_run  # matplotlib only once there is something to draw
+
     plot_run(run_dir)
     print(
         f"{s['pde']['name']}-{s['pde']['dim']} on the {s['hardware']} chip ({s['model']}, "
@@ -266,6 +283,7 @@ def _add_hjb(hjb) -> None:
 
 def _sweep(args) -> int:
     from .experiments.sweep import parse_assignment, read_sweep_file, run_sweep, sweep_from_dict
+    from .io import check_directory
 
     data = read_sweep_file(args.file) if args.file else {}
     if args.grid:
@@ -286,7 +304,10 @@ def _sweep(args) -> int:
     if args.cal_steps is not None:
         data.setdefault("calibration", {})["steps"] = args.cal_steps
     sweep = sweep_from_dict(data)
+    if args.scheduler is not None and args.engine != "dask":  # the local engine would ignore it
+        raise ValueError(f"--scheduler {args.scheduler} is for --engine dask, not {args.engine}")
     out = args.out = args.out or f"runs/sweep-{Path(args.file).stem if args.file else 'cli'}"
+    check_directory(out, "--out")
     print(
         f"sweep: {len(sweep.cells())} cells ({len(sweep.points)} hardware points × {len(sweep.modes)} "
         f"modes × {len(sweep.seeds)} seeds) in {out}, engine {args.engine}",
@@ -338,7 +359,7 @@ def _sweep_execution(sweep, engines) -> None:
 
 
 def _add_sweep(sweep) -> None:
-    from .experiments.sweep import ENGINES, HARDWARE_FIELDS, MODES
+    from .choices import ENGINES, SWEEP_HARDWARE_FIELDS, SWEEP_MODES
     from .photonics.hardware import PRESETS
 
     sweep.add_argument("file", nargs="?", default=None, help="sweep description (TOML)")
@@ -346,9 +367,10 @@ def _add_sweep(sweep) -> None:
         "--grid",
         action="append",
         metavar="FIELD=V1,V2,...",
-        help=f"a grid axis (repeatable; replaces the file's grid); fields: {', '.join(HARDWARE_FIELDS)}",
+        help="a grid axis (repeatable; replaces the file's grid); fields: "
+        + ", ".join(SWEEP_HARDWARE_FIELDS),
     )
-    sweep.add_argument("--modes", nargs="+", choices=MODES, default=None)
+    sweep.add_argument("--modes", nargs="+", choices=SWEEP_MODES, default=None)
     sweep.add_argument("--seeds", nargs="+", type=int, default=None)
     sweep.add_argument("--hardware", choices=list(PRESETS), default=None, help="the preset the points modify")
     sweep.add_argument(
@@ -373,21 +395,27 @@ def _add_sweep(sweep) -> None:
 
 
 def _add_info(info) -> None:
+    from .choices import EDGE_BLOCKS, MESH_KINDS, MODEL_NAMES
     from .photonics.hardware import PRESETS
-    from .photonics.mesh import MESH_KINDS
-    from .photonics.network import MODELS
 
     info.add_argument(
         "model",
         nargs="?",
-        choices=list(MODELS),
+        choices=list(MODEL_NAMES),
         metavar="MODEL",
-        help=f"named model config: {', '.join(MODELS)}",
+        help=f"named model config: {', '.join(MODEL_NAMES)}",
     )
     info.add_argument("--list", action="store_true", help="list the named models and exit")
     info.add_argument("--block", type=int, default=8, help="mesh size k of the U Σ V† blocks (default 8)")
     info.add_argument(
         "--mesh", choices=MESH_KINDS, default="clements", help="mesh topology (default clements)"
+    )
+    info.add_argument(
+        "--edge-blocks",
+        choices=EDGE_BLOCKS,
+        default="rectangular",
+        help="blocks at a matrix's edge: rectangular meshes, or corners of full k×k blocks "
+        "(default rectangular)",
     )
     info.add_argument(
         "--readout",
@@ -458,12 +486,18 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a refused option as one line, like every other refusal (the usage it would print
+    first is 30 lines for ``train``; ``--help`` still shows it)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(command: str | None = "all") -> argparse.ArgumentParser:
     """The parser, with the options of ``command`` (``"all"``: every command's; None: none, which is
     all ``photonzo --help`` needs)."""
-    parser = argparse.ArgumentParser(
-        prog="photonzo", description="Photonic-chip simulator and BP-free trainers."
-    )
+    parser = _Parser(prog="photonzo", description="Photonic-chip simulator and BP-free trainers.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, description, add, run, show_defaults) in COMMANDS.items():
         formatter = argparse.ArgumentDefaultsHelpFormatter if show_defaults else argparse.HelpFormatter
@@ -479,7 +513,11 @@ def build_parser(command: str | None = "all") -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
+    parser = build_parser(command if command in COMMANDS else None)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command, not by `photonzo`, with the option meant if it is a near miss
+        print(f"photonzo {args.command}: {_unrecognized(parser, args.command, unknown)}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except (ValueError, FileExistsError, FileNotFoundError, FloatingPointError, ImportError) as e:
@@ -504,13 +542,30 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _unrecognized(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> str:
+    import difflib
+
+    (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    options = list(commands.choices[command]._option_string_actions)
+    near = difflib.get_close_matches(unknown[0].split("=")[0], options, n=1)
+    hint = f"did you mean {near[0]}? " if near and unknown[0].startswith("-") else ""
+    return f"unrecognized arguments: {' '.join(unknown)} ({hint}see photonzo {command} --help)"
+
+
 def _how_to_continue(args) -> str:
     """Where the last checkpoint is and how to continue from it (atomic writes keep it intact)."""
     run_dir = getattr(args, "run_dir", None) or getattr(args, "out", None)
-    if run_dir is None or not Path(run_dir).exists():
+    if run_dir is None or not Path(run_dir).is_dir():
         return ""
-    again = "--resume" if args.command in ("train", "hjb") else "the same command"
-    return f"; {run_dir} keeps its last checkpoint: rerun with {again} to continue"
+    if args.command not in ("train", "hjb"):  # a sweep: its finished cells are skipped on a rerun
+        return f"; {run_dir} keeps its finished cells: rerun the same command to continue"
+    from .training.checkpoint import checkpoint_step
+
+    step = checkpoint_step(Path(run_dir))
+    if step is None:  # stopped before its first checkpoint: it starts again, with or without --resume
+        return f"; {run_dir} has no checkpoint yet: rerun with --resume to start it again"
+    last = Path(run_dir) / "checkpoint.npz"
+    return f"; the last checkpoint, {last}, is of step {step}: rerun with --resume to continue"
 
 
 if __name__ == "__main__":  # pragma: no cover

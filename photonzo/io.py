@@ -1,4 +1,5 @@
-"""Atomic writes: a result file is either the old one or the complete new one, never half-written."""
+"""Atomic writes: a result file is either the old one or the complete new one, never half-written;
+and one writer per run or sweep directory."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ def atomic_file(path: str | os.PathLike, mode: str = "w"):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:  # a full disk, a read-only folder: say which file could not be written
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror or str(e), str(path)) from e  # errno keeps the subclass
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -34,6 +38,20 @@ def atomic_file(path: str | os.PathLike, mode: str = "w"):
 def cache_dir() -> Path:
     """photonzo's cache: ``$XDG_CACHE_HOME/photonzo``, else ``~/.cache/photonzo``."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "photonzo"
+
+
+def check_directory(directory: str | os.PathLike, option: str = "--run-dir") -> Path:
+    """Refuse, before any work, a directory that cannot be made: one that is a file, or one under a
+    file (the OS would say only "File exists" or "Not a directory", once a run had started)."""
+    directory = Path(directory)
+    for path in (directory, *directory.parents):
+        if path.is_dir():
+            return directory
+        if path.exists() or path.is_symlink():  # a file, a dangling link, a device: not a folder
+            what = "a file" if path.is_file() else "not a directory"
+            where = "" if path == directory else f" cannot be made: {path}"
+            raise ValueError(f"{option} {directory}{where} is {what}; choose another {option}")
+    return directory
 
 
 class DirectoryInUse(FileExistsError):
@@ -45,7 +63,7 @@ def exclusive(directory: str | os.PathLike, what: str = "run"):
     """Hold ``directory`` for this process: a second photonzo process on it is refused at once (two
     writers would interleave ``metrics.jsonl``). An OS lock on ``.lock``, released when the process
     ends however it ends, so a killed run leaves nothing to clean up."""
-    directory = Path(directory)
+    directory = check_directory(directory, "--out" if what == "sweep" else "--run-dir")
     created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     try:

@@ -12,7 +12,8 @@ def test_info_prints_the_chip_summary(capsys):
     out = capsys.readouterr().out
     assert "TTOpticalLinear" in out and "[7,4,4,7]→[8,4,4,8]r=6" in out
     total = next(line for line in out.splitlines() if line.startswith("total")).split()
-    assert total[1:] == ["2928", "3520", "7480", "1034"]  # weights, MZIs, phases, electronic params
+    assert total[1:] == ["2928", "3091", "6622", "1034"]  # weights, MZIs, phases, electronic params
+    assert "with every edge block a full k×k one this chip would have 3,520" in out
     assert "hardware preset typical: phase_bits=8, gamma_std=0.002, crosstalk=0.005" in out
 
 
@@ -25,7 +26,7 @@ def test_info_json_is_consistent(capsys):
 
 def test_bad_input_is_a_clear_error(capsys):
     assert main(["info", "mnist-tt", "--block", "1"]) == 2
-    assert "N >= 2" in capsys.readouterr().err
+    assert "the block size k must be an integer >= 2, got 1" in capsys.readouterr().err
 
 
 def test_help_from_the_installed_entry_point():

@@ -72,13 +72,40 @@ def test_svd_mapping_round_trip(complex_valued, rng):
     assert np.abs(rebuilt - w).max() < 1e-10
 
 
+@pytest.mark.parametrize("kind", ["clements", "reck"])
+@pytest.mark.parametrize("shape", [(1, 8), (8, 1), (3, 8), (8, 5), (1, 1), (2, 3)])
+def test_rectangular_svd_mapping_round_trip(kind, shape, rng):
+    """An R×C matrix as a C-mode mesh V†, min(R, C) attenuators and an R-mode mesh U (the edge
+    blocks of an optical matrix): rebuilt from the meshes' own transfer matrices to 1e-10."""
+    r, c = shape
+    w = rng.standard_normal((4, r, c)) + 1j * rng.standard_normal((4, r, c))
+    v_ph, s_ph, u_ph, gains = matrix_to_svd_phases_batched(w, kind)
+    m = min(r, c)
+    assert v_ph.shape == (4, c * c) and s_ph.shape == (4, m) and u_ph.shape == (4, r * r)
+    assert gains == pytest.approx(np.linalg.norm(w, 2, axis=(1, 2)))
+    for b in range(4):
+        u, vh = realise(kind, u_ph[b]), realise(kind, v_ph[b])
+        rebuilt = gains[b] * u[:, :m] @ np.diag(np.cos(s_ph[b])) @ vh[:m]
+        assert np.abs(rebuilt - w[b]).max() < 1e-10
+        single = matrix_to_svd_phases(w[b], kind)
+        assert np.array_equal(single[0], v_ph[b]) and np.array_equal(single[2], u_ph[b])
+
+
+def test_a_one_mode_mesh_is_its_phase_shifter(rng):
+    phase = np.exp(1j * 2.1)
+    for kind in ("clements", "reck"):
+        phases = unitary_to_phases(np.array([[phase]]), kind)
+        assert phases == pytest.approx([2.1])
+        assert realise(kind, phases) == pytest.approx(np.array([[phase]]))
+
+
 def test_bad_decomposition_input(rng):
     with pytest.raises(ValueError, match="not unitary"):
         clements_phases(rng.standard_normal((4, 4)))
     with pytest.raises(ValueError, match="square"):
         reck_phases(np.eye(4)[:3])
-    with pytest.raises(ValueError, match="N >= 2"):
-        clements_phases(np.eye(1))
+    with pytest.raises(ValueError, match="N >= 1"):
+        clements_phases(np.eye(1)[:0, :0])
     with pytest.raises(ValueError, match="NaN or inf"):
         matrix_to_svd_phases(np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match="unknown mesh kind"):
@@ -234,7 +261,9 @@ def test_bad_batched_input(rng):
         unitary_to_phases_batched(stack)
     with pytest.raises(ValueError, match="square"):
         unitary_to_phases_batched(np.zeros((2, 4, 3)))
-    with pytest.raises(ValueError, match="square"):
+    with pytest.raises(ValueError, match="R, C >= 1"):
         matrix_to_svd_phases_batched(np.zeros(4))
+    with pytest.raises(ValueError, match="R, C >= 1"):
+        matrix_to_svd_phases(np.zeros((3, 0)))
     with pytest.raises(ValueError, match="unknown mesh kind"):
         matrix_to_svd_phases_batched(np.eye(3)[None], "diamond")

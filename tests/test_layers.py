@@ -4,6 +4,7 @@ import torch
 
 from photonzo.photonics.chip import Chip
 from photonzo.photonics.decompose import matrix_to_svd_phases
+from photonzo.photonics.hardware import HardwareModel
 from photonzo.photonics.layers import (
     DETECTIONS,
     READOUTS,
@@ -88,7 +89,7 @@ def test_zero_blocks_do_not_inflate_the_shared_gain(rng):
 def test_from_matrix_realises_a_multi_block_matrix_with_a_zero_block(mesh, rng):
     """All blocks are decomposed at once; the program realises W, each block's meshes are those of
     its own g · U Σ V† mapping, and the shared gain is the top singular value of the non-zero blocks."""
-    matrix = OpticalMatrix(10, 11, block=4, mesh=mesh)  # 3×3 blocks, the last row and column padded
+    matrix = OpticalMatrix(10, 11, block=4, mesh=mesh, edge_blocks="padded")  # 3×3 blocks, edges padded
     w = 0.05 * (rng.standard_normal((10, 11)) + 1j * rng.standard_normal((10, 11)))  # top σ < 1
     w[4:8, :4] = 0  # block (1, 0) is zero: its own gain would be 1, above every other block's
     params, gain = matrix.from_matrix(w)
@@ -125,11 +126,20 @@ def test_tt_from_weights_programs_given_cores(rng):
 
 
 @pytest.mark.parametrize("mesh", ["clements", "reck"])
-def test_dense_from_weights_and_counts(mesh, rng):
-    layer = OpticalLinear(10, 7, block=4, mesh=mesh)  # 2×3 blocks of 4, padded
+@pytest.mark.parametrize("edge_blocks", ["rectangular", "padded"])
+def test_dense_from_weights_and_counts(mesh, edge_blocks, rng):
+    layer = OpticalLinear(10, 7, block=4, mesh=mesh, edge_blocks=edge_blocks)  # 2×3 blocks of 4
     assert (layer.matrix.rows, layer.matrix.cols) == (2, 3)
-    assert layer.n_mzis == 6 * (2 * 6 + 4)
-    assert layer.n_phases == 6 * (2 * 16 + 4) and layer.n_params == layer.n_phases + 7
+    assert layer.padded_mzis == 6 * (2 * 6 + 4)
+    if edge_blocks == "padded":
+        assert layer.n_mzis == 6 * (2 * 6 + 4)
+        assert layer.n_phases == 6 * (2 * 16 + 4) and layer.n_params == layer.n_phases + 7
+    else:
+        # blocks 4×4 (2), 4×2 (1), 3×4 (2), 3×2 (1): U h-mode, min(h, w) attenuators, V† w-mode
+        mzis = lambda h, w: h * (h - 1) // 2 + min(h, w) + w * (w - 1) // 2
+        phases = lambda h, w: h * h + min(h, w) + w * w
+        assert layer.n_mzis == 2 * mzis(4, 4) + mzis(4, 2) + 2 * mzis(3, 4) + mzis(3, 2)
+        assert layer.n_phases == 2 * phases(4, 4) + phases(4, 2) + 2 * phases(3, 4) + phases(3, 2)
     w, b = rng.standard_normal((7, 10)), rng.standard_normal(7)
     phases, gains = layer.program(DenseWeights(w, b))
     x = torch.tensor(rng.standard_normal((5, 10)))
@@ -191,8 +201,10 @@ def test_bad_layer_input():
         TTOpticalLinear((4, 4), (4, 4), (2, 2, 2))
     with pytest.raises(ValueError, match="ranks must be an int or a sequence"):
         TTOpticalLinear((4, 4), (4, 4), 2.0)
-    with pytest.raises(ValueError, match="N >= 2"):
+    with pytest.raises(ValueError, match=r"block size k must be an integer >= 2, got 1"):
         OpticalMatrix(4, 4, block=1)
+    with pytest.raises(ValueError, match="unknown edge_blocks 'trimmed'; accepted: rectangular, padded"):
+        OpticalMatrix(4, 4, edge_blocks="trimmed")
     with pytest.raises(ValueError, match="unknown mesh kind"):
         OpticalLinear(4, 4, mesh="grid")
     with pytest.raises(ValueError, match="outputs 8 features but layer 1 takes 6"):
@@ -232,16 +244,65 @@ def test_one_detection_rule_for_the_optical_and_the_digital_path(rng):
 
 
 def test_matrix_groups_are_named():
-    v, sigma, u = OpticalMatrix(8, 8, block=4)._groups()
-    assert (v.name, sigma.name, u.name) == ("V", "sigma", "U")
-    assert (sigma.kind, sigma.start, sigma.size, sigma.mzi_start, sigma.mzis) == (
-        "attenuator",
-        4 * 16,
-        4,
-        4 * 6,
-        4,
+    matrix = OpticalMatrix(8, 8, block=4)
+    v, sigma, u = matrix.param_slices("group")
+    assert [(g.name, g.kind) for g in (v, sigma, u)] == [
+        ("V", "mesh"),
+        ("sigma", "attenuator"),
+        ("U", "mesh"),
+    ]
+    assert (v.start, sigma.start, u.start, u.stop) == (0, 4 * 16, 4 * 16 + 4 * 4, matrix.n_params)
+    (blocks,) = matrix.classes
+    assert blocks.mzi_starts == (0, 4 * 6, 4 * 6 + 4 * 4)
+
+
+@pytest.mark.parametrize("mesh", ["clements", "reck"])
+@pytest.mark.parametrize("shape", [(1, 20), (20, 1), (10, 11), (3, 5), (8, 8)])
+def test_rectangular_edge_blocks_realise_the_matrix(mesh, shape, rng):
+    """Edge blocks of h×w are an h-mode U, min(h, w) attenuators and a w-mode V†: programming any
+    matrix realises it to 1e-10, the classes tile it exactly, and their MZIs are counted as built."""
+    out_f, in_f = shape
+    matrix = OpticalMatrix(out_f, in_f, block=4, mesh=mesh)
+    cells = np.zeros((out_f, in_f), dtype=int)
+    for c in matrix.classes:
+        rows, cols = (
+            slice(4 * c.row0, 4 * c.row0 + c.rows * c.h),
+            slice(4 * c.col0, 4 * c.col0 + c.cols * c.w),
+        )
+        cells[rows, cols] += 1
+    assert (cells == 1).all()  # every entry in exactly one block
+    assert matrix.n_mzis == sum(
+        c.count * (c.h * (c.h - 1) // 2 + min(c.h, c.w) + c.w * (c.w - 1) // 2) for c in matrix.classes
     )
-    assert u.start == sigma.start + 4 * 4 and u.mzi_start == sigma.mzi_start + 4 * 4
+    assert matrix.n_mzis <= matrix.padded_mzis
+    w = 0.1 * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
+    params, gain = matrix.from_matrix(w)
+    assert params.shape == (matrix.n_params,)
+    realised = matrix.matrix(torch.tensor(params), gain=gain).numpy()
+    assert np.abs(realised - w).max() <= 1e-10
+    # the chip's batched build (realise_matrices) gives the autograd path's matrix
+    p = torch.tensor(params, requires_grad=True)
+    np.testing.assert_allclose(matrix.matrix(p, gain=gain).detach().numpy(), realised, atol=1e-13)
+
+
+def test_a_512_to_1_readout_takes_one_mesh_and_one_attenuator_per_block():
+    matrix = OpticalMatrix(1, 512, block=8)
+    assert matrix.n_mzis == 64 * (28 + 1) and matrix.padded_mzis == 64 * (2 * 28 + 8)
+
+
+def test_rectangular_edge_blocks_on_a_noisy_chip_have_their_own_errors(rng):
+    """Every MZI the edge blocks have draws its coupler error: the realised matrix differs from the
+    ideal one, by as much as the padded layout's does, and crosstalk pairs stay within the matrix."""
+    layer = OpticalLinear(11, 6, block=4)
+    hw = HardwareModel(bs_error_std=0.02, crosstalk=0.01)
+    chip = Chip(OpticalNetwork([layer], [], name="one"), hw, seed=1, dtype=torch.complex128)
+    ideal = Chip(OpticalNetwork([layer], [], name="one"), "ideal", seed=1, dtype=torch.complex128)
+    phases = torch.tensor(rng.uniform(0, 2 * np.pi, (1, layer.n_params)))
+    x = torch.tensor(rng.standard_normal((5, 11)))
+    difference = (chip.outputs(phases, x) - ideal.outputs(phases, x)).abs().max()
+    assert 1e-4 < difference < 1.0
+    pairs = layer.crosstalk_pairs
+    assert pairs.min() >= 0 and pairs.max() < layer.n_phases and len(np.unique(pairs, axis=0)) == len(pairs)
 
 
 def trained_like(network, seed):

@@ -83,8 +83,8 @@ def test_crosstalk_pairs_are_column_neighbours():
 
 
 def test_bad_mesh_input():
-    with pytest.raises(ValueError, match="N >= 2"):
-        mesh_layout("clements", 1)
+    with pytest.raises(ValueError, match="N >= 1"):
+        mesh_layout("clements", 0)
     with pytest.raises(ValueError, match="unknown mesh kind 'butterfly'.*clements, reck"):
         mesh_layout("butterfly", 4)
     layout = mesh_layout("clements", 4)

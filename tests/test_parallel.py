@@ -173,7 +173,8 @@ def test_a_worker_killed_mid_step_stops_the_run_which_resumes(pool, tmp_path, mo
     lines = strip(read(run))
     assert len(lines) == 2 and lines == strip(read(tmp_path / "in-process"))[:2]  # the same run so far
     with pytest.raises(WorkerLost, match="workers are gone"):  # and nothing more from that pool
-        ParallelOracle(noisy_chip(), pool=pool).outputs(torch.zeros(2, 2666), torch.rand(1, 64))
+        chip = noisy_chip()
+        ParallelOracle(chip, pool=pool).outputs(torch.zeros(2, chip.n_params), torch.rand(1, 64))
     summary = run_training(config, run, resume=True, progress=False)  # now in this process
     assert summary["steps"] == 4 and summary["train_queries"] == reference["train_queries"]
 

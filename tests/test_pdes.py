@@ -256,7 +256,9 @@ def test_a_run_written_before_the_pde_settings_existed_still_resumes(tmp_path):
     )
     (tmp_path / "metrics.jsonl").write_text("")
     assert check_run_dir(tmp_path, config, resume=True, free=())
-    with pytest.raises(ValueError, match=r"differs from this run's options \(viscosity\)"):
+    with pytest.raises(
+        ValueError, match=r"differs from this run's options \(viscosity: None there, 0.2 now\)"
+    ):
         check_run_dir(tmp_path, {**config, "viscosity": 0.2}, resume=True, free=())
 
 

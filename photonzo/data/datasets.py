@@ -45,9 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..choices import DATASETS
 from ..io import cache_dir
-
-DATASETS = ("mnist", "fashion-mnist", "digits")
 
 
 @dataclass(frozen=True)
@@ -252,7 +251,7 @@ def _locate(name: str, part: str, data_dir, download: bool) -> tuple[Path, bytes
         for path in _candidates(spec, folder):
             if path.is_file():
                 return path, verify(path, spec)
-    where = "\n  ".join(str(d) for d in search_dirs(name, data_dir))
+    where = ", ".join(dict.fromkeys(str(d) for d in search_dirs(name, data_dir)))  # once each, in order
     reason = "downloading is off"
     if download:
         try:
@@ -260,10 +259,9 @@ def _locate(name: str, part: str, data_dir, download: bool) -> tuple[Path, bytes
             return path, verify(path, spec)
         except DataNotFoundError as e:
             reason = f"the download failed ({e})"
-    raise DataNotFoundError(
-        f"{name}: {spec.name} was not found and {reason}. Put the file (gzip or raw IDX) in one of:\n"
-        f"  {where}\n"
-        f"(e.g. pass --data-dir DIR or set PHOTONZO_DATA=DIR with DIR/{name}/{spec.name}); "
+    raise DataNotFoundError(  # one line: what the CLI prints
+        f"{name}: {spec.name} was not found and {reason}. Put the file (gzip or raw IDX) in one of "
+        f"{where} (e.g. pass --data-dir DIR or set PHOTONZO_DATA=DIR with DIR/{name}/{spec.name}); "
         f"canonical md5 of the .gz: {spec.gz_md5}"
     )
 

@@ -22,19 +22,28 @@ import typing
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..data.datasets import DATASETS
+# torch-free imports only: the CLI builds its options (and every --help) from this module, and
+# torch takes seconds to import; the PDEs are imported where a configuration is checked
+from ..choices import (
+    DATASETS,
+    DISTRIBUTIONS,
+    EDGE_BLOCKS,
+    ESTIMATORS,
+    LEVELS,
+    LOCAL_LOSSES,
+    MESH_KINDS,
+    OPTIMIZERS,
+    PDE_NAMES,
+    SCHEDULES,
+    SCHEMES,
+    TRAINERS,
+)
 from ..photonics.hardware import PRESETS, HardwareModel
-from ..photonics.mesh import MESH_KINDS
-from ..photonics.network import LEVELS
-from ..pinn.pde import PDES, build_pde
 from ..pinn.quadrature import RULES, SAMPLED_RULES, SPARSE_RULES
-from ..training.estimators import DISTRIBUTIONS, ESTIMATORS, SCHEMES
-from ..training.literature import TRAINERS
-from ..training.optim import OPTIMIZERS, SCHEDULES
-from ..training.tpsgd import LOCAL_LOSSES
 from ..validation import (
     check_choice,
     check_fraction,
+    check_int,
     check_optional_positive_int,
     check_positive,
     check_seed,
@@ -51,6 +60,21 @@ READOUT_CHOICES = ("coherent", "intensity")
 PDE_SETTINGS = ("volatility", "interest_rate", "maturity", "viscosity")
 # keys of config.json files written before a field was retired, with the only value they ever held
 RETIRED = {"extra": {}}
+# options that only some estimators use: (the value that means "not set", those estimators)
+ESTIMATOR_OPTIONS = {
+    "switch_step": (None, ("hybrid",)),
+    "cge_subset": (None, ("cge", "hybrid")),
+    "per_group": (False, ("rge", "hybrid")),
+    "joint": (False, ("layer-local",)),
+    "local_loss": ("mse", ("layer-local",)),
+    "projection_seed": (1, ("layer-local",)),
+    "target_scale": (1.0, ("layer-local",)),
+    "active_fraction": (None, ("szo-scd",)),
+    "coordinate_fraction": (None, ("szo-scd",)),
+    "bp_epochs": (None, ("subspace",)),
+}
+# settings added since config.json files were first written, with the value older runs had
+ADDED = {"edge_blocks": "padded"}
 
 
 def setting(
@@ -117,6 +141,11 @@ class ChipConfig:
     model: Literal["tt", "dense"] = setting("tt", "tensor-train or dense optical MLP")
     block: int = setting(8, "mesh size k of the U Σ V† blocks", positive=True)
     mesh: Literal[MESH_KINDS] = setting("clements", "mesh topology")
+    edge_blocks: Literal[EDGE_BLOCKS] = setting(
+        "rectangular",
+        "blocks at a matrix's edge: an r-mode U, attenuators and a c-mode V† for r×c (rectangular), or "
+        "the corner of a full k×k block (padded, the layout of runs made before rectangular edges)",
+    )
     readout: Literal[READOUT_CHOICES] = setting("coherent", "detection of every layer's outputs")
     hardware: Literal[tuple(PRESETS)] = setting("ideal", "hardware preset of the chip")
     phase_bits: int | None = setting(None, "override the preset's phase DAC bits", positive=True)
@@ -175,7 +204,7 @@ class EstimatorConfig:
     patience: int | None = setting(
         3, "hybrid: switch after this many evaluations without a better validation loss (0: never)", none="0"
     )
-    local_loss: Literal[tuple(LOCAL_LOSSES)] = setting(
+    local_loss: Literal[LOCAL_LOSSES] = setting(
         "mse", "layer-local: hidden layers' loss against their projected targets (linear = DRTP)"
     )
     joint: bool = setting(
@@ -206,26 +235,24 @@ class EstimatorConfig:
         _positive(self, ["q", "cge_max"])
         check_positive("mu", self.mu)
         check_positive("target-scale", self.target_scale)
-        self._check_trainer_options()
+        for name in ("active_fraction", "coordinate_fraction"):
+            if getattr(self, name) is not None:
+                check_fraction(name.replace("_", "-"), getattr(self, name), open_bottom=True)
+        check_optional_positive_int("bp-epochs", self.bp_epochs)
         check_optional_positive_int("cge-subset", self.cge_subset)
         check_optional_positive_int("patience", self.patience)
         check_seed("projection-seed", self.projection_seed)
         if self.switch_step is not None and (not isinstance(self.switch_step, int) or self.switch_step < 0):
             raise ValueError(f"switch-step must be an integer >= 0, got {self.switch_step!r}")
+        self._check_estimator_options()
 
-    def _check_trainer_options(self) -> None:
-        """The literature trainers' options: in range, and only with the trainer that uses them."""
-        for name, owner in (("active_fraction", "szo-scd"), ("coordinate_fraction", "szo-scd")):
-            value = getattr(self, name)
-            if value is not None:
-                check_fraction(name.replace("_", "-"), value, open_bottom=True)
-                if self.estimator != owner:
-                    raise ValueError(
-                        f"--{name.replace('_', '-')} is for --estimator {owner}, not {self.estimator}"
-                    )
-        check_optional_positive_int("bp-epochs", self.bp_epochs)
-        if self.bp_epochs is not None and self.estimator != "subspace":
-            raise ValueError(f"--bp-epochs is for --estimator subspace, not {self.estimator}")
+    def _check_estimator_options(self) -> None:
+        """An option that only some estimators use, set away from its unset value, must go with one
+        of them: any other would ignore it silently."""
+        for name, (unset, users) in ESTIMATOR_OPTIONS.items():
+            if getattr(self, name) != unset and self.estimator not in users:
+                option = "--" + name.replace("_", "-")
+                raise ValueError(f"{option} is for --estimator {' or '.join(users)}, not {self.estimator}")
 
 
 @dataclass(frozen=True)
@@ -317,7 +344,7 @@ class TrainConfig(Sections):
 
 @dataclass(frozen=True)
 class PDEConfig:
-    pde: Literal[tuple(PDES)] = setting(
+    pde: Literal[PDE_NAMES] = setting(
         "hjb",
         "hjb: HJB-20 of the reference; heat: u_t = Δu; black-scholes: a European call in log-price and "
         "time to maturity (1-D); burgers: viscous Burgers, Cole-Hopf closed form (1-D); fisher: the "
@@ -341,6 +368,8 @@ class PDEConfig:
     viscosity: float | None = setting(None, "burgers: viscosity nu (default 0.1)", positive=True)
 
     def __post_init__(self):
+        from ..pinn.pde import PDES
+
         _check_literals(self)
         if self.dim is None:  # the PDE's own dimension, recorded as such in config.json
             object.__setattr__(self, "dim", PDES[self.pde].default_dim)
@@ -357,6 +386,8 @@ class PDEConfig:
         return {name: getattr(self, name) for name in PDE_SETTINGS if getattr(self, name) is not None}
 
     def build_pde(self):
+        from ..pinn.pde import build_pde
+
         return build_pde(self.pde, self.dim, **self.pde_params())
 
 
@@ -364,6 +395,11 @@ class PDEConfig:
 class PINNChipConfig:
     model: Literal[PINN_MODELS] = setting(
         "tt", "tt / dense: the reference 21→512→512→1 networks (dim 20); small: (d+1)→32→32→1"
+    )
+    edge_blocks: Literal[EDGE_BLOCKS] = setting(
+        "rectangular",
+        "blocks at a matrix's edge: an r-mode U, attenuators and a c-mode V† for r×c (rectangular), or "
+        "the corner of a full k×k block (padded, the layout of runs made before rectangular edges)",
     )
     hardware: Literal[tuple(PRESETS)] = setting("ideal", "hardware preset of the chip")
     chip_seed: int = setting(0, "seed of the chip's fabrication errors and noise")
@@ -392,7 +428,9 @@ class DerivativeConfig:
         "quadrature rule of the Stein estimator: a sparse grid (gauss-hermite, gauss-hermite-odd) for "
         "--estimator sparse-grid; monte-carlo or antithetic for --estimator monte-carlo",
     )
-    level: int = setting(2, "sparse-grid level")
+    level: int = setting(
+        2, "sparse-grid level (2 or more: a lower grid measures no Laplacian); monte-carlo: its node count"
+    )
     nodes: int | None = setting(
         None, "monte-carlo nodes per point (default: as many as the sparse grid)", positive=True
     )
@@ -403,6 +441,14 @@ class DerivativeConfig:
         _check_literals(self)
         check_positive("sigma", self.sigma)
         check_optional_positive_int("nodes", self.nodes)
+        check_int("level", self.level, 0)
+        if self.level < 2 and self.estimator in ("sparse-grid", "least-squares"):
+            # level 0 is the centre alone, level 1 has no node off the axes: the Stein Laplacian of a
+            # quadratic comes out 0 or with its sign flipped (tests/test_bad_inputs.py), the fit is singular
+            raise ValueError(
+                f"--level {self.level} is too low for the {self.estimator} estimator: a sparse grid "
+                "below level 2 measures no Laplacian; use --level 2 or more"
+            )
         # every option a derivative estimator is given must be one it uses: nothing ignored silently
         default = "gauss-hermite"  # also what an unset --rule means for monte-carlo: plain sampling
         if self.estimator in ("sparse-grid", "least-squares") and self.rule not in SPARSE_RULES:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..data.datasets import fit_features, load_dataset
-from ..io import atomic_file, atomic_write_json, exclusive
+from ..io import atomic_file, atomic_write_json, check_directory, exclusive
 from ..photonics.chip import Chip
 from ..photonics.energy import run_estimate
 from ..photonics.hardware import HardwareModel
@@ -37,10 +37,11 @@ from ..training.loop import Extension, LoopConfig
 from ..training.methods import hybrid, method
 from ..training.objectives import Classification
 from ..training.optim import adam, build_optimizer, phase_mask, run_schedule
+from ..training.recorder import check_resumable
 from ..training.tpsgd import build_layer_local
 from ..training.zo import ZOTrainer
 from ..validation import check_memory
-from .config import RETIRED, BackpropConfig, ExecutionConfig, PINNConfig, TrainConfig
+from .config import ADDED, RETIRED, BackpropConfig, ExecutionConfig, PINNConfig, TrainConfig
 
 
 def prepare_data(config: TrainConfig, in_features: int):
@@ -64,7 +65,13 @@ def prepare_data(config: TrainConfig, in_features: int):
 def build_chip(config: TrainConfig, gains=None) -> Chip:
     """The configured chip; ``gains``: its matrices' electronic gains (e.g. a deployed ``Program``'s),
     the network's nominal ones if None."""
-    network = build_network(config.model_name, block=config.block, mesh=config.mesh, readout=config.readout)
+    network = build_network(
+        config.model_name,
+        block=config.block,
+        mesh=config.mesh,
+        readout=config.readout,
+        edge_blocks=config.edge_blocks,
+    )
     return Chip(
         network,
         config.hardware_model(),
@@ -195,19 +202,22 @@ def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ..
     if resume:
         if not saved.exists():
             raise FileNotFoundError(f"nothing to resume in {run_dir}: no config.json")
+        # a setting added since the run was written is absent there: it had the value ``ADDED`` names,
+        # or else it was unset (None)
         before = {
             k: v
-            for k, v in read_config(saved).items()
+            for k, v in {**ADDED, **read_config(saved)}.items()
             if k not in free and k != "extensions" and RETIRED.get(k, ()) != v
         }
         now = {k: v for k, v in config.items() if k not in free}
-        # a setting added since the run was written is absent there: equal when it is unset (None)
         changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
         if changed:
+            values = "; ".join(f"{k}: {before.get(k)!r} there, {now.get(k)!r} now" for k in changed)
             raise ValueError(
-                f"{saved} differs from this run's options ({', '.join(changed)}); resume with the same "
+                f"{saved} differs from this run's options ({values}); resume with the same "
                 "options (or start a new run directory)"
             )
+        check_resumable(run_dir)  # a damaged checkpoint or history: refused before the data is loaded
         return started
     if started:
         raise FileExistsError(
@@ -223,7 +233,7 @@ def _execute(
     ``run.build(run_dir)`` → trainer; write ``config.json``; train; ``run.summarise(trainer,
     history)`` → ``summary.json``, written last. The caller draws the curves (``plots.plot_run``): a
     run never imports the plots."""
-    run_dir = Path(run_dir)
+    run_dir = check_directory(run_dir)  # a file, or a path under one: refused before the workers start
     check_run_dir(run_dir, run.config.flat(), resume, free)  # refuse before anything is created
     with _workers(run, execution or ExecutionConfig()), exclusive(run_dir):
         resume = check_run_dir(run_dir, run.config.flat(), resume, free)  # again, now that it is ours
@@ -453,13 +463,13 @@ def run_training(
 # ---- one PINN run from a configuration ---------------------------------------------------------
 def build_pinn_network(config: PINNConfig):
     if config.model == "small":
-        d = config.dim + 1
+        d, edges = config.dim + 1, config.edge_blocks
         return OpticalNetwork(
-            [OpticalLinear(d, 32), OpticalLinear(32, 32), OpticalLinear(32, 1)],
+            [OpticalLinear(n_in, n_out, edge_blocks=edges) for n_in, n_out in ((d, 32), (32, 32), (32, 1))],
             ["sin", "sin"],
             name=f"pinn-small-{d}",
         )
-    return build_network(f"hjb-{config.model}")
+    return build_network(f"hjb-{config.model}", edge_blocks=config.edge_blocks)
 
 
 def build_derivatives(config: PINNConfig, input_dim: int, spatial: int):

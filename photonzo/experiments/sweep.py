@@ -61,6 +61,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..choices import ENGINES, SWEEP_HARDWARE_FIELDS, SWEEP_MODES  # torch-free, for the CLI
 from ..io import atomic_file, atomic_write_json, atomic_write_text, exclusive
 from ..photonics.chip import Chip
 from ..photonics.hardware import HardwareModel
@@ -74,20 +75,8 @@ from .config import BackpropConfig, TrainConfig
 from .results import DIGITAL, summary_csv
 from .run import build_chip, evaluate_on_chip, prepare_data, run_training
 
-MODES = ("deploy", "in-situ", "calibrated")
-HARDWARE_FIELDS = (
-    "phase_bits",
-    "phase_bias",
-    "gamma_std",
-    "phase_noise_std",
-    "crosstalk",
-    "bs_error_std",
-    "insertion_loss_db",
-    "detector_noise_std",
-    "shot_noise_photons",
-    "input_bits",
-    "output_bits",
-)
+MODES = SWEEP_MODES
+HARDWARE_FIELDS = SWEEP_HARDWARE_FIELDS  # the HardwareModel fields a grid may sweep
 BACKPROP_KEYS = tuple(f.name for f in dataclasses.fields(BackpropConfig))
 SWEEP_KEYS = ("modes", "seeds", "hardware", "in_situ_init")
 SECTIONS = ("sweep", "grid", "points", "train", "backprop", "calibration")
@@ -266,6 +255,8 @@ def read_sweep_file(path) -> dict:
         return tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise SweepError(f"no sweep file at {path}") from None
+    except IsADirectoryError:
+        raise SweepError(f"{path} is a folder, not a file: name the sweep's TOML file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise SweepError(f"{path} is not valid TOML: {e}") from None
 
@@ -498,9 +489,9 @@ def _dask(workers: int, scheduler: str | None):
             cluster.close()
 
 
-# engine name → context manager (workers, scheduler) yielding an Executor, or None for this process
+# engine name (ENGINES) → context manager (workers, scheduler) yielding an Executor, or None for this
+# process
 EXECUTORS = {"local": _local, "dask": _dask}
-ENGINES = tuple(EXECUTORS)
 
 
 def _run_jobs(executor: Executor | None, jobs: list, progress, on_done) -> None:

@@ -30,8 +30,8 @@ def _as_unitaries(u) -> tuple[np.ndarray, tuple[int, ...]]:
     if u.ndim < 2 or u.shape[-1] != u.shape[-2]:
         raise ValueError(f"expected a square matrix (or a stack of them), got shape {u.shape}")
     n = u.shape[-1]
-    if n < 2:
-        raise ValueError(f"a mesh needs N >= 2 modes, got a {n}x{n} matrix")
+    if n < 1:
+        raise ValueError(f"a mesh needs N >= 1 modes, got a {n}x{n} matrix")
     # the tolerance follows the input's precision: a complex64 unitary is unitary to ~1e-7
     atol = 1e-8 if u.dtype in (np.float64, np.complex128) else 100 * n * float(np.finfo(np.float32).eps)
     lead = u.shape[:-2]
@@ -102,11 +102,12 @@ def _move_through_diagonal(u: np.ndarray, m: int, theta: np.ndarray, phi: np.nda
 
 def _to_phase_vectors(layout: MeshLayout, sequence: list, screen: np.ndarray) -> np.ndarray:
     """Phase vectors ``[B, P]`` from MZIs in light order, ``sequence`` = [(top mode, θ[B], φ[B])]."""
-    tops, thetas, phis = zip(*sequence)
-    slots = layout.slots_for_sequence(list(tops))
     phases = np.zeros((screen.shape[0], layout.n_phases))
-    phases[:, layout.theta_slice][:, slots] = np.stack(thetas, -1)
-    phases[:, layout.phi_slice][:, slots] = np.stack(phis, -1)
+    if sequence:  # a one-mode mesh has no MZIs, only its phase shifter
+        tops, thetas, phis = zip(*sequence)
+        slots = layout.slots_for_sequence(list(tops))
+        phases[:, layout.theta_slice][:, slots] = np.stack(thetas, -1)
+        phases[:, layout.phi_slice][:, slots] = np.stack(phis, -1)
     phases[:, layout.screen_slice] = screen
     wrapped = np.mod(phases, TWO_PI)
     wrapped[wrapped >= TWO_PI] = 0.0  # mod of a tiny negative number rounds up to 2π
@@ -205,38 +206,43 @@ def attenuator_phases(amplitudes) -> np.ndarray:
 def matrix_to_svd_phases_batched(
     w, kind: str = "clements"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Realise every square real or complex matrix of a stack ``w[..., N, N]`` as g · U Σ V†.
+    """Realise every real or complex matrix of a stack ``w[..., R, C]`` as g · U Σ V†: a C-mode
+    mesh V†, min(R, C) attenuators on its first outputs, an R-mode mesh U (its first inputs lit).
 
-    Returns ``(v_phases [..., N²], sigma_phases [..., N], u_phases [..., N²], gains [...])``, each
-    matrix's entries as ``matrix_to_svd_phases`` gives them for that matrix alone (one batched
-    SVD, then the batched mesh decompositions of all U and V† together).
+    Returns ``(v_phases [..., C²], sigma_phases [..., min(R, C)], u_phases [..., R²], gains [...])``,
+    each matrix's entries as ``matrix_to_svd_phases`` gives them for that matrix alone (one batched
+    SVD, then the batched mesh decompositions of all U and V†; of both in one stack when square).
     """
     w = np.asarray(w)
-    if w.ndim < 2 or w.shape[-1] != w.shape[-2] or w.shape[-1] < 2:
-        raise ValueError(
-            f"expected a square N×N matrix (or a stack of them) with N >= 2, got shape {w.shape}"
-        )
+    if w.ndim < 2 or min(w.shape[-2:]) < 1:
+        raise ValueError(f"expected an R×C matrix (or a stack of them) with R, C >= 1, got shape {w.shape}")
     if not np.all(np.isfinite(w)):
         raise ValueError("the matrix has NaN or inf entries")
     _check_kind(kind)
     u, s, vh = np.linalg.svd(w.astype(np.complex128))
     gains = np.where(s[..., 0] > 0, s[..., 0], 1.0)
     sigma = attenuator_phases(s / gains[..., None])
-    # U and V† come unitary from the SVD: one stack [V†, U], decomposed without a unitarity check
-    n, lead = w.shape[-1], w.shape[:-2]
-    meshes = _DECOMPOSITIONS[kind](np.stack([vh, u]).reshape(-1, n, n)).reshape(2, *lead, n * n)
-    return meshes[0], sigma, meshes[1], gains
+    # U and V† come unitary from the SVD: decomposed without a unitarity check
+    (r, c), lead = w.shape[-2:], w.shape[:-2]
+    decompose = _DECOMPOSITIONS[kind]
+    if r == c:  # one stack [V†, U]
+        meshes = decompose(np.stack([vh, u]).reshape(-1, c, c)).reshape(2, *lead, c * c)
+        return meshes[0], sigma, meshes[1], gains
+    v_phases = decompose(vh.reshape(-1, c, c)).reshape(*lead, c * c)
+    u_phases = decompose(u.reshape(-1, r, r)).reshape(*lead, r * r)
+    return v_phases, sigma, u_phases, gains
 
 
 def matrix_to_svd_phases(w, kind: str = "clements") -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Realise a square real or complex matrix ``w`` as g · U Σ V† with meshes.
+    """Realise a real or complex R×C matrix ``w`` as g · U Σ V† with meshes (C modes for V†, R for U).
 
     Returns ``(v_phases, sigma_phases, u_phases, gain)``: mesh phases of V† and U, attenuator
-    phases for Σ / g (amplitudes ≤ 1), and the electronic gain g = the largest singular value.
-    ``w`` is recovered as ``gain * U @ diag(cos(sigma_phases)) @ V†``.
+    phases for Σ / g (amplitudes ≤ 1, min(R, C) of them), and the electronic gain g = the largest
+    singular value. ``w`` is recovered as ``gain * U[:, :m] @ diag(cos(sigma_phases)) @ V†[:m]``,
+    m = min(R, C).
     """
     w = np.asarray(w)
-    if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] < 2:
-        raise ValueError(f"expected a square N×N matrix with N >= 2, got shape {w.shape}")
+    if w.ndim != 2 or min(w.shape) < 1:
+        raise ValueError(f"expected an R×C matrix with R, C >= 1, got shape {w.shape}")
     v_phases, sigma_phases, u_phases, gains = matrix_to_svd_phases_batched(w[None], kind)
     return v_phases[0], sigma_phases[0], u_phases[0], float(gains[0])

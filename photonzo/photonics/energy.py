@@ -108,13 +108,13 @@ class EnergyModel:
     # photons per symbol at unit detected power where the hardware model has no shot noise: the
     # measured chip's (``hardware.MEASURED``)
     photons: float = 8e5
-    wavelength: float = 1550e-9
+    wavelength: float = 1550e-9  # m (telecom C band): the photon energy is hc/λ
     # 32-bit float multiply 3.7 pJ + add 0.9 pJ, 45 nm (Horowitz, ISSCC 2014)
     digital_op_energy: float = 4.6e-12
     # one write and one read of a 32-bit value in an 8 kB SRAM: ≈ 10 pJ per 64-bit access
     # (Horowitz, ISSCC 2014)
     buffer_energy: float = 10e-12
-    name: str = "thermal"
+    name: str = "thermal"  # the constant set's name (``ENERGY_MODELS``), or what ``replace`` changed
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -177,6 +177,7 @@ THERMAL = EnergyModel()
 # MEMS phase shifters: ~0 static power, ≈ 2 µs to settle (measured MEMS actuators, as collected
 # in the project's REFERENCES.md)
 MEMS = dataclasses.replace(THERMAL, heater_power_per_pi=0.0, settle_time=2e-6, name="mems")
+#: The named constant sets (``EnergyModel.preset``): ``thermal`` (the default) and ``mems``.
 ENERGY_MODELS = {"thermal": THERMAL, "mems": MEMS}
 
 
@@ -358,6 +359,8 @@ def run_estimate(
 # 1.15 s) and the training it describes, as far as it can be inferred: the authors' code perturbs
 # 28 tensors with one ± pair each (56 queries per step), 10,000 steps, 100 collocation points.
 # Implied per query: 1.15 s / 560,000 ≈ 2.05 µs and 1.36 J / 560,000 ≈ 2.4 µJ (1.2 W on average).
+#: The sequel's claimed HJB-20 training: steps, queries per step, collocation points per query,
+#: time (s) and energy (J).
 SEQUEL_HJB = {"steps": 10_000, "queries_per_step": 56, "points": 100, "time_s": 1.15, "energy_j": 1.36}
 
 

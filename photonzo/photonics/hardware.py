@@ -97,11 +97,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..validation import is_int
+
+if TYPE_CHECKING:  # torch is imported where phases are programmed: the presets and the CLI need none
+    import torch
 
 TWO_PI = 2 * math.pi
 
@@ -123,7 +126,7 @@ def _bits_ok(name: str, value) -> None:
 class HardwareModel:
     """All non-idealities of one chip design (see the module docstring for the model)."""
 
-    phase_bits: int | None = None
+    phase_bits: int | None = None  # phase DAC resolution (bits) over [0, 2π); None = not quantised
     phase_bias: float = 0.0  # half-width (rad) of the static uniform phase bias
     gamma_std: float = 0.0  # static relative phase-shifter gain error
     phase_noise_std: float = 0.0  # dynamic phase jitter per query (rad)
@@ -132,9 +135,9 @@ class HardwareModel:
     insertion_loss_db: float = 0.0  # per MZI (power, dB)
     detector_noise_std: float = 0.0  # relative to each readout vector's RMS
     shot_noise_photons: float | None = None  # photons per unit detected power; None = off
-    input_bits: int | None = None
-    output_bits: int | None = None
-    name: str = "custom"
+    input_bits: int | None = None  # input modulator DAC resolution (bits); None = exact
+    output_bits: int | None = None  # detector ADC resolution (bits); None = exact
+    name: str = "custom"  # the preset's name, or what ``replace`` changed
 
     def __post_init__(self):
         _bits_ok("phase_bits", self.phase_bits)
@@ -201,6 +204,8 @@ class HardwareModel:
     # ---- phase programming ---------------------------------------------------------------
     def quantise_phases(self, phases: torch.Tensor) -> torch.Tensor:
         """Wrap to [0, 2π) and round to the 2^b DAC levels k·2π/2^b (no-op rounding if bits=None)."""
+        import torch
+
         wrapped = torch.remainder(phases, TWO_PI)
         if self.phase_bits is None:
             return wrapped
@@ -218,6 +223,8 @@ class HardwareModel:
         """
         if bits is None:
             return x
+        import torch
+
         full_scale = x.abs().amax(-1, keepdim=True)
         if bits == 1:
             return torch.where(x >= 0, full_scale, -full_scale)
@@ -258,6 +265,8 @@ MEASURED_UNCALIBRATED = dataclasses.replace(MEASURED, phase_bias=math.pi, name="
 MEASURED_LOWPOWER = dataclasses.replace(
     MEASURED, shot_noise_photons=8e3, detector_noise_std=0.01, name="measured-lowpower"
 )
+#: Every named preset (``HardwareModel.preset``), name → model; the module docstring gives each one's
+#: values and their sources.
 PRESETS = {
     "ideal": IDEAL,
     "typical": TYPICAL,

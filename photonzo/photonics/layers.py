@@ -3,10 +3,16 @@
 Building block: ``OpticalMatrix``, an out×in matrix cut into k×k blocks; block (r, c) is
 realised as  g · U_rc Σ_rc V_rc†  with two k-mode meshes (``mesh.py``), a column of k MZI
 attenuators (transmission cos θ ∈ [−1, 1]) for Σ/g, and one electronic gain g per matrix.
-The blocks of one output row are combined coherently before detection, so each output port
-has one detector. Parameter layout of a matrix with nb blocks:
+A block at the bottom or right edge with h < k rows or w < k columns is an h-mode U, min(h, w)
+attenuators and a w-mode V† (``EDGE_BLOCKS``: ``rectangular``, the default), or the h×w corner of
+a full k×k block (``padded``). The blocks of one output row are combined coherently before
+detection, so each output port has one detector. Parameter layout of a matrix whose blocks fall
+into classes of one shape each (``BlockClass``: the k×k blocks, the right edge column, the bottom
+edge row, the corner):
 
-    [V† meshes: nb × P_mesh | attenuators: nb × k | U meshes: nb × P_mesh]
+    [V† meshes of every class | attenuators of every class | U meshes of every class]
+
+each group class by class, and a class's blocks row by row.
 
 ``OpticalLinear`` = one matrix + detection + electronic bias. ``TTOpticalLinear`` holds one
 matrix per TT core, core k being the (r_{k−1}·n_k) × (m_k·r_k) unfolding of the core tensor
@@ -42,7 +48,7 @@ import torch
 from ..validation import check_positive_int
 from .decompose import matrix_to_svd_phases_batched
 from .hardware import IDEAL, HardwareModel
-from .mesh import mesh_layout, mesh_matrix, svd_block_matrices
+from .mesh import MeshLayout, mesh_layout, mesh_matrix, svd_block_matrices
 from .mzi import mzi_coefficients, real_dtype_of
 from .noise import NoiseStreams
 from .noise import stage as noise_stage
@@ -359,150 +365,205 @@ class RealisedMatrix:
         return y if real_out else torch.view_as_complex(y.unflatten(-1, (-1, 2)))
 
 
-class Group(NamedTuple):
-    """One kind of component of an ``OpticalMatrix`` (its V† meshes, Σ attenuators or U meshes),
-    repeated once per block: where its phases and its MZIs start, and how many each item has."""
+# How a block at a matrix's bottom or right edge, with fewer than k rows r or columns c, is realised:
+# ``rectangular`` — by an r-mode mesh U, min(r, c) attenuators and a c-mode mesh V† (an SVD of the
+# r×c block: a 512→1 readout is 64 blocks of one 8-mode mesh and one attenuator each); ``padded`` —
+# as the r×c corner of a full k×k U Σ V† (the layout of photonzo before rectangular edges; run
+# directories written then resume with it).
+EDGE_BLOCKS = ("rectangular", "padded")
+_GROUPS = (("V", "mesh"), ("sigma", "attenuator"), ("U", "mesh"))
 
-    name: str
-    kind: str  # 'mesh' or 'attenuator'
-    start: int  # first parameter of the group
-    size: int  # parameters per block
-    mzi_start: int  # first MZI of the group
-    mzis: int  # MZIs per block
+
+class BlockClass(NamedTuple):
+    """The blocks of one shape of an ``OpticalMatrix``: the grid ``rows × cols`` of h×w blocks that
+    starts at block (row0, col0), each g · U Σ V† with an h-mode mesh ``u``, min(h, w) attenuators
+    and a w-mode mesh ``v``; and where their phases (``starts``) and MZIs (``mzi_starts``) begin
+    in each group (V†, Σ, U) of the matrix's parameter vector."""
+
+    h: int
+    w: int
+    row0: int
+    rows: int
+    col0: int
+    cols: int
+    v: MeshLayout
+    u: MeshLayout
+    starts: tuple[int, int, int]
+    mzi_starts: tuple[int, int, int]
+
+    @property
+    def count(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """Phases per block in each group."""
+        return (self.v.n_phases, min(self.h, self.w), self.u.n_phases)
+
+    @property
+    def mzis(self) -> tuple[int, int, int]:
+        """MZIs per block in each group (an attenuator is one MZI)."""
+        return (self.v.n_mzis, min(self.h, self.w), self.u.n_mzis)
 
 
 class OpticalMatrix:
-    """An out×in matrix as k×k blocks of g · U Σ V† meshes (see the module docstring).
+    """An out×in matrix as blocks of g · U Σ V† meshes, k×k but at its edges (see the module
+    docstring and ``EDGE_BLOCKS``).
 
     The electronic gain g is no state of the matrix: it is passed to the forward (the chip holds
     it), ``nominal_gain`` when none is given; ``from_matrix`` returns the gain it programs.
     """
 
-    def __init__(self, out_features: int, in_features: int, block: int = 8, mesh: str = "clements"):
+    def __init__(
+        self,
+        out_features: int,
+        in_features: int,
+        block: int = 8,
+        mesh: str = "clements",
+        edge_blocks: str = "rectangular",
+    ):
         self.out_features = _check_features("out_features", out_features)
         self.in_features = _check_features("in_features", in_features)
-        self.layout = mesh_layout(mesh, block)  # validates kind and block >= 2
-        self.block = self.layout.n
-        self.mesh = mesh
-        self.rows = math.ceil(self.out_features / self.block)
-        self.cols = math.ceil(self.in_features / self.block)
+        if isinstance(block, (int, np.integer)) and not isinstance(block, bool) and block < 2:
+            raise ValueError(f"the block size k must be an integer >= 2, got {block!r}")
+        self.layout = mesh_layout(mesh, block)  # validates the kind and the block size
+        if edge_blocks not in EDGE_BLOCKS:
+            raise ValueError(f"unknown edge_blocks {edge_blocks!r}; accepted: {', '.join(EDGE_BLOCKS)}")
+        self.block = k = self.layout.n
+        self.mesh, self.edge_blocks = mesh, edge_blocks
+        self.rows = math.ceil(self.out_features / k)
+        self.cols = math.ceil(self.in_features / k)
         self.n_blocks = self.rows * self.cols
+        if edge_blocks == "padded":
+            shapes = [(k, k, 0, self.rows, 0, self.cols)]
+        else:
+            full_rows, edge_h = divmod(self.out_features, k)
+            full_cols, edge_w = divmod(self.in_features, k)
+            shapes = [
+                (h, w, row0, rows, col0, cols)
+                for h, row0, rows in ((k, 0, full_rows), (edge_h, full_rows, 1))
+                for w, col0, cols in ((k, 0, full_cols), (edge_w, full_cols, 1))
+                if h and w and rows and cols
+            ]
+        # parameter order: the V† phases of every class, then every Σ, then every U; in a class, its
+        # blocks row by row (one class of k×k blocks row by row: the padded layout of old)
+        sizes = [
+            (mesh_layout(mesh, w).n_phases, min(h, w), mesh_layout(mesh, h).n_phases) for h, w, *_ in shapes
+        ]
+        mzis = [(mesh_layout(mesh, w).n_mzis, min(h, w), mesh_layout(mesh, h).n_mzis) for h, w, *_ in shapes]
+        counts = [rows * cols for _, _, _, rows, _, cols in shapes]
+        starts, mzi_starts, p, z = [[] for _ in shapes], [[] for _ in shapes], 0, 0
+        for g in range(3):
+            for i, count in enumerate(counts):
+                starts[i].append(p)
+                mzi_starts[i].append(z)
+                p += count * sizes[i][g]
+                z += count * mzis[i][g]
+        self.classes = tuple(
+            BlockClass(h, w, r0, nr, c0, nc, mesh_layout(mesh, w), mesh_layout(mesh, h), tuple(st), tuple(mz))
+            for (h, w, r0, nr, c0, nc), st, mz in zip(shapes, starts, mzi_starts)
+        )
+        self.n_params, self.n_mzis = p, z
 
     @property
     def nominal_gain(self) -> float:
         """The gain of a randomly initialised chip: it keeps a random-phase matrix's output variance
-        equal to the input's (entries of U Σ V† have E|w|² = E[cos²θ]/k = 1/(2k) and each output
+        equal to the input's (entries of a k×k U Σ V† have E|w|² = E[cos²θ]/k = 1/(2k) and each output
         sums cols·k inputs)."""
         return math.sqrt(2.0 / self.cols)
 
     # ---- sizes and layout ----------------------------------------------------------------
     @property
-    def mesh_params(self) -> int:
-        return self.n_blocks * self.layout.n_phases
-
-    @property
-    def n_params(self) -> int:
-        return 2 * self.mesh_params + self.n_blocks * self.block
-
-    @property
-    def n_mzis(self) -> int:
+    def padded_mzis(self) -> int:
+        """MZIs of this matrix with every block a full k×k U Σ V† (the padded edge blocks)."""
         return self.n_blocks * (2 * self.layout.n_mzis + self.block)
 
-    def _groups(self) -> tuple[Group, Group, Group]:
-        """The V†, Σ and U groups, in the order of the parameter vector."""
-        pm, mm, k, nb = self.layout.n_phases, self.layout.n_mzis, self.block, self.n_blocks
-        return (
-            Group("V", "mesh", 0, pm, 0, mm),
-            Group("sigma", "attenuator", nb * pm, k, nb * mm, k),
-            Group("U", "mesh", nb * pm + nb * k, pm, nb * mm + nb * k, mm),
-        )
-
     def param_slices(self, level: str) -> list[ParamSlice]:
+        """One slice for the whole matrix (``layer``, ``core``); per group V, sigma, U (``group``);
+        or per block of each group (``mesh``), blocks numbered in parameter order: class by class
+        (``classes``), row by row within a class (row-major over the grid when no edge block)."""
         if level in ("layer", "core"):
             return [ParamSlice("", 0, self.n_params, "mesh")]
         out = []
-        for g in self._groups():
+        for g, (name, kind) in enumerate(_GROUPS):
             if level == "group":
-                out.append(ParamSlice(g.name, g.start, g.start + self.n_blocks * g.size, g.kind))
-            else:
-                out += [
-                    ParamSlice(f"{g.name}[{b}]", g.start + b * g.size, g.start + (b + 1) * g.size, g.kind)
-                    for b in range(self.n_blocks)
-                ]
+                last = self.classes[-1]
+                stop = last.starts[g] + last.count * last.sizes[g]
+                out.append(ParamSlice(name, self.classes[0].starts[g], stop, kind))
+                continue
+            b = 0
+            for c in self.classes:
+                size = c.sizes[g]
+                for i in range(c.count):
+                    out.append(
+                        ParamSlice(f"{name}[{b}]", c.starts[g] + i * size, c.starts[g] + (i + 1) * size, kind)
+                    )
+                    b += 1
         return out
 
     @property
     def crosstalk_pairs(self) -> np.ndarray:
-        pm, k, nb = self.layout.n_phases, self.block, self.n_blocks
-        mesh_pairs = self.layout.crosstalk_pairs
-        per_mesh = (np.arange(nb) * pm)[:, None, None] + mesh_pairs[None]
-        att = np.stack([np.arange(k - 1), np.arange(1, k)], 1)
-        att = np.concatenate([att, att[:, ::-1]])
-        per_att = nb * pm + (np.arange(nb) * k)[:, None, None] + att[None]
-        u_offset = nb * pm + nb * k
-        return np.concatenate(
-            [per_mesh.reshape(-1, 2), per_att.reshape(-1, 2), u_offset + per_mesh.reshape(-1, 2)]
-        )
+        """Thermal-neighbour pairs of phase shifters: inside each mesh (``MeshLayout.crosstalk_pairs``)
+        and between adjacent attenuators of a block, both directions."""
+        pairs = [np.zeros((0, 2), dtype=np.int64)]
+        for g, (_, kind) in enumerate(_GROUPS):
+            for c in self.classes:
+                size = c.sizes[g]
+                if kind == "mesh":
+                    local = (c.v if g == 0 else c.u).crosstalk_pairs
+                else:
+                    local = np.stack([np.arange(size - 1), np.arange(1, size)], 1)
+                    local = np.concatenate([local, local[:, ::-1]])
+                per_block = c.starts[g] + (np.arange(c.count) * size)[:, None, None] + local[None]
+                pairs.append(per_block.reshape(-1, 2))
+        return np.concatenate(pairs).astype(np.int64)
 
     # ---- physics -------------------------------------------------------------------------
     def block_matrices(
         self, params: torch.Tensor, ctx: ForwardContext, gain: float | None = None
-    ) -> torch.Tensor:
-        """Transfer matrices g · U Σ V† of every block: ``[..., rows, cols, k, k]`` (g: ``gain``,
-        a Python float; ``nominal_gain`` if None)."""
+    ) -> list[torch.Tensor]:
+        """Transfer matrices g · U Σ V† of every block, per class: ``[..., rows, cols, h, w]``
+        (g: ``gain``, a Python float; ``nominal_gain`` if None)."""
         gain = self.nominal_gain if gain is None else gain
         lead = params.shape[:-1]
         if not _differentiable(params, ctx):
-            blocks = self.block_inputs(params, ctx)
-            gains = torch.full((blocks.count,), gain, dtype=blocks.v.dtype, device=params.device)
-            w = svd_block_matrices(self.layout, *blocks, ctx.amplitude, gains, ctx.dtype)
-            return w.reshape(*lead, self.rows, self.cols, self.block, self.block)
-        v_group, s_group, u_group = self._groups()
-        nb, k = self.n_blocks, self.block
+            out = []
+            for c, blocks in zip(self.classes, self.block_inputs(params, ctx)):
+                gains = torch.full((blocks.count,), gain, dtype=blocks.v.dtype, device=params.device)
+                w = svd_block_matrices(c.v, *blocks, ctx.amplitude, gains, ctx.dtype, u_layout=c.u)
+                out.append(w.reshape(*lead, c.rows, c.cols, c.h, c.w))
+            return out
 
-        def mesh(g: Group) -> torch.Tensor:
-            stop = g.mzi_start + nb * g.mzis
-            bs = None if ctx.bs_error is None else ctx.bs_error[g.mzi_start : stop].reshape(nb, g.mzis, 2)
-            phases = params[..., g.start : g.start + nb * g.size].unflatten(-1, (nb, g.size))
-            return mesh_matrix(self.layout, phases, bs, ctx.amplitude, ctx.dtype)
+        def group(c: BlockClass, g: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+            start, nb, size, mzis, z = c.starts[g], c.count, c.sizes[g], c.mzis[g], c.mzi_starts[g]
+            bs = None if ctx.bs_error is None else ctx.bs_error[z : z + nb * mzis].reshape(nb, mzis, 2)
+            return params[..., start : start + nb * size].unflatten(-1, (nb, size)), bs
 
-        v, u = mesh(v_group), mesh(u_group)
-        s0, ms0 = s_group.start, s_group.mzi_start
-        theta = params[..., s0 : s0 + nb * k].unflatten(-1, (nb, k))
-        att_bs = None if ctx.bs_error is None else ctx.bs_error[ms0 : ms0 + nb * k].reshape(nb, k, 2)
-        sigma = mzi_coefficients(theta, torch.zeros_like(theta), att_bs, ctx.amplitude, ctx.dtype)[0]
-        w = (gain * u) @ (sigma[..., :, None] * v)
-        return w.reshape(*lead, self.rows, self.cols, k, k)
+        out = []
+        for c in self.classes:
+            v = mesh_matrix(c.v, *group(c, 0), ctx.amplitude, ctx.dtype)
+            u = mesh_matrix(c.u, *group(c, 2), ctx.amplitude, ctx.dtype)
+            theta, att_bs = group(c, 1)
+            sigma = mzi_coefficients(theta, torch.zeros_like(theta), att_bs, ctx.amplitude, ctx.dtype)[0]
+            m = theta.shape[-1]
+            w = (gain * u[..., :m]) @ (sigma[..., :, None] * v[..., :m, :])
+            out.append(w.reshape(*lead, c.rows, c.cols, c.h, c.w))
+        return out
 
-    def block_inputs(self, params: torch.Tensor, ctx: ForwardContext) -> BlockInputs:
-        """Every block's V† phases, Σ attenuator phases, U phases and coupler errors, for the
-        physical ``params[..., P_matrix]``, the leading axes and blocks flattened into one axis."""
-        v_group, s_group, u_group = self._groups()
-        nb, lead = self.n_blocks, params.shape[:-1]
-        count = math.prod(lead) * nb
+    def block_inputs(self, params: torch.Tensor, ctx: ForwardContext) -> list[BlockInputs]:
+        """Per class, every block's V† phases, Σ attenuator phases, U phases and coupler errors,
+        for the physical ``params[..., P_matrix]``, the leading axes and blocks flattened into one
+        axis."""
+        return [_class_inputs(c, params, ctx) for c in self.classes]
 
-        def phases(g: Group) -> torch.Tensor:
-            return params[..., g.start : g.start + nb * g.size].reshape(count, g.size)
-
-        def errors(g: Group) -> torch.Tensor | None:
-            if ctx.bs_error is None:
-                return None
-            bs = ctx.bs_error[g.mzi_start : g.mzi_start + nb * g.mzis].reshape(nb, g.mzis, 2)
-            return bs.expand(*lead, nb, g.mzis, 2).reshape(count, g.mzis, 2)
-
-        return BlockInputs(
-            phases(v_group),
-            phases(s_group),
-            phases(u_group),
-            errors(v_group),
-            errors(s_group),
-            errors(u_group),
-        )
-
-    def assemble(self, blocks: torch.Tensor) -> torch.Tensor:
-        """The ``[..., out, in]`` matrix of its blocks ``[..., rows, cols, k, k]``."""
-        full = blocks.transpose(-3, -2).flatten(-4, -3).flatten(-2, -1)  # [..., rows·k, cols·k]
-        return full[..., : self.out_features, : self.in_features]
+    def assemble(self, blocks: list[torch.Tensor]) -> torch.Tensor:
+        """The ``[..., out, in]`` matrix of its blocks, per class ``[..., rows, cols, h, w]``."""
+        pieces: dict[int, list[torch.Tensor]] = {}
+        for c, b in zip(self.classes, blocks):  # classes come row band by row band, left to right
+            pieces.setdefault(c.row0, []).append(b.transpose(-3, -2).flatten(-4, -3).flatten(-2, -1))
+        bands = [band[0] if len(band) == 1 else torch.cat(band, -1) for band in pieces.values()]
+        full = bands[0] if len(bands) == 1 else torch.cat(bands, -2)
+        return full[..., : self.out_features, : self.in_features]  # a padded matrix's crop
 
     def matrix(
         self, params: torch.Tensor, ctx: ForwardContext | None = None, gain: float | None = None
@@ -526,21 +587,24 @@ class OpticalMatrix:
         k = self.block
         padded = np.zeros((self.rows * k, self.cols * k), dtype=np.result_type(w.dtype, np.float64))
         padded[: self.out_features, : self.in_features] = w
-        blocks = padded.reshape(self.rows, k, self.cols, k).transpose(0, 2, 1, 3).reshape(-1, k, k)
-        # all blocks at once: one batched SVD, then the batched mesh decompositions of every U and V†
-        v_phases, sigma_phases, u_phases, gains = matrix_to_svd_phases_batched(blocks, self.mesh)
+        # per class, all its blocks at once: one batched SVD, then the batched mesh decompositions
+        decomposed = []
+        for c in self.classes:
+            part = padded[c.row0 * k : c.row0 * k + c.rows * c.h, c.col0 * k : c.col0 * k + c.cols * c.w]
+            blocks = part.reshape(c.rows, c.h, c.cols, c.w).transpose(0, 2, 1, 3).reshape(-1, c.h, c.w)
+            decomposed.append((blocks, *matrix_to_svd_phases_batched(blocks, self.mesh)))
         # the shared gain is the largest singular value of any non-zero block (a zero block's
         # nominal gain of 1 must not inflate it: Σ/g would then sit near 0, where DAC steps hurt)
-        nonzero = np.any(blocks != 0, axis=(1, 2))
-        gain = float(gains[nonzero].max()) if nonzero.any() else 1.0
+        nonzero = [g[np.any(b != 0, axis=(1, 2))] for b, *_, g in decomposed]
+        gain = max((float(g.max()) for g in nonzero if g.size), default=1.0)
         out = np.empty(self.n_params)
-        v, s, u = self._groups()
-        nb = self.n_blocks
-        out[v.start : v.start + nb * v.size] = v_phases.reshape(-1)
-        # Each block's Σ was scaled by its own top singular value; rescale to the shared gain.
-        amplitudes = (np.cos(sigma_phases) * gains[:, None] / gain).reshape(-1)
-        out[s.start : s.start + nb * k] = np.arccos(np.clip(amplitudes, -1.0, 1.0))
-        out[u.start : u.start + nb * u.size] = u_phases.reshape(-1)
+        for c, (_, v_phases, sigma_phases, u_phases, gains) in zip(self.classes, decomposed):
+            v0, s0, u0 = c.starts
+            out[v0 : v0 + v_phases.size] = v_phases.reshape(-1)
+            # Each block's Σ was scaled by its own top singular value; rescale to the shared gain.
+            amplitudes = (np.cos(sigma_phases) * gains[:, None] / gain).reshape(-1)
+            out[s0 : s0 + amplitudes.size] = np.arccos(np.clip(amplitudes, -1.0, 1.0))
+            out[u0 : u0 + u_phases.size] = u_phases.reshape(-1)
         return out, gain
 
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
@@ -562,6 +626,21 @@ class BlockInputs(NamedTuple):
         return self.v.shape[0]
 
 
+def _class_inputs(c: BlockClass, params: torch.Tensor, ctx: ForwardContext) -> BlockInputs:
+    """``OpticalMatrix.block_inputs`` of one class of blocks."""
+    lead = params.shape[:-1]
+    count = math.prod(lead) * c.count
+    phases, errors = [], []
+    for start, size, z, mzis in zip(c.starts, c.sizes, c.mzi_starts, c.mzis):
+        phases.append(params[..., start : start + c.count * size].reshape(count, size))
+        if ctx.bs_error is None:
+            errors.append(None)
+        else:
+            bs = ctx.bs_error[z : z + c.count * mzis].reshape(c.count, mzis, 2)
+            errors.append(bs.expand(*lead, c.count, mzis, 2).reshape(count, mzis, 2))
+    return BlockInputs(*phases, *errors)
+
+
 def _differentiable(params: torch.Tensor, ctx: ForwardContext) -> bool:
     return torch.is_grad_enabled() and any(
         torch.is_tensor(t) and t.requires_grad for t in (params, ctx.bs_error)
@@ -570,38 +649,47 @@ def _differentiable(params: torch.Tensor, ctx: ForwardContext) -> bool:
 
 def realise_matrices(jobs) -> list[RealisedMatrix]:
     """``RealisedMatrix`` of every ``(matrix, params[Q, P_matrix], ctx, gain)`` job (gain None:
-    nominal). The blocks of all jobs whose meshes share a layout are built in one pass
-    (``svd_block_matrices``), however many matrices and settings they come from: a network's
-    dozens of small matrices cost about what its largest one costs."""
+    nominal). The blocks of all jobs whose meshes share a layout (the U and V† mesh sizes of a
+    ``BlockClass``) are built in one pass (``svd_block_matrices``), however many matrices and
+    settings they come from: a network's dozens of small matrices cost about what its largest one
+    costs."""
     out: list[RealisedMatrix | None] = [None] * len(jobs)
     by_layout: dict = {}
+    built: dict[int, list] = {}  # job → its blocks, per class
+    distinct: dict[int, tuple] = {}
     for i, (m, params, ctx, _) in enumerate(jobs):
         if _differentiable(params, ctx):
             out[i] = RealisedMatrix(m.matrix(params, ctx, jobs[i][3]))
-        else:
-            by_layout.setdefault((m.layout, ctx.dtype, ctx.amplitude), []).append(i)
-    for (layout, dtype, amplitude), indices in by_layout.items():
+            continue
         # settings whose phases of a matrix equal setting 0's, bit for bit, get setting 0's matrix:
         # a probe that perturbs one slice rebuilds only the matrices it touches
-        distinct = [_distinct_settings(jobs[i][1]) if jobs[i][2].reuse else (None, None) for i in indices]
-        parts = [
-            jobs[i][0].block_inputs(jobs[i][1] if rows is None else jobs[i][1][rows], jobs[i][2])
-            for i, (rows, _) in zip(indices, distinct)
-        ]
+        distinct[i] = _distinct_settings(params) if ctx.reuse else (None, None)
+        built[i] = [None] * len(m.classes)
+        for j, c in enumerate(m.classes):
+            by_layout.setdefault((c.v, c.u, ctx.dtype, ctx.amplitude), []).append((i, j))
+    inputs = {
+        i: jobs[i][0].block_inputs(jobs[i][1] if rows is None else jobs[i][1][rows], jobs[i][2])
+        for i, (rows, _) in distinct.items()
+    }
+    for (v_layout, u_layout, dtype, amplitude), members in by_layout.items():
+        parts = [inputs[i][j] for i, j in members]
         real = parts[0].v.dtype
         gain = torch.cat(
             [
                 torch.full((p.count,), m.nominal_gain if g is None else g, dtype=real, device=p.v.device)
-                for p, (m, _, _, g) in zip(parts, (jobs[i] for i in indices))
+                for p, (m, _, _, g) in zip(parts, (jobs[i] for i, _ in members))
             ]
         )
         joined = [_join([getattr(p, f) for p in parts]) for f in BlockInputs._fields]
-        blocks = svd_block_matrices(layout, *joined, amplitude, gain, dtype).split([p.count for p in parts])
-        for i, b, (rows, where) in zip(indices, blocks, distinct):
-            m = jobs[i][0]
-            lead = jobs[i][1].shape[:-1] if rows is None else (len(rows),)
-            w = m.assemble(b.reshape(*lead, m.rows, m.cols, m.block, m.block))
-            out[i] = RealisedMatrix(w if where is None else w[where])
+        blocks = svd_block_matrices(v_layout, *joined, amplitude, gain, dtype, u_layout=u_layout)
+        for (i, j), b in zip(members, blocks.split([p.count for p in parts])):
+            built[i][j] = b
+    for i, per_class in built.items():
+        m, params = jobs[i][0], jobs[i][1]
+        rows, where = distinct[i]
+        lead = params.shape[:-1] if rows is None else (len(rows),)
+        w = m.assemble([b.reshape(*lead, c.rows, c.cols, c.h, c.w) for c, b in zip(m.classes, per_class)])
+        out[i] = RealisedMatrix(w if where is None else w[where])
     return out
 
 
@@ -682,6 +770,11 @@ class OpticalLayer:
     @property
     def n_mzis(self) -> int:
         return sum(m.n_mzis for _, m in self._matrices())
+
+    @property
+    def padded_mzis(self) -> int:
+        """MZIs with every block a full k×k U Σ V† (``EDGE_BLOCKS``' padded)."""
+        return sum(m.padded_mzis for _, m in self._matrices())
 
     @property
     def widest(self) -> int:
@@ -840,6 +933,7 @@ class OpticalLayer:
             "in": self.in_features,
             "out": self.out_features,
             "mzis": self.n_mzis,
+            "padded_mzis": self.padded_mzis,
             "phases": self.n_phases,
             "electronic_params": self.n_params - self.n_phases,
         }
@@ -851,9 +945,15 @@ class OpticalLinear(OpticalLayer):
     weights_type = DenseWeights
 
     def __init__(
-        self, in_features: int, out_features: int, block: int = 8, mesh: str = "clements", bias: bool = True
+        self,
+        in_features: int,
+        out_features: int,
+        block: int = 8,
+        mesh: str = "clements",
+        bias: bool = True,
+        edge_blocks: str = "rectangular",
     ):
-        self.matrix = OpticalMatrix(out_features, in_features, block, mesh)
+        self.matrix = OpticalMatrix(out_features, in_features, block, mesh, edge_blocks)
         self.in_features, self.out_features, self.bias = (
             self.matrix.in_features,
             self.matrix.out_features,
@@ -914,6 +1014,7 @@ class OpticalLinear(OpticalLayer):
             "block": self.matrix.block,
             "blocks": self.matrix.n_blocks,
             "mesh": self.matrix.mesh,
+            "edge_blocks": self.matrix.edge_blocks,
             "weights": self.in_features * self.out_features,
         }
 
@@ -942,6 +1043,7 @@ class TTOpticalLinear(OpticalLayer):
         bias: bool = True,
         in_features: int | None = None,
         out_features: int | None = None,
+        edge_blocks: str = "rectangular",
     ):
         in_shape, out_shape = tuple(in_shape), tuple(out_shape)
         if len(in_shape) != len(out_shape) or len(in_shape) < 2:
@@ -978,7 +1080,8 @@ class TTOpticalLinear(OpticalLayer):
                 f"layer, but the layer must be {in_features}→{out_features}"
             )
         self.cores = [
-            OpticalMatrix(ranks[k] * out_shape[k], in_shape[k] * ranks[k + 1], block, mesh) for k in range(d)
+            OpticalMatrix(ranks[k] * out_shape[k], in_shape[k] * ranks[k + 1], block, mesh, edge_blocks)
+            for k in range(d)
         ]
 
     def _matrices(self):
@@ -1131,6 +1234,7 @@ class TTOpticalLinear(OpticalLayer):
             "ranks": list(self.ranks),
             "block": self.cores[0].block,
             "mesh": self.cores[0].mesh,
+            "edge_blocks": self.cores[0].edge_blocks,
             "weights": sum(m.in_features * m.out_features for m in self.cores),
             "core_shapes": [[m.out_features, m.in_features] for m in self.cores],
         }

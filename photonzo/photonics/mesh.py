@@ -1,7 +1,8 @@
 """MZI meshes: Clements (rectangular) and Reck (triangular) layouts, batched over phase settings.
 
 A mesh on N modes holds N(N−1)/2 MZIs (see ``mzi.py`` for the MZI convention) followed by an
-output phase screen of N phase shifters. Its parameter vector has ``N(N−1) + N`` phases:
+output phase screen of N phase shifters. Its parameter vector has ``N(N−1) + N`` phases (a mesh on
+one mode is its phase shifter alone: the edge blocks of ``layers.OpticalMatrix`` use it):
 
     [θ of every MZI | φ of every MZI | output screen]
 
@@ -44,6 +45,7 @@ import torch
 from .mzi import mzi_coefficients, mzi_givens, unit_phasor
 
 MESH_KINDS = ("clements", "reck")
+_NO_MZIS = np.zeros(0, dtype=np.int64)  # the MZI index arrays of a one-mode mesh
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,12 @@ class MeshLayout:
     @functools.cached_property
     def mzi_top_modes(self) -> np.ndarray:
         """Top mode of every MZI, in the mesh's MZI numbering."""
-        return np.concatenate([c.start + 2 * np.arange(c.count) for c in self.columns])
+        return np.concatenate([c.start + 2 * np.arange(c.count) for c in self.columns] or [_NO_MZIS])
 
     @functools.cached_property
     def mzi_columns(self) -> np.ndarray:
         """Column index of every MZI, in the mesh's MZI numbering."""
-        return np.concatenate([np.full(c.count, i) for i, c in enumerate(self.columns)])
+        return np.concatenate([np.full(c.count, i) for i, c in enumerate(self.columns)] or [_NO_MZIS])
 
     @functools.cached_property
     def crosstalk_pairs(self) -> np.ndarray:
@@ -156,8 +158,8 @@ class MeshLayout:
 
 
 def _check_n(n: int) -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
-        raise ValueError(f"a mesh needs an integer number of modes N >= 2, got N={n!r}")
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"a mesh needs an integer number of modes N >= 1, got N={n!r}")
     return int(n)
 
 
@@ -337,20 +339,25 @@ def svd_block_matrices(
     amplitude: float = 1.0,
     gains: torch.Tensor | None = None,
     dtype: torch.dtype = torch.complex64,
+    u_layout: MeshLayout | None = None,
 ) -> torch.Tensor:
-    """``g · U Σ V†`` of L blocks at once: ``[L, N, N]`` complex.
+    """``g · U Σ V†`` of L blocks at once: ``[L, N_U, N]`` complex.
 
+    ``layout`` is the V† mesh's (N modes), ``u_layout`` the U mesh's (N_U modes; None: the same).
     ``v_phases``, ``u_phases``: ``[L, P]`` phases of each block's V† and U mesh; ``theta``: its
-    ``[L, N]`` attenuator phases (Σ = their bar transmissions); ``v_bs``, ``s_bs``, ``u_bs``:
-    ``[L, MZIs, 2]`` coupler errors or None; ``gains``: ``[L]`` electronic gains or None (1).
-    The caller has checked the inputs (``mesh_matrix`` checks its own): a chip's forward checks
-    its phases once per call, not once per mesh.
+    ``[L, min(N_U, N)]`` attenuator phases (Σ = their bar transmissions, on the first outputs of
+    V† and the first inputs of U; a rectangular block's other V† outputs are dropped and its other
+    U inputs dark); ``v_bs``, ``s_bs``, ``u_bs``: ``[L, MZIs, 2]`` coupler errors or None;
+    ``gains``: ``[L]`` electronic gains or None (1). The caller has checked the inputs
+    (``mesh_matrix`` checks its own): a chip's forward checks its phases once per call, not once
+    per mesh.
 
     A block's matrix does not depend on which blocks share the call, bit for bit (worker processes
     rely on it, ``parallel.py``): torch's complex elementwise kernels round the SIMD body and the
     scalar tail of a tensor differently, so the blocks are padded to a multiple of
     ``BLOCK_MULTIPLE`` and every element falls in the body whatever the call's size.
     """
+    u_layout = layout if u_layout is None else u_layout
     total = v_phases.shape[0]
     pad = -total % BLOCK_MULTIPLE
     if pad:
@@ -358,14 +365,15 @@ def svd_block_matrices(
         v_phases, theta, u_phases, v_bs, s_bs, u_bs, gains = map(
             grow, (v_phases, theta, u_phases, v_bs, s_bs, u_bs, gains)
         )
-    eye = torch.eye(layout.n, dtype=dtype, device=v_phases.device)
 
-    def mesh(phases, bs):
-        u = _propagate(layout, phases, bs, amplitude, dtype, eye)
-        return unit_phasor(phases[..., layout.screen_slice], dtype)[..., :, None] * u
+    def mesh(mesh_layout, phases, bs):
+        eye = torch.eye(mesh_layout.n, dtype=dtype, device=phases.device)
+        u = _propagate(mesh_layout, phases, bs, amplitude, dtype, eye)
+        return unit_phasor(phases[..., mesh_layout.screen_slice], dtype)[..., :, None] * u
 
+    m = theta.shape[-1]
     sigma = mzi_coefficients(theta, torch.zeros_like(theta), s_bs, amplitude, dtype)[0]
-    u = mesh(u_phases, u_bs)
+    u = mesh(u_layout, u_phases, u_bs)[..., :m]
     if gains is not None:
         u = gains.to(u.real.dtype)[:, None, None] * u
-    return (u @ (sigma[..., :, None] * mesh(v_phases, v_bs)))[:total]
+    return (u @ (sigma[..., :, None] * mesh(layout, v_phases, v_bs)[..., :m, :]))[:total]

@@ -121,6 +121,11 @@ class OpticalNetwork:
         return sum(layer.n_mzis for layer in self.layers)
 
     @property
+    def padded_mzis(self) -> int:
+        """MZIs with every block a full k×k U Σ V† (``layers.EDGE_BLOCKS``' padded)."""
+        return sum(layer.padded_mzis for layer in self.layers)
+
+    @property
     def n_matrices(self) -> int:
         """Optical matrices of the network, each with one electronic gain."""
         return sum(layer.n_matrices for layer in self.layers)
@@ -378,6 +383,7 @@ class OpticalNetwork:
             "in": self.in_features,
             "out": self.out_features,
             "mzis": self.n_mzis,
+            "padded_mzis": self.padded_mzis,
             "phases": int(self.phase_mask.sum()),
             "params": self.n_params,
             "weights": sum(entry["weights"] for entry in layers),
@@ -438,9 +444,13 @@ MODELS = {
 
 
 def build_network(
-    name: str, block: int = 8, mesh: str = "clements", readout: str = "coherent"
+    name: str,
+    block: int = 8,
+    mesh: str = "clements",
+    readout: str = "coherent",
+    edge_blocks: str = "rectangular",
 ) -> OpticalNetwork:
-    """One of the named models in ``MODELS``."""
+    """One of the named models in ``MODELS`` (``edge_blocks``: see ``layers.EDGE_BLOCKS``)."""
     try:
         spec = MODELS[name]
     except KeyError:
@@ -448,9 +458,13 @@ def build_network(
     layers = []
     for kind, n_in, n_out, *tt in spec["layers"]:
         if kind == "tt":
-            layers.append(TTOpticalLinear(*tt, block=block, mesh=mesh, in_features=n_in, out_features=n_out))
+            layers.append(
+                TTOpticalLinear(
+                    *tt, block=block, mesh=mesh, in_features=n_in, out_features=n_out, edge_blocks=edge_blocks
+                )
+            )
         else:
-            layers.append(OpticalLinear(n_in, n_out, block=block, mesh=mesh))
+            layers.append(OpticalLinear(n_in, n_out, block=block, mesh=mesh, edge_blocks=edge_blocks))
     return OpticalNetwork(layers, spec["activations"], readout=readout, name=name)
 
 

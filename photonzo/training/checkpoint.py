@@ -79,7 +79,10 @@ def _read(path: Path) -> tuple[dict, dict]:
     except FileNotFoundError:
         raise CheckpointError(f"no checkpoint to resume from at {path}; start without --resume") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile, EOFError) as e:
-        raise CheckpointError(f"checkpoint {path} is damaged or not a photonzo checkpoint ({e!r})") from None
+        raise CheckpointError(
+            f"checkpoint {path} is damaged or not a photonzo checkpoint ({e!r}); restore it from a copy, "
+            "or start the run again in another --run-dir"
+        ) from None
     return arrays, meta
 
 
@@ -132,3 +135,18 @@ def load_checkpoint(
 
 def checkpoint_path(run_dir: str | os.PathLike) -> Path:
     return Path(run_dir) / CHECKPOINT
+
+
+def read_meta(path: Path) -> dict:
+    """A checkpoint's ``meta`` (its step, its share of ``metrics.jsonl``, …); a damaged checkpoint is
+    a ``CheckpointError`` that names it."""
+    return _read(path)[1]
+
+
+def checkpoint_step(run_dir: str | os.PathLike) -> int | None:
+    """The step of ``run_dir``'s checkpoint, None when it has none that can be read (what the CLI
+    tells a user whose run stopped)."""
+    try:
+        return int(read_meta(checkpoint_path(run_dir))["step"])
+    except (CheckpointError, TypeError, ValueError):
+        return None

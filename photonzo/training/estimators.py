@@ -31,11 +31,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..choices import DISTRIBUTIONS, ESTIMATORS, SCHEMES  # the names, torch-free for the CLI
 from ..photonics.layers import ParamSlice
 from ..validation import check_choice, check_positive
-
-DISTRIBUTIONS = ("rademacher", "gaussian", "sphere")
-SCHEMES = ("central", "forward")
 
 
 @dataclass
@@ -371,9 +369,7 @@ class PerGroup(Estimator):
         return {"name": self.name, "parts": {label: e.describe() for label, e in self.parts}}
 
 
-# ---- the named configurations the CLI offers --------------------------------------------------
-
-ESTIMATORS = ("rge", "cge", "hybrid")
+# ---- the named configurations the CLI offers (ESTIMATORS: their names) ------------------------
 
 
 def split_groups(slices: list[ParamSlice], cge_max: int) -> tuple[list[ParamSlice], list[ParamSlice]]:

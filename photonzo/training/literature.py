@@ -37,13 +37,13 @@ from __future__ import annotations
 
 import torch
 
+from ..choices import TRAINERS  # the names, torch-free for the CLI
 from ..photonics.layers import ParamSlice
 from ..validation import check_choice, check_fraction, check_positive
 from .estimators import DISTRIBUTIONS, RGE, CoordinateProbe, Estimate, Estimator, Probe
 from .methods import Method, method
 from .optim import Optimizer, Schedule, adamm, sgd
 
-TRAINERS = ("flops", "szo-scd", "stp", "zo-signsgd", "zo-adamm", "subspace")
 SUBSPACE_KINDS = ("attenuator", "bias")  # what subspace fine-tuning trains (the gains: see above)
 ALPHA, S = 0.15, 0.1  # MixedTrain's sparsities (its Table: α / s = 0.15 / 0.1)
 

@@ -19,12 +19,11 @@ from typing import Any, NamedTuple
 
 import torch
 
+from ..choices import OPTIMIZERS, SCHEDULES  # the names, torch-free for the CLI
 from ..photonics.layers import ParamSlice
-from ..validation import check_choice, check_fraction, check_positive
+from ..validation import check_choice, check_fraction, check_int, check_positive
 
 TWO_PI = 2 * math.pi
-SCHEDULES = ("constant", "cosine", "step")
-OPTIMIZERS = ("adam", "sgd")
 
 Schedule = Callable[[int], float]  # step → factor of the learning rate
 
@@ -38,6 +37,9 @@ def constant() -> Schedule:
 
 def cosine(total: int, min_factor: float = 0.0) -> Schedule:
     """Cosine decay from 1 to ``min_factor`` over ``total`` steps, then flat."""
+    # checked here, not at the first step: a schedule is read long after it is made
+    check_int("a cosine schedule's total steps", total, 1)
+    check_fraction("a cosine schedule's min_factor", min_factor)
 
     def factor(step: int) -> float:
         t = min(step, total) / total
@@ -48,11 +50,14 @@ def cosine(total: int, min_factor: float = 0.0) -> Schedule:
 
 def step_decay(every: int, gamma: float = 0.5) -> Schedule:
     """×``gamma`` every ``every`` steps."""
+    check_int("a step schedule's 'every'", every, 1)
+    check_fraction("a step schedule's gamma", gamma, open_bottom=True)
     return lambda step: gamma ** (step // every)
 
 
 def with_warmup(schedule: Schedule, steps: int) -> Schedule:
     """``schedule`` scaled by a linear warm-up over its first ``steps`` steps."""
+    check_int("the warm-up steps", steps, 0)
     if not steps:
         return schedule
     return lambda step: schedule(step) * ((step + 1) / steps if step < steps else 1.0)
@@ -68,14 +73,9 @@ def make_schedule(
 ) -> Schedule:
     """One of ``SCHEDULES`` by name, its arguments checked."""
     check_choice("learning-rate schedule", kind, SCHEDULES)
-    if kind == "cosine" and (not isinstance(total, int) or total < 1):
-        raise ValueError(
-            f"a cosine schedule needs the total number of steps (a positive integer), got {total!r}"
-        )
-    if kind == "step" and (not isinstance(every, int) or every < 1):
-        raise ValueError(f"a step schedule needs 'every' (a positive integer), got {every!r}")
-    if not 0 <= min_factor <= 1 or not 0 < gamma <= 1 or warmup < 0:
-        raise ValueError("need 0 <= min_factor <= 1, 0 < gamma <= 1 and warmup >= 0")
+    # each schedule checks its own arguments, naming the one that is out of range
+    check_fraction("a cosine schedule's min_factor", min_factor)
+    check_fraction("a step schedule's gamma", gamma, open_bottom=True)
     base = {
         "constant": constant,
         "cosine": lambda: cosine(total, min_factor),

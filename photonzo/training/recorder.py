@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..io import atomic_write_text
 from ..progress import progress_bar
-from .checkpoint import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, checkpoint_path, load_checkpoint, read_meta, save_checkpoint
 from .selection import Selection
 from .step import TrainState
 
@@ -31,8 +31,25 @@ def parse_record(line: str, path: Path, number: int) -> dict:
     except json.JSONDecodeError as e:
         raise CheckpointError(
             f"{path}, line {number}, is not a metrics record ({e}); the run's history is "
-            "damaged: start a new run directory"
+            "damaged: restore it from a copy, or start the run again in another --run-dir"
         ) from None
+
+
+def read_history(path: Path, lines: int) -> tuple[list[str], list[dict]]:
+    """The first ``lines`` lines of ``metrics.jsonl`` (those a checkpoint holds), as text and as
+    records; too few lines, or a damaged one, is an error that names the file."""
+    text = path.read_text().splitlines(keepends=True) if path.exists() else []
+    if len(text) < lines:
+        raise CheckpointError(f"{path} has {len(text)} lines but the checkpoint expects {lines}")
+    return text[:lines], [parse_record(line, path, i + 1) for i, line in enumerate(text[:lines])]
+
+
+def check_resumable(run_dir: str | os.PathLike) -> None:
+    """Refuse a damaged checkpoint or history before a resumed run loads its data and builds its chip
+    (whether the checkpoint fits the chip is checked when it is loaded)."""
+    path = checkpoint_path(run_dir)
+    if path.exists():
+        read_history(Path(run_dir) / METRICS, read_meta(path)["metric_lines"])
 
 
 class Recorder:
@@ -62,11 +79,8 @@ class Recorder:
             checkpoint_path(self.run_dir), method, streams, self.fingerprint, selection
         )
         path = self.run_dir / METRICS
-        kept = path.read_text().splitlines(keepends=True) if path.exists() else []
-        if len(kept) < lines:
-            raise CheckpointError(f"{path} has {len(kept)} lines but the checkpoint expects {lines}")
-        atomic_write_text(path, "".join(kept[:lines]))
-        self.history = [parse_record(line, path, i + 1) for i, line in enumerate(kept[:lines])]
+        kept, self.history = read_history(path, lines)  # read before cutting: a damaged one stays as it was
+        atomic_write_text(path, "".join(kept))
         return state
 
     def start(self, total: int, initial: int) -> None:
