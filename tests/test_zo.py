@@ -53,12 +53,15 @@ def test_trainer_reduces_loss_on_digits(tmp_path):
     assert read_metrics(tmp_path / "run") == history
 
 
-def test_resume_reproduces_the_metrics_history(tmp_path):
-    # 'typical' hardware: quantised phases and static fabrication errors, drawn from the chip seed
-    config, chip, train, valid = digits_setup(tmp_path, hardware="typical", steps=30, q=2)
+@pytest.mark.parametrize("noise", [{}, {"detector_noise_std": 0.01}], ids=["static", "per-query"])
+def test_resume_reproduces_the_metrics_history(tmp_path, noise):
+    # 'typical' hardware: quantised phases and static fabrication errors, drawn from the chip seed;
+    # with detector noise, noise per query too: the resumed chip goes on with the queries' own streams
+    kw = dict(hardware="typical", hardware_overrides=noise, steps=30, q=2)
+    config, chip, train, valid = digits_setup(tmp_path, **kw)
     straight = make_trainer(config, chip.oracle(), train, valid, tmp_path / "a", progress=False).run()
 
-    config, chip, train, valid = digits_setup(tmp_path, hardware="typical", steps=30, q=2)
+    config, chip, train, valid = digits_setup(tmp_path, **kw)
     killed = make_trainer(
         config, InterruptingOracle(chip.oracle(), 25), train, valid, tmp_path / "b", progress=False
     )
@@ -68,7 +71,7 @@ def test_resume_reproduces_the_metrics_history(tmp_path):
     with open(tmp_path / "b" / "metrics.jsonl", "a") as f:
         f.write('{"step": 25, "loss": 0.1')  # …and a torn last line, as a kill can leave
 
-    config, chip, train, valid = digits_setup(tmp_path, hardware="typical", steps=30, q=2)
+    config, chip, train, valid = digits_setup(tmp_path, **kw)
     resumed = make_trainer(config, chip.oracle(), train, valid, tmp_path / "b", progress=False).run(
         resume=True
     )

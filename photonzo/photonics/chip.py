@@ -39,7 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..validation import check_seed
+from ..validation import check_non_negative_int, check_seed
 from .hardware import HardwareModel
 from .layers import ForwardContext, ParamSlice
 from .mzi import insertion_loss_amplitude, real_dtype_of
@@ -184,6 +184,13 @@ class Chip:
     def inferences(self) -> int:
         """Single-input forward passes so far (queries × batch size)."""
         return self._inferences
+
+    def continue_from(self, queries: int) -> None:
+        """Count on from ``queries``: the next query sees the per-query noise of query ``queries``, as in
+        a run that had made them (a checkpointed run resumes its noise streams where it stood, so a
+        killed and resumed run reads what an uninterrupted one reads). Simulator bookkeeping: a real
+        chip's noise does not repeat."""
+        self._queries = check_non_negative_int("queries", queries)
 
     @property
     def gains(self) -> tuple[float, ...]:
@@ -410,6 +417,7 @@ class ChipOracle:
             "n_params": lambda: chip.n_params,
             "queries": lambda: chip.queries,
             "inferences": lambda: chip.inferences,
+            "continue_from": chip.continue_from,
             "param_slices": chip.param_slices,
             "initial_params": chip.initial_params,
             "outputs": chip.outputs,
@@ -430,6 +438,11 @@ class ChipOracle:
     @property
     def inferences(self) -> int:
         return self._call("inferences")
+
+    def continue_from(self, queries: int) -> None:
+        """``Chip.continue_from``: not part of the Oracle protocol, a simulated chip's bookkeeping that
+        lets a resumed run continue its noise streams (``ZOTrainer.load_checkpoint``)."""
+        self._call("continue_from", queries)
 
     def param_slices(self, level: str = "layer") -> list[ParamSlice]:
         return self._call("param_slices", level)

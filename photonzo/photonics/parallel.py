@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from ..processes import START_TIMEOUT, WorkerLost, WorkerProcesses
-from ..validation import check_positive_int
+from ..validation import check_non_negative_int, check_positive_int
 from .chip import LOSSES, Chip
 from .hardware import HardwareModel
 from .layers import ParamSlice
@@ -78,6 +78,7 @@ class ChipSpec:
 
     @classmethod
     def of(cls, chip: Chip) -> ChipSpec:
+        """The spec of ``chip`` (its network, hardware, seed, dtype, named loss, gains and chunk sizes)."""
         if chip.loss_name is None:
             raise ValueError(
                 "this chip has a callable loss, which parallel evaluation cannot use: build the chip "
@@ -97,6 +98,7 @@ class ChipSpec:
         )
 
     def build(self) -> Chip:
+        """A replica of the chip: the same static errors and the same per-query noise streams."""
         chip = Chip(
             self.network,
             self.hardware,
@@ -164,13 +166,16 @@ class LocalWorkers:
 
     @property
     def pids(self) -> list[int]:
+        """The worker processes' ids."""
         return self._processes.pids
 
     @property
     def closed(self) -> str | None:
+        """Why the workers are gone (None while they run)."""
         return self._processes.closed
 
     def describe(self) -> str:
+        """``N local worker processes``, for messages."""
         return f"{self.size} local worker process{'es' if self.size > 1 else ''}"
 
     def evaluate(self, token, spec, phases, x, first, ranges, taps) -> list[list[np.ndarray]]:
@@ -190,6 +195,7 @@ class LocalWorkers:
         return results
 
     def close(self, reason: str = "the workers were closed") -> None:
+        """End the workers (idempotent); ``reason`` says why in later errors."""
         self._processes.close(reason)
 
 
@@ -248,9 +254,11 @@ class DaskWorkers:
         self.closed: str | None = None
 
     def describe(self) -> str:
+        """The cluster's address and worker threads, for messages."""
         return f"the Dask cluster at {self.address} ({self.size} worker threads)"
 
     def evaluate(self, token, spec, phases, x, first, ranges, taps) -> list[list[np.ndarray]]:
+        """As ``LocalWorkers.evaluate``, on the cluster's workers."""
         if self.closed:
             raise WorkerLost(f"the Dask cluster is no longer in use: {self.closed}")
         from distributed import KilledWorker
@@ -297,6 +305,7 @@ class DaskWorkers:
         )
 
     def close(self, reason: str = "the client was closed") -> None:
+        """Close the client (the cluster itself is left running)."""
         if self.closed is None:
             self.closed = reason
             self.client.close()
@@ -350,28 +359,39 @@ class ParallelOracle:
         return self._size
 
     def describe(self) -> str:
+        """Where the settings are evaluated (the pool's description)."""
         return self._pool.describe()
 
     @property
     def n_params(self) -> int:
+        """The length P of the parameter vector (``Oracle.n_params``)."""
         return self._chip.n_params
 
     @property
     def queries(self) -> int:
+        """Settings evaluated so far, each on one batch (``Oracle.queries``)."""
         return self._queries
 
     @property
     def inferences(self) -> int:
+        """Single-input forwards so far (queries × batch size)."""
         return self._inferences
+
+    def continue_from(self, queries: int) -> None:
+        """As ``Chip.continue_from``: the next call's settings see the noise of queries ``queries`` on."""
+        self._queries = check_non_negative_int("queries", queries)
 
     @property
     def layer_features(self) -> list[int]:
+        """The output width of every layer (``LayerTapOracle.layer_features``)."""
         return self._chip.layer_features
 
     def param_slices(self, level: str = "layer") -> list[ParamSlice]:
+        """Named slices of the parameter vector at ``level`` (``Oracle.param_slices``)."""
         return self._chip.param_slices(level)
 
     def initial_params(self, seed: int = 0) -> torch.Tensor:
+        """A random start ``[P]``: phases uniform in [0, 2π) rad, biases zero."""
         return self._chip.initial_params(seed)
 
     def close(self) -> None:
@@ -400,10 +420,14 @@ class ParallelOracle:
         return layers
 
     def outputs(self, phases, x) -> torch.Tensor:
+        """Detected outputs ``[Q, B, out]`` of ``phases[Q, P]`` on ``x[B, in]``, the settings cut into
+        contiguous ranges, one per worker; Q queries, the same numbers as the chip's own."""
         chip = self._chip
         return self._gather(chip._check_phases(phases), chip._check_inputs(x), False)[0]
 
     def layer_outputs(self, phases, x) -> list[torch.Tensor]:
+        """Every layer's outputs ``[Q, B, out_i]`` (``LayerTapOracle.layer_outputs``), evaluated by the
+        workers; Q queries."""
         chip = self._chip
         return self._gather(chip._check_phases(phases), chip._check_inputs(x), True)
 

@@ -55,6 +55,7 @@ class ZOTrainer:
 
     @property
     def history(self) -> list[dict]:
+        """Every step's record so far (what ``metrics.jsonl`` holds)."""
         return self.recorder.history
 
     @property
@@ -64,6 +65,7 @@ class ZOTrainer:
 
     @property
     def best_params(self) -> torch.Tensor | None:
+        """The kept parameters ``[P]`` (best on validation, the start included), or None."""
         return None if self.state.kept is None else self.state.kept.params
 
     def evaluate(self, params: torch.Tensor | None = None, data: tuple | None = None) -> dict:
@@ -81,7 +83,13 @@ class ZOTrainer:
         return self.evaluate(self.best_params, data=data), final
 
     def load_checkpoint(self) -> None:
+        """Restore the run's state from its checkpoint (``metrics.jsonl`` cut back to it)."""
         self.state = self.recorder.resume(self.method, self.streams, selection_of(self.objective))
+        # a simulated chip draws its per-query noise by query index: it goes on where the run stood
+        # (every query a run makes is counted as a training or an evaluation query)
+        continue_from = getattr(self.oracle, "continue_from", None)
+        if continue_from is not None:
+            continue_from(self.state.train_queries + self.state.eval_queries)
 
     def run(self, resume: bool = False) -> list[dict]:
         """Train to ``loop.steps`` (or the budget); returns the metrics history (also in metrics.jsonl)."""
