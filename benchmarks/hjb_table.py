@@ -14,7 +14,8 @@ the spatial Laplacian are compared with autograd on the network's exact digital 
   FD            central differences, h = σ: 43 evaluations
 
 for σ ∈ {0.1, 0.03, 0.01}, the chip simulated in complex64 (float32) and complex128 (float64),
-without and with detector noise (relative std ``--noise``).
+without and with detector noise (relative std ``--noise``; ``--noise-from measured`` takes the noisy
+rows' readout noise from a hardware preset instead: its detector noise and its shot noise).
 
 Part 2 — training HJB-20 (u_t + Δu − 0.05‖∇u‖² + 2 = 0, u = Σx + (1 − t)·NN) with hjb-tt:
 
@@ -30,10 +31,13 @@ and a finished one is read back. ``--model`` puts another network in every row (
 21 → 32 → 32 → 1, for a smoke run).
 
 Writes ``benchmarks/results/hjb_table.{json,md}`` and ``hjb_training.png`` (``--out`` for another
-folder; each part keeps the other's results when run alone).
+folder, ``--name`` for another stem of the table's files; each part keeps the other's results when
+run alone).
 
     python benchmarks/hjb_table.py                      # both parts
     python benchmarks/hjb_table.py --part training      # part 2 only
+    python benchmarks/hjb_table.py --part derivatives --noise-from measured \
+        --name hjb_derivatives_measured                 # part 1 with the measured chip's readout noise
     python benchmarks/hjb_table.py --model small --points 1 --sigmas 0.1 --fo-steps 1 --fo-lrs 0.01 \
         --collocation 2 --zo-steps 1 --zo-points 1 --zo-q 1 --eval-every 1 --test-points 20 \
         --work-dir /tmp/hjb_smoke/runs --out /tmp/hjb_smoke          # a smoke run (seconds)
@@ -44,6 +48,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -56,7 +61,7 @@ from photonzo.experiments.results import read_metrics, read_summary
 from photonzo.experiments.run import build_pinn_network, run_pinn
 from photonzo.io import atomic_write_json, atomic_write_text
 from photonzo.photonics.chip import Chip
-from photonzo.photonics.hardware import HardwareModel
+from photonzo.photonics.hardware import PRESETS, HardwareModel
 from photonzo.photonics.network import dense_equivalent_mzis
 from photonzo.pinn.objective import PINNObjective
 from photonzo.pinn.pde import build_pde
@@ -93,18 +98,53 @@ def estimators(sigma: float, seed: int):
     }
 
 
+def readout_noise(args) -> dict:
+    """The noisy rows' readout noise: relative detector noise ``--noise``, or the detector and shot
+    noise of the ``--noise-from`` preset (HardwareModel fields)."""
+    if args.noise_from is None:
+        return {"detector_noise_std": args.noise}
+    preset = HardwareModel.preset(args.noise_from)
+    return {"detector_noise_std": preset.detector_noise_std, "shot_noise_photons": preset.shot_noise_photons}
+
+
+def git_commit() -> str:
+    """``git rev-parse --short HEAD`` of the checkout, and whether tracked files differ from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{head} (with uncommitted changes to tracked files)" if dirty else head
+
+
 def derivative_rows(args) -> dict:
     network = pinn_network(args)
+    noisy = readout_noise(args)
     phases = network.init_params(args.seed)
     x = torch.rand(args.points, 21, generator=torch.Generator().manual_seed(args.seed), dtype=torch.float64)
     exact = reference(network, phases, x)
     grad_ref, lap_ref = exact["grad"], exact["laplacian"]
     rows = []
     for precision, dtype in (("float64", torch.complex128), ("float32", torch.complex64)):
-        for noise in (0.0, args.noise):
+        for readout in ({"detector_noise_std": 0.0}, noisy):
+            noise = readout["detector_noise_std"]
+            shot = (
+                {}
+                if readout.get("shot_noise_photons") is None
+                else {"shot_noise_photons": readout["shot_noise_photons"]}
+            )
             chip = Chip(
                 network,
-                HardwareModel.preset("ideal").replace(detector_noise_std=noise),
+                HardwareModel.preset("ideal").replace(**readout),
                 seed=args.seed,
                 dtype=dtype,
             )
@@ -122,6 +162,7 @@ def derivative_rows(args) -> dict:
                         {
                             "precision": precision,
                             "noise": noise,
+                            **shot,  # recorded only where the row has shot noise
                             "sigma": sigma,
                             "estimator": name,
                             "evaluations": est.evaluations,
@@ -131,7 +172,15 @@ def derivative_rows(args) -> dict:
                         }
                     )
                     print(rows[-1], flush=True)
-    return {"argv": args.argv, "machine": MACHINE, "model": network.name, "points": args.points, "rows": rows}
+    extra = {} if args.noise_from is None else {"noise_from": args.noise_from, "commit": git_commit()}
+    return {
+        "argv": args.argv,
+        "machine": MACHINE,
+        "model": network.name,
+        "points": args.points,
+        **extra,
+        "rows": rows,
+    }
 
 
 MACHINE = f"{platform.machine()}, torch {torch.__version__}"
@@ -337,24 +386,36 @@ def derivative_markdown(results: dict) -> list[str]:
         "spatial Laplacian (20) against autograd on the network's exact digital mirror.",
         "",
     ]
+    if "noise_from" in results:
+        lines += [
+            f"Noisy rows: the `{results['noise_from']}` preset's readout noise only (relative detector noise "
+            "and shot noise, photons per unit detected power; its static errors, phase jitter and converters "
+            f"left out). Commit {results['commit']}; seed {seed_of(results)} (phases, points, Monte Carlo "
+            "nodes, chip noise).",
+            "",
+        ]
     names = list(dict.fromkeys(r["estimator"] for r in results["rows"]))
     evals = {r["estimator"]: r["evaluations"] for r in results["rows"]}
     lines += [
         "| precision | detector noise | σ | " + " | ".join(f"{n} ({evals[n]}) ∇ / Δ" for n in names) + " |",
         "|---|---:|---:|" + "---|" * len(names),
     ]
-    keys = list(dict.fromkeys((r["precision"], r["noise"], r["sigma"]) for r in results["rows"]))
+    key_of = lambda r: (r["precision"], r["noise"], r["sigma"], r.get("shot_noise_photons"))
+    keys = list(dict.fromkeys(key_of(r) for r in results["rows"]))
     for key in keys:
         cells = []
         for n in names:
-            r = next(
-                r
-                for r in results["rows"]
-                if (r["precision"], r["noise"], r["sigma"]) == key and r["estimator"] == n
-            )
+            r = next(r for r in results["rows"] if key_of(r) == key and r["estimator"] == n)
             cells.append(f"{r['grad_rel_err']:.1e} / {r['lap_rel_err']:.1e}")
-        lines.append(f"| {key[0]} | {key[1]:g} | {key[2]:g} | " + " | ".join(cells) + " |")
+        noise = f"{key[1]:g}" if key[3] is None else f"{key[1]:g} + shot ({key[3]:g} photons)"
+        lines.append(f"| {key[0]} | {noise} | {key[2]:g} | " + " | ".join(cells) + " |")
     return lines
+
+
+def seed_of(results: dict) -> str:
+    """The --seed of the run that made part 1 (from its command line; 0 by default)."""
+    words = results["argv"].split()
+    return words[words.index("--seed") + 1] if "--seed" in words[:-1] else "0"
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -375,12 +436,23 @@ def make_parser() -> argparse.ArgumentParser:
     part1.add_argument("--points", type=int, default=20)
     part1.add_argument("--sigmas", type=float, nargs="+", default=[0.1, 0.03, 0.01])
     part1.add_argument("--noise", type=float, default=1e-3, help="relative detector noise of the noisy rows")
+    part1.add_argument(
+        "--noise-from",
+        choices=tuple(PRESETS),
+        default=None,
+        metavar="PRESET",
+        help="take the noisy rows' readout noise from this hardware preset instead of --noise: its relative "
+        "detector noise and shot noise (any of: " + ", ".join(PRESETS) + ")",
+    )
     add_training_options(parser.add_argument_group("part 2: training"))
     parser.add_argument(
         "--out",
         type=Path,
         default=RESULTS,
         help="folder of the results files (default: the committed benchmarks/results)",
+    )
+    parser.add_argument(
+        "--name", default="hjb_table", help="stem of the table's results files (default hjb_table)"
     )
     return parser
 
@@ -414,11 +486,20 @@ def add_training_options(part2) -> None:
 
 
 def main(argv=None) -> int:
-    args = make_parser().parse_args(argv)
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if args.noise_from is not None and any(
+        a == "--noise" or a.startswith("--noise=") for a in (sys.argv[1:] if argv is None else argv)
+    ):
+        parser.error(
+            "--noise-from takes the noise level from the preset: give --noise or --noise-from, not both"
+        )
+    if not (args.noise >= 0 and args.noise < float("inf")):
+        parser.error(f"--noise must be a finite number >= 0, got {args.noise}")
     args.argv = " ".join(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "hjb_table.json"
+    path = args.out / f"{args.name}.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     if "rows" in results:  # the part-1-only layout of earlier versions
         results = {"derivatives": results}
@@ -428,7 +509,7 @@ def main(argv=None) -> int:
         results["training"] = training_rows(args)
         plot_training_curves(results["training"], args.out / "hjb_training.png")
     atomic_write_json(path, results)
-    atomic_write_text(args.out / "hjb_table.md", markdown(results))
+    atomic_write_text(args.out / f"{args.name}.md", markdown(results))
     print(markdown(results))
     return 0
 

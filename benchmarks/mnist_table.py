@@ -6,6 +6,7 @@ TT [7,4,4,7]→[8,4,4,8], layer 2 [8,4,4,8]→[1,5,2,1], rank 6) and its dense c
 
   bp                 the TT network trained digitally by autograd (Adam), ideal digital accuracy
   bp → chip          those weights deployed (phases and electronic gains) onto the ideal / typical chip
+                     (and onto any other chip of ``--chips``, e.g. ``measured``)
   zo-rge             ZO, whole-vector RGE (Rademacher, antithetic, q = 10), ideal / typical chip
   zo-hybrid-tw       ZO, tensor-wise sign-RGE (one ± pair per TT core and bias) then CGE on a
                      random coordinate subset when validation stalls, ideal / typical chip
@@ -34,6 +35,9 @@ the last step's is reported beside it.
     python benchmarks/mnist_table.py --datasets mnist --rows tpsgd --merge   # re-run some rows only
     python benchmarks/mnist_table.py --datasets mnist --rows bp zo --only zo-hybrid-tw --chips typical \
         --budget 60000 --name mnist_table_60k                                # one row at a longer budget
+    python benchmarks/mnist_table.py --datasets digits mnist --rows bp zo --only zo-rge zo-hybrid-tw \
+        --chips measured --budget 15000 --work-dir /tmp/measured_runs/mnist_table \
+        --name mnist_table_measured                                          # the measured chip's rows
     python benchmarks/mnist_table.py --datasets digits --digits-budget 30 --bp-epochs 1 --bp-min-steps 1 \
         --digital-subset 128 --tp-lrs 0.01 --chips ideal --eval-every 1 --eval-size 50 \
         --out /tmp/mnist_smoke                                               # a smoke run (seconds)
@@ -45,6 +49,7 @@ import argparse
 import json
 import platform
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,15 +59,17 @@ import torch
 
 from photonzo.experiments.config import TrainConfig
 from photonzo.experiments.plots import pyplot, save_figure
-from photonzo.experiments.results import learning_curve, method_switches, read_metrics
+from photonzo.experiments.results import learning_curve, method_switches, read_metrics, read_summary
 from photonzo.experiments.run import build_chip, evaluate_on_chip, make_estimators, prepare_data, run_training
 from photonzo.io import atomic_write_json, atomic_write_text
+from photonzo.photonics.hardware import PRESETS
 from photonzo.photonics.network import build_network
 from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
 from photonzo.training.tpsgd import train_tpsgd
 
 RESULTS = Path(__file__).parent / "results"
 ROW_GROUPS = ("bp", "zo", "dense", "tpsgd")
+BP_CHIPS = ("ideal", "typical")  # the bp → chip rows always deploy onto these (and the other --chips)
 THRESHOLDS = (0.3, 0.5, 0.7, 0.8)  # validation accuracies for the queries-to-accuracy comparison
 
 
@@ -99,9 +106,20 @@ def chip_accuracy(config: TrainConfig, hardware: str, program, test) -> float:
 
 def zo_run(name, config: TrainConfig, work: Path) -> dict:
     """One chip-trained row: ``run_training`` in ``work/name`` (its test split, kept and last-step
-    accuracy), with the learning curve and the switch read from the run's metrics."""
+    accuracy), with the learning curve and the switch read from the run's metrics. A run directory
+    left there by an earlier invocation (``--work-dir``) is resumed, or read back once finished;
+    one of another configuration is refused."""
+    run_dir = work / name
     with PeakMemory() as mem:
-        summary = run_training(config, work / name, progress=True)
+        summary = read_summary(run_dir)
+        if summary is not None:
+            saved = json.loads((run_dir / "config.json").read_text())
+            if saved != json.loads(json.dumps(config.flat())):
+                raise SystemExit(f"{run_dir} holds a finished run of another configuration: move it away")
+            print(f"  {run_dir}: finished, read back", flush=True)
+        else:
+            resume = (run_dir / "config.json").exists()  # as a sweep's cells resume
+            summary = run_training(config, run_dir, resume=resume, progress=True)
     history = read_metrics(work / name)
     curve = learning_curve(history)
     switches = method_switches(history)
@@ -184,7 +202,7 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
     epochs = max(args.bp_epochs, -(-args.bp_min_steps * 64 // len(train[0])))
     common = {"phases": int(net_tt.phase_mask.sum()), "mzis": net_tt.n_mzis, "queries": 0}
     if "bp" in args.rows:
-        bp, extra["bp"] = bp_rows(dataset, probe, net_tt, train, test, epochs, common)
+        bp, extra["bp"] = bp_rows(dataset, probe, net_tt, train, test, epochs, common, args.chips)
         rows += bp
     if "tpsgd" in args.rows:
         for method in ("tpsgd", "drtp"):
@@ -198,8 +216,11 @@ def run_dataset(dataset: str, args, work: Path) -> dict:
     return {"dataset": dataset, "source": source, "rows": rows, **extra}
 
 
-def bp_rows(dataset: str, probe: TrainConfig, network, train, test, epochs: int, common: dict):
-    """(the BP reference's rows: digital, then deployed on the ideal and the typical chip; its stats)."""
+def bp_rows(
+    dataset: str, probe: TrainConfig, network, train, test, epochs: int, common: dict, chips=BP_CHIPS
+):
+    """(the BP reference's rows: digital, then deployed on the ideal and the typical chip and on the
+    other chips of ``--chips``; its stats)."""
     print(f"[{dataset}] BP reference", flush=True)
     with PeakMemory() as mem:
         t0 = time.perf_counter()
@@ -219,7 +240,7 @@ def bp_rows(dataset: str, probe: TrainConfig, network, train, test, epochs: int,
             "steps": stats["steps"],
         }
     ]
-    for hw in ("ideal", "typical"):
+    for hw in dict.fromkeys([*BP_CHIPS, *chips]):
         rows.append(
             {
                 "row": "bp → chip",
@@ -355,6 +376,7 @@ def markdown(results: dict) -> str:
         "",
         f"`python benchmarks/mnist_table.py {results['argv']}` — {results['machine']}",
         "",
+        *provenance_markdown(results),
         "Test accuracy of the chip-trained rows is that of the phases kept: the best on validation, the "
         "start included (rows run before that rule report their last step); *last step* is the "
         "accuracy of the final phases.",
@@ -363,6 +385,39 @@ def markdown(results: dict) -> str:
     for ds in results["datasets"]:
         lines += dataset_markdown(ds)
     return "\n".join(lines) + "\n"
+
+
+def provenance_markdown(results: dict) -> list[str]:
+    """The commit and seeds a run recorded (runs made before they were recorded: nothing), and the
+    results' ``notes`` (a list of paragraphs, written into the JSON by hand: what is missing and why)."""
+    notes = [line for note in results.get("notes", []) for line in (note, "")]  # added by hand, if any
+    if "commit" not in results:
+        return notes
+    return [
+        f"Commit {results['commit']}. Seeds: every row seed 0 (initial phases, batches, directions, BP "
+        "initialisation) and chip seed 0 (fabrication errors, per-query noise); data split seed 0.",
+        "",
+        *notes,
+    ]
+
+
+def git_commit() -> str:
+    """``git rev-parse --short HEAD`` of the checkout, and whether tracked files differ from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{head} (with uncommitted changes to tracked files)" if dirty else head
 
 
 def dataset_markdown(ds: dict) -> list[str]:
@@ -535,9 +590,11 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--chips",
         nargs="+",
-        choices=("ideal", "typical"),
+        choices=tuple(PRESETS),
         default=["ideal", "typical"],
-        help="chips for the chip-trained TT rows",
+        metavar="PRESET",
+        help="hardware presets for the chip-trained TT rows (any of: " + ", ".join(PRESETS) + "); the "
+        "bp → chip rows deploy onto ideal, typical and these",
     )
     parser.add_argument("--bp-epochs", type=int, default=3)
     parser.add_argument("--bp-min-steps", type=int, default=2000, help="BP: at least this many Adam steps")
@@ -567,6 +624,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="keep the chip-trained rows' run directories here: a rerun resumes an interrupted run and "
+        "reads a finished one back (default: a temporary folder, deleted at the end)",
+    )
+    parser.add_argument(
         "--digital-subset",
         type=int,
         default=None,
@@ -594,6 +658,7 @@ def main(argv=None) -> int:
         "argv": " ".join(sys.argv[1:] if argv is None else argv),
         "machine": f"{platform.processor() or platform.machine()}, {args.threads} threads, "
         f"torch {torch.__version__}",
+        "commit": git_commit(),
         "datasets": [],
     }
     kept = {}
@@ -602,9 +667,11 @@ def main(argv=None) -> int:
         kept = {d["dataset"]: d for d in previous["datasets"]}
         results["argv"] = previous["argv"] + " ; then " + results["argv"]
     done = {}
-    with tempfile.TemporaryDirectory(prefix="photonzo-bench-") as work:
+    with tempfile.TemporaryDirectory(prefix="photonzo-bench-") as temporary:
+        work = Path(temporary) if args.work_dir is None else args.work_dir
+        work.mkdir(parents=True, exist_ok=True)
         for dataset in args.datasets:
-            new = run_dataset(dataset, args, Path(work)) | {"eval_every": args.eval_every}
+            new = run_dataset(dataset, args, work) | {"eval_every": args.eval_every}
             done[dataset] = merge_rows(kept[dataset], new) if dataset in kept else new
             merged = kept | done
             results["datasets"] = [

@@ -4,6 +4,9 @@
     python benchmarks/noise_sweep.py --part throughput    # one part
     python benchmarks/noise_sweep.py --smoke --datasets digits --part sweep calibration --workers 1 \
         --work-dir /tmp/noise_smoke/runs --out /tmp/noise_smoke   # a smoke run (seconds)
+    python benchmarks/noise_sweep.py --part sweep --datasets digits --hardware measured \
+        --points 6:0.02 12:0.001 12:0.002 12:0.005 --name noise_measured \
+        --work-dir runs/noise_measured                            # some points on the measured chip
 
 Parts (each a resumable sweep under ``--work-dir``; rerunning skips finished cells):
 
@@ -16,8 +19,13 @@ Parts (each a resumable sweep under ``--work-dir``; rerunning skips finished cel
   deploy vs deploy after an in-situ calibration through the Oracle.
 * ``throughput``: the same in-situ sweep with one worker and with two; cells per second.
 
+The sweep's points modify the ``ideal`` chip unless ``--hardware`` names another preset (each
+point's phase bits and σ replace the preset's, every other value of it stays); ``--bits``,
+``--sigmas`` or a list of ``--points`` replace the grid, ``--seeds`` the seeds.
+
 Writes ``benchmarks/results/noise_sweep.{json,md}`` and, per sweep, ``summary.csv`` and the plots
-(PNG + SVG) under ``benchmarks/results/noise_sweep/`` (``--out`` for another folder). ``--smoke``
+(PNG + SVG) under ``benchmarks/results/noise_sweep/`` (``--out`` for another folder, ``--name`` for
+another stem of the files and the plots' folder). ``--smoke``
 runs a tiny plan (one seed, a point or two, runs of two steps) that checks the benchmark end to end;
 its numbers mean nothing, so it needs ``--out``. Fashion-MNIST is read from ``$PHOTONZO_DATA``
 (e.g. ``PHOTONZO_DATA=../shared/data``).
@@ -26,10 +34,13 @@ its numbers mean nothing, so it needs ``--out``. Fashion-MNIST is read from ``$P
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -51,6 +62,7 @@ from photonzo.experiments.sweep import (
     train_digital,
 )
 from photonzo.io import atomic_write_json, atomic_write_text
+from photonzo.photonics.hardware import PRESETS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_POINT = {"phase_bits": 6, "phase_noise_std": 0.02}
@@ -71,6 +83,8 @@ class Plan:
     cal_bs: list
     calibration: dict
     throughput: dict  # the in-situ sweep timed: bits, seeds, steps
+    points: list | None = None  # listed (phase bits, σ) points of the sweep part instead of bits × σ
+    hardware: str = "ideal"  # the preset the sweep part's points modify
 
 
 # In-situ ZO fine-tuning from the deployed phases. μ = 0.1 rad is about one DAC step at 6 bits:
@@ -110,6 +124,25 @@ def digital_accuracy(sweep_dir: Path) -> float:
     return float(np.mean([r["digital_test_acc"] for r in digital_results(sweep_dir)]))
 
 
+def git_commit() -> str:
+    """``git rev-parse --short HEAD`` of the checkout, and whether tracked files differ from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{head} (with uncommitted changes to tracked files)" if dirty else head
+
+
 def run(sweep: Sweep, out: Path, workers: int, threads: int | None = None) -> dict:
     print(f"-- {out}: {len(sweep.cells())} cells", flush=True)
     result = run_sweep(sweep, out, workers=workers, threads=threads)
@@ -118,17 +151,22 @@ def run(sweep: Sweep, out: Path, workers: int, threads: int | None = None) -> di
     return result
 
 
-def publish(results_dir: Path, name: str, sweep: Sweep, results: list[dict]) -> list[str]:
-    """summary.csv and the plots of one sweep into <results_dir>/noise_sweep/<name>/."""
-    target = results_dir / "noise_sweep" / name
+def publish(
+    results_dir: Path, name: str, sweep: Sweep, results: list[dict], stem: str = "noise_sweep"
+) -> list[str]:
+    """summary.csv and the plots of one sweep into <results_dir>/<stem>/<name>/."""
+    target = results_dir / stem / name
     target.mkdir(parents=True, exist_ok=True)
     atomic_write_text(target / "summary.csv", summary_csv(results, sweep.points, sweep.modes))
     return [str(p.relative_to(results_dir)) for p in plot_sweep(sweep, results, target)]
 
 
-def target_gain(digital: float, rows: list[dict]) -> dict:
-    """What deploy loses against digital at TARGET_POINT, and what in-situ regains of it."""
+def target_gain(digital: float, rows: list[dict]) -> dict | None:
+    """What deploy loses against digital at TARGET_POINT, and what in-situ regains of it (None: the
+    sweep did not run that point)."""
     at = {r["mode"]: r for r in rows if all(r[k] == v for k, v in TARGET_POINT.items())}
+    if "deploy" not in at:
+        return None
     lost = digital - at["deploy"]["test_acc_mean"]
     regained = at["in-situ"]["test_acc_mean"] - at["deploy"]["test_acc_mean"] if "in-situ" in at else None
     return {
@@ -141,11 +179,24 @@ def target_gain(digital: float, rows: list[dict]) -> dict:
     }
 
 
-def part_sweep(dataset: str, work: Path, workers: int, fashion_full: bool, plan: Plan, out: Path) -> dict:
-    points = grid_points({"phase_bits": plan.bits, "phase_noise_std": plan.sigmas})
+def part_sweep(
+    dataset: str,
+    work: Path,
+    workers: int,
+    fashion_full: bool,
+    plan: Plan,
+    out: Path,
+    threads: int | None = None,
+    stem: str = "noise_sweep",
+) -> dict:
+    if plan.points is None:
+        points = grid_points({"phase_bits": plan.bits, "phase_noise_std": plan.sigmas})
+    else:
+        points = [{"phase_bits": b, "phase_noise_std": s} for b, s in plan.points]
     base = dict(
         points=points,
         seeds=plan.seeds,
+        hardware=plan.hardware,
         train={"dataset": dataset, **plan.in_situ[dataset]},
         backprop={**BACKPROP_BASE, **plan.backprop[dataset]},
     )
@@ -156,22 +207,25 @@ def part_sweep(dataset: str, work: Path, workers: int, fashion_full: bool, plan:
     deploy = Sweep(**{**base, "modes": ["deploy"]})
     in_situ = Sweep(**{**base, "points": in_situ_points, "modes": ["in-situ"]})
     deploy_dir, in_situ_dir = work / dataset / "deploy", work / dataset / "in-situ"
-    done_deploy = run(deploy, deploy_dir, workers)
+    done_deploy = run(deploy, deploy_dir, workers, threads)
     share_digital_weights(deploy_dir, in_situ_dir)  # in-situ deploys the very weights deploy trained
-    done_in_situ = run(in_situ, in_situ_dir, workers)
+    done_in_situ = run(in_situ, in_situ_dir, workers, threads)
     both = Sweep(**{**base, "modes": ["deploy", "in-situ"]})
     results = done_deploy["results"] + done_in_situ["results"]
     rows = summarise(results, both.points, both.modes)
     digital = digital_accuracy(deploy_dir)
+    chip = {} if plan.hardware == "ideal" else {"hardware": plan.hardware, "seeds": plan.seeds}
     return {
+        **chip,  # recorded only off the default chip: the committed reports render as they were
         "dataset": dataset,
         "digital_test_acc": digital,
         "in_situ": plan.in_situ[dataset],
         "backprop": plan.backprop[dataset],
         "in_situ_points": len(in_situ_points),
         "rows": rows,
-        "plots": publish(out, dataset, both, results),
+        "plots": publish(out, dataset, both, results, stem),
         "target": target_gain(digital, rows),
+        "grid": len(both.points) if plan.points is not None else None,
         "wall_s": done_deploy["wall_s"] + done_in_situ["wall_s"],
         "failures": len(done_deploy["failures"]) + len(done_in_situ["failures"]),
     }
@@ -299,6 +353,8 @@ def report(data: dict) -> str:
         "onto the chip; in-situ: the same phases, then ZO on that chip through its Oracle.",
         "",
     ]
+    if "commit" in data:
+        lines += [f"Commit {data['commit']}.", ""]
     for dataset, part in data.get("sweep", {}).items():
         lines += sweep_report(dataset, part)
     if "calibration" in data:
@@ -315,30 +371,40 @@ def plots_markdown(part: dict) -> list[str]:
 def sweep_report(dataset: str, part: dict) -> list[str]:
     t, rows = part["target"], part["rows"]
     bits, sigmas = values(rows, "phase_bits"), values(rows, "phase_noise_std")
-    regained = (
-        "–"
-        if t["in_situ_regained"] is None
-        else f"{100 * t['in_situ_regained']:.1f} points, {pct(t['fraction_recovered'])} % of the loss"
-    )
-    return [
+    chip = []
+    if "hardware" in part:  # a sweep off the default (ideal) chip
+        chip = [
+            f"Chip: the `{part['hardware']}` preset, each point's phase bits and σ (per-query phase noise, "
+            f"rad) replacing its own; seeds {', '.join(map(str, part['seeds']))}.",
+            "",
+        ]
+    lines = [
         f"## {dataset}",
         "",
+        *chip,
         f"Digital (BP) test accuracy {pct(part['digital_test_acc'])} %. In-situ: "
         + ", ".join(f"{k} {v}" for k, v in part["in_situ"].items())
-        + f"; {part['in_situ_points']} of {len(bits) * len(sigmas)} points. "
+        + f"; {part['in_situ_points']} of {part.get('grid') or len(bits) * len(sigmas)} points. "
         f"Wall {part['wall_s'] / 60:.0f} min.",
         "",
         *mode_table(
             rows, ("deploy", "in-situ"), ("phase_bits", "phase bits", bits), ("phase_noise_std", "σ", sigmas)
         ),
         "",
-        f"**At {t['point']['phase_bits']} bits / σ = {t['point']['phase_noise_std']:g}**: deploy "
-        f"{pct(t['deploy_acc'])} % (loses {100 * t['deploy_loss']:.1f} points against digital), in-situ "
-        f"{pct(t['in_situ_acc'])} %: regains {regained} (target ≥ 50 %).",
-        "",
-        *plots_markdown(part),
-        "",
     ]
+    if t is not None:
+        regained = (
+            "–"
+            if t["in_situ_regained"] is None
+            else f"{100 * t['in_situ_regained']:.1f} points, {pct(t['fraction_recovered'])} % of the loss"
+        )
+        lines += [
+            f"**At {t['point']['phase_bits']} bits / σ = {t['point']['phase_noise_std']:g}**: deploy "
+            f"{pct(t['deploy_acc'])} % (loses {100 * t['deploy_loss']:.1f} points against digital), in-situ "
+            f"{pct(t['in_situ_acc'])} %: regains {regained} (target ≥ 50 %).",
+            "",
+        ]
+    return [*lines, *plots_markdown(part), ""]
 
 
 def calibration_report(part: dict) -> list[str]:
@@ -382,6 +448,65 @@ def throughput_report(t: dict) -> list[str]:
     ]
 
 
+def bits_sigma(text: str) -> tuple[int, float]:
+    """``BITS:SIGMA`` (a phase-DAC resolution and a per-query phase noise in rad) → (bits, σ)."""
+    bits, sep, sigma = text.partition(":")
+    try:
+        b, s = int(bits), float(sigma)
+    except ValueError:
+        b = s = None
+    if not sep or b is None or not 1 <= b <= 32 or not math.isfinite(s) or s < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected BITS:SIGMA with BITS an integer in 1..32 and SIGMA a finite number >= 0 (rad), "
+            f"got {text!r}"
+        )
+    return b, s
+
+
+def phase_bits(text: str) -> int:
+    try:
+        b = int(text)
+    except ValueError:
+        b = None
+    if b is None or not 1 <= b <= 32:
+        raise argparse.ArgumentTypeError(f"phase bits must be an integer in 1..32, got {text!r}")
+    return b
+
+
+def sigma(text: str) -> float:
+    try:
+        s = float(text)
+    except ValueError:
+        s = None
+    if s is None or not math.isfinite(s) or s < 0:
+        raise argparse.ArgumentTypeError(f"σ must be a finite number >= 0 (rad), got {text!r}")
+    return s
+
+
+def seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = None
+    if v is None or v < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be an integer >= 0, got {text!r}")
+    return v
+
+
+def plan_of(args, parser) -> Plan:
+    """The plan ``--smoke`` picks, with the sweep part's chip, grid and seeds from the options."""
+    plan = SMOKE if args.smoke else STANDARD
+    if args.points is not None and (args.bits is not None or args.sigmas is not None):
+        parser.error(
+            "--points lists the sweep's points: it replaces --bits and --sigmas, give one or the other"
+        )
+    changes = {"hardware": args.hardware}
+    for name in ("bits", "sigmas", "points", "seeds"):
+        if getattr(args, name) is not None:
+            changes[name] = list(dict.fromkeys(getattr(args, name)))
+    return dataclasses.replace(plan, **changes)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -411,6 +536,38 @@ def make_parser() -> argparse.ArgumentParser:
         help="folder of the results files (default: the committed benchmarks/results)",
     )
     parser.add_argument(
+        "--name",
+        default="noise_sweep",
+        help="stem of the results files and of the plots' folder (default noise_sweep)",
+    )
+    sweep = parser.add_argument_group("the sweep part's chip and grid (defaults: the standard plan)")
+    sweep.add_argument(
+        "--hardware",
+        choices=tuple(PRESETS),
+        default="ideal",
+        metavar="PRESET",
+        help="hardware preset the sweep's points modify (any of: " + ", ".join(PRESETS) + "; default ideal)",
+    )
+    sweep.add_argument("--bits", type=phase_bits, nargs="+", default=None, help="phase-DAC bits of the grid")
+    sweep.add_argument(
+        "--sigmas", type=sigma, nargs="+", default=None, help="per-query phase noise σ (rad) of the grid"
+    )
+    sweep.add_argument(
+        "--points",
+        type=bits_sigma,
+        nargs="+",
+        default=None,
+        metavar="BITS:SIGMA",
+        help="listed points instead of the bits × σ grid, e.g. 6:0.02 12:0.005",
+    )
+    sweep.add_argument("--seeds", type=seed, nargs="+", default=None, help="seeds of the sweep part")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads per worker (default: the cores shared among the workers)",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="a tiny plan (one seed, a point or two, runs of two steps) that checks the benchmark end to "
@@ -424,21 +581,26 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.smoke and args.out.resolve() == RESULTS.resolve():
         parser.error("--smoke needs --out: its numbers must not replace the committed results")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be an integer >= 1, got {args.threads}")
     parts = PARTS if "all" in args.part else [p for p in PARTS if p in args.part]
-    plan, work, out = SMOKE if args.smoke else STANDARD, Path(args.work_dir), args.out
+    plan, work, out = plan_of(args, parser), Path(args.work_dir), args.out
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "noise_sweep.json"
+    path = out / f"{args.name}.json"
     data = json.loads(path.read_text()) if path.exists() else {}
     command = " ".join(["python benchmarks/noise_sweep.py", *(argv if argv is not None else sys.argv[1:])])
     data.pop("command", None)
     if parts:  # parts may run separately: the report lists every command that made it
         data["commands"] = list(dict.fromkeys([*data.get("commands", []), command]))
         data["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
+        data["commit"] = git_commit()
     if "sweep" in parts:
         data.setdefault("sweep", {})
         for dataset in args.datasets:
             full = args.fashion_in_situ == "full"
-            data["sweep"][dataset] = part_sweep(dataset, work, args.workers, full, plan, out)
+            data["sweep"][dataset] = part_sweep(
+                dataset, work, args.workers, full, plan, out, args.threads, args.name
+            )
             atomic_write_json(path, data)
     if "calibration" in parts:
         data["calibration"] = part_calibration(work, args.workers, plan, out)
@@ -446,7 +608,7 @@ def main(argv=None) -> int:
     if "throughput" in parts:
         data["throughput"] = part_throughput(work, plan)
         atomic_write_json(path, data)
-    atomic_write_text(out / "noise_sweep.md", report(data))
+    atomic_write_text(out / f"{args.name}.md", report(data))
     print(report(data))
     return 0
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 DATASETS = ("mnist", "fashion-mnist", "digits")  # data/datasets.py
 
-# photonics/mesh.py (MESH_KINDS) and photonics/network.py (LEVELS, MODELS) keep their own copies
+# photonics/mesh.py, layers.py and network.py use these; network.py keeps MODELS (a registry)
 MESH_KINDS = ("clements", "reck")
-EDGE_BLOCKS = ("rectangular", "padded")  # photonics/layers.py
+EDGE_BLOCKS = ("rectangular", "padded")  # how blocks at a matrix's edge are realised (layers.py)
 LEVELS = ("layer", "core", "group", "mesh")  # slices of a network's parameter vector
 MODEL_NAMES = ("mnist-tt", "mnist-dense", "hjb-tt", "hjb-dense", "digits-tt", "digits-dense")  # MODELS' keys
 
@@ -27,8 +27,11 @@ SCHEDULES = ("constant", "cosine", "step")
 OPTIMIZERS = ("adam", "sgd")
 LOCAL_LOSSES = ("mse", "l1", "ce", "linear", "cosine")  # the keys of tpsgd.LOCAL_LOSSES
 
-# pinn/pde.py: the keys of PDES
+# pinn/pde.py: the keys of PDES; pinn/quadrature.py: the rules
 PDE_NAMES = ("hjb", "heat", "black-scholes", "burgers", "fisher")
+SPARSE_RULES = ("gauss-hermite", "gauss-hermite-odd")
+SAMPLED_RULES = ("monte-carlo", "antithetic")
+RULES = SPARSE_RULES + SAMPLED_RULES
 
 # experiments/sweep.py
 SWEEP_MODES = ("deploy", "in-situ", "calibrated")

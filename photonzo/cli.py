@@ -350,11 +350,11 @@ def _sweep_execution(sweep, engines) -> None:
         "--engine",
         choices=engines,
         default="local",
-        help="local processes, or a Dask cluster (the dask extra)",
+        help="local processes, or a Dask cluster (the dask extra; default local)",
     )
     sweep.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (engine dask)")
     sweep.add_argument("--out", default=None, help="sweep directory (default runs/sweep-<file>)")
-    sweep.add_argument("--no-plots", action="store_true")
+    sweep.add_argument("--no-plots", action="store_true", help="no sweep plots (PNG and SVG)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -370,26 +370,41 @@ def _add_sweep(sweep) -> None:
         help="a grid axis (repeatable; replaces the file's grid); fields: "
         + ", ".join(SWEEP_HARDWARE_FIELDS),
     )
-    sweep.add_argument("--modes", nargs="+", choices=SWEEP_MODES, default=None)
-    sweep.add_argument("--seeds", nargs="+", type=int, default=None)
-    sweep.add_argument("--hardware", choices=list(PRESETS), default=None, help="the preset the points modify")
+    # each default below: the file's value, else the one named (the sweep's, photonzo train's)
+    sweep.add_argument(
+        "--modes",
+        nargs="+",
+        choices=SWEEP_MODES,
+        default=None,
+        help="training modes (default deploy in-situ)",
+    )
+    sweep.add_argument(
+        "--seeds", nargs="+", type=int, default=None, help="seeds, each a chip and a start (default 0)"
+    )
+    sweep.add_argument(
+        "--hardware", choices=list(PRESETS), default=None, help="the preset the points modify (default ideal)"
+    )
     sweep.add_argument(
         "--in-situ-init",
         choices=("deployed", "random"),
         default=None,
         help="where in-situ training starts (default deployed)",
     )
-    sweep.add_argument("--dataset", default=None)
-    sweep.add_argument("--model", choices=["tt", "dense"], default=None)
-    sweep.add_argument("--steps", type=_positive_int, default=None, help="in-situ ZO steps")
-    sweep.add_argument("--q", type=_positive_int, default=None, help="in-situ RGE directions")
-    sweep.add_argument("--lr", type=_positive_float, default=None, help="in-situ learning rate")
-    sweep.add_argument("--bp-epochs", type=_positive_int, default=None, help="epochs of the digital training")
+    sweep.add_argument("--dataset", default=None, help="dataset of every cell (default digits)")
+    sweep.add_argument("--model", choices=["tt", "dense"], default=None, help="optical network (default tt)")
+    sweep.add_argument("--steps", type=_positive_int, default=None, help="in-situ ZO steps (default 1500)")
+    sweep.add_argument("--q", type=_positive_int, default=None, help="in-situ RGE directions (default 10)")
+    sweep.add_argument(
+        "--lr", type=_positive_float, default=None, help="in-situ learning rate (default 0.01)"
+    )
+    sweep.add_argument(
+        "--bp-epochs", type=_positive_int, default=None, help="epochs of the digital training (default 20)"
+    )
     sweep.add_argument(
         "--cal-steps",
         type=_positive_int,
         default=None,
-        help="ZO steps of each calibrated cell's calibration (more in a [calibration] table)",
+        help="ZO steps of each calibrated cell's calibration (more in a [calibration] table; default 200)",
     )
     _sweep_execution(sweep, ENGINES)
 
@@ -481,7 +496,7 @@ COMMANDS = {
         "and/or on the command line.",
         _add_sweep,
         _sweep,
-        True,
+        False,
     ),
 }
 
@@ -511,6 +526,12 @@ def build_parser(command: str | None = "all") -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``photonzo`` command line on ``argv`` (default ``sys.argv[1:]``) and return its exit code
+    (see the module docstring): 0 done (or what the command returns: 1 for a sweep with failed
+    cells); 2 refused (an unrecognised option, a bad value, a missing or damaged file, a run
+    directory in use); 1 stopped by the system (a full or read-only disk, a lost worker); 130
+    interrupted. Each failure is one line on stderr. argparse's own refusals and ``--help`` exit by
+    ``SystemExit`` (codes 2 and 0); other errors propagate with their traceback."""
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else None)

@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +18,10 @@ def atomic_file(path: str | os.PathLike, mode: str = "w"):
     any error it is removed and ``path`` is untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:  # a read-only folder: name the file meant, not the temporary one
+        raise OSError(e.errno, e.strerror or str(e), str(path)) from e
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -29,6 +33,8 @@ def atomic_file(path: str | os.PathLike, mode: str = "w"):
         os.replace(tmp, path)
     except OSError as e:  # a full disk, a read-only folder: say which file could not be written
         Path(tmp).unlink(missing_ok=True)
+        if e.filename not in (None, tmp):  # the caller's own error, about another file
+            raise
         raise OSError(e.errno, e.strerror or str(e), str(path)) from e  # errno keeps the subclass
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -83,8 +89,7 @@ def _locked(directory: Path, what: str):
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            holder = _holder(handle)
             raise DirectoryInUse(
                 f"{directory} is in use by {holder} (a {what} is being written there); "
                 "wait for it to finish or stop it first"
@@ -99,6 +104,18 @@ def _locked(directory: Path, what: str):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _holder(handle, wait: float = 1.0) -> str:
+    """Who holds a lock file: the holder writes its pid just after it locks, so a process refused in
+    between waits a moment for the name rather than saying "another process"."""
+    deadline = time.monotonic() + wait
+    while True:
+        handle.seek(0)
+        holder = handle.read().strip()
+        if holder or time.monotonic() > deadline:
+            return holder or "another process"
+        time.sleep(0.01)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename."""
     with atomic_file(path) as f:
@@ -107,4 +124,5 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def atomic_write_json(path: str | os.PathLike, data) -> Path:
+    """Write ``data`` as indented JSON (and a final newline) to ``path`` atomically; returns the path."""
     return atomic_write_text(path, json.dumps(data, indent=2) + "\n")

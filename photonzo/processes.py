@@ -120,6 +120,7 @@ class WorkerProcesses:
 
     @property
     def pids(self) -> list[int]:
+        """The worker processes' ids."""
         return [p.pid for p in self._processes]
 
     def _lost(self, message: str):
@@ -166,6 +167,7 @@ class WorkerProcesses:
         return results
 
     def close(self, reason: str = "the workers were closed") -> None:
+        """End the workers (idempotent); ``reason`` is kept as ``closed`` and says why in later errors."""
         if self.closed is None:
             self.closed = reason
         self._finalizer()

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
+# no numpy here: the CLI's options and --help are checked with this module, and numpy takes a
+# noticeable part of a second to import (its integers are ``numbers.Integral``)
 
 
 def is_int(value) -> bool:
     """An integer (Python or NumPy), not a bool."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def check_int(
@@ -57,14 +59,17 @@ def check_positive(name: str, value, integer: bool = False):
 
 
 def check_positive_int(name: str, value, error=ValueError) -> int:
+    """``value`` if it is an integer >= 1, else ``error`` (``ValueError``) naming ``name``."""
     return check_int(name, value, 1, error=error)
 
 
 def check_optional_positive_int(name: str, value) -> int | None:
+    """None, or ``value`` if it is an integer >= 1 (else ``ValueError``)."""
     return None if value is None else check_positive_int(name, value)
 
 
 def check_non_negative_int(name: str, value) -> int:
+    """``value`` if it is an integer >= 0, else ``ValueError`` naming ``name``."""
     return check_int(name, value, 0)
 
 

@@ -22,6 +22,7 @@ NAMES = (
     "bench_stein",
     "bench_deploy",
     "bench_training",
+    "onchip_training",
 )
 ZO_ROWS = ("zo-rge", "zo-hybrid-tw", "zo-layer-local", "zo-dense")
 LOADED = {}
@@ -166,6 +167,30 @@ def test_mnist_table_tiny_digits(tmp_path):
     assert (tmp_path / "mnist_table.md").exists() and (tmp_path / "mnist_table.png").exists()
 
 
+def test_mnist_table_on_another_preset_keeps_its_runs(tmp_path):
+    """--chips measured: bp → chip on ideal, typical and measured, the ZO row on measured; with
+    --work-dir a rerun reads the finished run back instead of training it again."""
+    args = "--datasets digits --digits-budget 25 --bp-epochs 1 --bp-min-steps 1 --digital-subset 64 "
+    args += "--rows bp zo --only zo-rge --chips measured --eval-every 1 --eval-size 20 --threads 1"
+    argv = [*args.split(), "--work-dir", str(tmp_path / "runs"), "--out", str(tmp_path)]
+    assert load("mnist_table").main(argv) == 0
+    results = json.loads((tmp_path / "mnist_table.json").read_text())
+    (digits,) = results["datasets"]
+    rows = [(r["row"], r["hardware"]) for r in digits["rows"]]
+    chips = [("bp → chip", hw) for hw in ("ideal", "typical", "measured")]
+    assert rows == [("bp (digital)", "-"), *chips, ("zo-rge", "measured")]
+    assert "commit" in results and "Commit " in (tmp_path / "mnist_table.md").read_text()
+    metrics = tmp_path / "runs" / "digits-zo-rge-measured" / "metrics.jsonl"
+    before = metrics.stat().st_mtime_ns
+    again = [a for a in argv if a != "bp"]  # the ZO row only, this time
+    assert load("mnist_table").main(again) == 0
+    assert metrics.stat().st_mtime_ns == before  # read back, not trained again
+    again = json.loads((tmp_path / "mnist_table.json").read_text())["datasets"][0]["rows"][-1]
+    assert again["test_acc"] == digits["rows"][-1]["test_acc"]
+    with pytest.raises(SystemExit):
+        load("mnist_table").main(["--chips", "nonsense"])
+
+
 def test_hjb_table_tiny(tmp_path, monkeypatch):
     pytest.importorskip("Tasmanian")  # the sparse grids
     monkeypatch.setenv("PHOTONZO_CACHE", str(tmp_path / "cache"))
@@ -189,6 +214,21 @@ def test_hjb_table_tiny(tmp_path, monkeypatch):
     assert again["derivatives"] == results["derivatives"]
 
 
+def test_hjb_table_noise_from_a_preset(tmp_path, monkeypatch):
+    pytest.importorskip("Tasmanian")
+    monkeypatch.setenv("PHOTONZO_CACHE", str(tmp_path / "cache"))
+    argv = "--part derivatives --model small --points 1 --sigmas 0.1 --threads 1 --noise-from measured"
+    argv = [*argv.split(), "--name", "hjb_measured", "--out", str(tmp_path)]
+    assert load("hjb_table").main(argv) == 0
+    results = json.loads((tmp_path / "hjb_measured.json").read_text())["derivatives"]
+    noisy = [r for r in results["rows"] if r["noise"] > 0]
+    assert len(noisy) == 2 * 5 and all(r["noise"] == 0.002 and r["shot_noise_photons"] == 8e5 for r in noisy)
+    assert all("shot_noise_photons" not in r for r in results["rows"] if r["noise"] == 0)
+    assert "0.002 + shot (800000 photons)" in (tmp_path / "hjb_measured.md").read_text()
+    with pytest.raises(SystemExit):  # the level comes from the preset or from --noise, not both
+        load("hjb_table").main([*argv, "--noise", "0.01"])
+
+
 def test_noise_sweep_smoke(tmp_path):
     module = load("noise_sweep")
     out, work = tmp_path / "out", tmp_path / "runs"
@@ -206,6 +246,25 @@ def test_noise_sweep_smoke(tmp_path):
     assert (out / "noise_sweep.md").read_text() == module.report(data)
     with pytest.raises(SystemExit):  # a smoke run never lands in the committed results
         module.main(["--smoke", "--part", "report"])
+
+
+def test_noise_sweep_on_a_preset_at_listed_points(tmp_path):
+    module = load("noise_sweep")
+    out, work = tmp_path / "out", tmp_path / "runs"
+    argv = ["--smoke", "--part", "sweep", "--datasets", "digits", "--workers", "1", "--threads", "1"]
+    argv += ["--hardware", "measured", "--points", "6:0.02", "12:0.005", "--seeds", "0", "--name", "noise_m"]
+    assert module.main([*argv, "--work-dir", str(work), "--out", str(out)]) == 0
+    data = json.loads((out / "noise_m.json").read_text())
+    part = data["sweep"]["digits"]
+    assert part["hardware"] == "measured" and part["seeds"] == [0]
+    points = {(m, b, s) for m in ("deploy", "in-situ") for b, s in ((6, 0.02), (12, 0.005))}
+    assert {(r["mode"], r["phase_bits"], r["phase_noise_std"]) for r in part["rows"]} == points
+    assert part["target"]["in_situ_acc"] is not None
+    assert (out / "noise_m.md").read_text() == module.report(data)
+    assert (out / "noise_m" / "digits" / "summary.csv").exists()
+    for bad in (["--points", "6:x"], ["--points", "6:0.02", "--bits", "6"], ["--hardware", "nonsense"]):
+        with pytest.raises(SystemExit):
+            module.main(["--smoke", "--part", "report", "--out", str(out), *bad])
 
 
 def test_bench_stein_tiny(tmp_path, monkeypatch):
@@ -272,3 +331,31 @@ def test_the_autograd_reference_is_exact_on_a_known_field():
     torch.testing.assert_close(d["grad"], grad)
     torch.testing.assert_close(d["laplacian"], 6 * x[:, :3].sum(-1))
     assert not d["grad"].requires_grad and not x.requires_grad
+
+
+def test_onchip_training_tiny_leaderboard_resumes_and_reports(tmp_path):
+    """Every kind of row runs into its own run directory; a second invocation reads the finished rows
+    back instead of training again, and a changed row configuration is refused."""
+    module = load("onchip_training")
+    argv = [
+        "--datasets", "digits", "--chips", "typical", "--budget", "300", "--bp-epochs", "1",
+        "--eval-every", "2", "--eval-size", "30", "--rows", "bp", "rge-tw", "flops", "in-situ", "subspace",
+        "--in-situ", "rge-tw", "--work-dir", str(tmp_path / "runs"), "--out", str(tmp_path),
+    ]  # fmt: skip
+    assert module.main(argv) == 0
+    results = json.loads((tmp_path / "onchip_training.json").read_text())
+    names = [r["row"] for r in results["rows"]]
+    assert names == ["bp (digital)", "bp → chip", "rge-tw", "flops", "in-situ rge-tw", "subspace"]
+    trained = [r for r in results["rows"] if "curve" in r]
+    assert all(0 < r["queries"] <= 300 + 121 and r["on_chip_energy_j"] > 0 for r in trained)
+    assert (tmp_path / "onchip_training.png").exists()
+    assert "## digits, `typical` chip" in (tmp_path / "onchip_training.md").read_text()
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert runs == sorted(f"digits-typical-{n}" for n in ("rge-tw", "flops", "in-situ-rge-tw", "subspace"))
+    stamp = (tmp_path / "runs" / "digits-typical-flops" / "metrics.jsonl").stat().st_mtime_ns
+    assert module.main([*argv, "--rows", "flops"]) == 0  # read back, not trained again
+    assert (tmp_path / "runs" / "digits-typical-flops" / "metrics.jsonl").stat().st_mtime_ns == stamp
+    with pytest.raises(SystemExit, match="another configuration"):
+        module.main([*argv, "--rows", "flops", "--lr", "flops=0.5"])
+    with pytest.raises(SystemExit):
+        module.main(["--lr", "sgd=0.1"])

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -212,6 +213,48 @@ def test_top_level_help_is_instant_and_options_say_their_default_once():
     text = " ".join(done.stdout.split())
     assert done.returncode == 0 and "--cge-subset" in text and "(default: 0.01)" in text
     assert "(default: all) (default" not in text and "(default: None)" not in text
+
+
+@pytest.mark.parametrize("command", ["train", "hjb", "sweep", "info"])
+def test_every_commands_help_answers_without_importing_torch(command):
+    """The options come from torch-free modules (photonzo/choices.py, experiments/config.py): no
+    --help waits seconds for torch. Checked on the modules loaded, which cannot flake as a timing can."""
+    code = (
+        "import sys, contextlib, io; from photonzo.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        f"    try: main([{command!r}, '--help'])\n"
+        "    except SystemExit: pass\n"
+        "heavy = sorted(m for m in ('torch', 'numpy', 'matplotlib', 'sklearn') if m in sys.modules)\n"
+        "assert not heavy, f'--help imported {heavy}'\n"
+        "print(out.getvalue())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert f"usage: photonzo {command}" in text and "--" in text
+    assert "(default: None)" not in text and not re.search(r"\(default[^()]*\) \(default", text)  # once
+
+
+def test_the_cli_choices_are_the_names_the_implementations_take():
+    """photonzo/choices.py holds the names the options offer, torch-free; the registries that
+    implement them (or keep their own tuple) must hold exactly those names."""
+    from photonzo import choices
+    from photonzo.experiments import sweep
+    from photonzo.photonics import layers, mesh, network
+    from photonzo.photonics.hardware import HardwareModel
+    from photonzo.pinn import pde
+    from photonzo.training import tpsgd
+
+    assert choices.MESH_KINDS == mesh.MESH_KINDS
+    assert choices.EDGE_BLOCKS == layers.EDGE_BLOCKS
+    assert choices.LEVELS == network.LEVELS
+    assert tuple(network.MODELS) == choices.MODEL_NAMES
+    assert tuple(tpsgd.LOCAL_LOSSES) == choices.LOCAL_LOSSES
+    assert tuple(pde.PDES) == choices.PDE_NAMES
+    assert tuple(sweep.EXECUTORS) == choices.ENGINES
+    fields = {f for f in HardwareModel.__dataclass_fields__ if f != "name"}
+    assert set(choices.SWEEP_HARDWARE_FIELDS) == fields
 
 
 @pytest.mark.parametrize(

@@ -294,6 +294,7 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
+        """Features per input: 64 for the 8×8 digits, 784 for the 28×28 images (pixel values in [0, 1])."""
         return self.x_train.shape[1]
 
 

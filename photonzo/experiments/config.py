@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import math
 import typing
 from dataclasses import dataclass, field
 from typing import Literal
 
-# torch-free imports only: the CLI builds its options (and every --help) from this module, and
-# torch takes seconds to import; the PDEs are imported where a configuration is checked
+# torch- and numpy-free imports only: the CLI builds its options (and every --help) from this module,
+# and they take seconds to import; the PDEs are imported where a configuration is checked
 from ..choices import (
     DATASETS,
     DISTRIBUTIONS,
@@ -34,12 +35,14 @@ from ..choices import (
     MESH_KINDS,
     OPTIMIZERS,
     PDE_NAMES,
+    RULES,
+    SAMPLED_RULES,
     SCHEDULES,
     SCHEMES,
+    SPARSE_RULES,
     TRAINERS,
 )
 from ..photonics.hardware import PRESETS, HardwareModel
-from ..pinn.quadrature import RULES, SAMPLED_RULES, SPARSE_RULES
 from ..validation import (
     check_choice,
     check_fraction,
@@ -104,8 +107,15 @@ def _check_literals(section) -> None:
             check_choice(f.name.replace("_", " "), getattr(section, f.name), choices)
 
 
+@functools.cache
+def _hints(cls) -> dict:
+    """A section's field types, read once: each read compiles every (string) annotation again, which
+    made building the options of ``photonzo train --help`` (and every configuration) cost 0.1 s."""
+    return typing.get_type_hints(cls)
+
+
 def literal_choices(cls, name: str) -> tuple | None:
-    hint = typing.get_type_hints(cls)[name]
+    hint = _hints(cls)[name]
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if typing.get_origin(hint) is Literal:
         return typing.get_args(hint)
@@ -333,9 +343,13 @@ class TrainConfig(Sections):
 
     @property
     def model_name(self) -> str:
+        """The key in ``network.MODELS`` of the network this run trains: the dataset's model family and
+        ``model`` (``digits-tt``; ``fashion-mnist`` uses the ``mnist`` models)."""
         return f"{MODEL_FOR[self.dataset]}-{self.model}"
 
     def hardware_model(self) -> HardwareModel:
+        """The chip's ``HardwareModel`` (``ChipConfig.hardware_model``): the ``hardware`` preset with
+        ``phase_bits`` and ``hardware_overrides`` applied."""
         return self.chip.hardware_model()
 
 
@@ -594,7 +608,7 @@ def _parser(kind, positive: bool, none: str | None):
 def add_arguments(parser: argparse.ArgumentParser, config: type[Sections]) -> None:
     """One option per CLI field of ``config``'s sections, defaults and help from the fields."""
     for _, section in config.SECTIONS:
-        hints = typing.get_type_hints(section)
+        hints = _hints(section)
         for f in dataclasses.fields(section):
             meta = f.metadata
             if not meta.get("cli", True):

@@ -14,10 +14,15 @@ from .results import method_switches, read_metrics, read_summary, summarise
 
 
 def pyplot():
-    """matplotlib's pyplot on the headless Agg backend (imported on first use: it is slow to import)."""
+    """matplotlib's pyplot (imported on first use: it is slow to import), on the headless Agg backend
+    unless a backend was chosen already (``MPLBACKEND``, or pyplot imported before): a notebook keeps
+    its inline backend, so its own figures still show after a run's curves are drawn."""
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg")
+    if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt

@@ -162,6 +162,9 @@ def make_trainer(
     progress: bool = True,
     params: torch.Tensor | None = None,
 ) -> ZOTrainer:
+    """The ``ZOTrainer`` of a classification run: ``config``'s method (estimator and optimiser) on ``oracle``,
+    the ``Classification`` of ``train`` and ``valid`` (inputs, labels), ``config``'s loop, recording in
+    ``run_dir``; ``params``: the starting phases (default: random, from ``config.seed``)."""
     loop = LoopConfig(
         steps=config.steps,
         batch_size=config.batch_size,
@@ -213,9 +216,11 @@ def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ..
         changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
         if changed:
             values = "; ".join(f"{k}: {before.get(k)!r} there, {now.get(k)!r} now" for k in changed)
+            options = " ".join(f"--{k.replace('_', '-')} {before[k]}" for k in changed if k in ADDED)
+            hint = f" ({options} for a run written before the option existed)" if options else ""
             raise ValueError(
                 f"{saved} differs from this run's options ({values}); resume with the same "
-                "options (or start a new run directory)"
+                f"options{hint} (or start a new run directory)"
             )
         check_resumable(run_dir)  # a damaged checkpoint or history: refused before the data is loaded
         return started
@@ -462,6 +467,8 @@ def run_training(
 
 # ---- one PINN run from a configuration ---------------------------------------------------------
 def build_pinn_network(config: PINNConfig):
+    """The PINN's network: ``small`` is (d+1) → 32 → 32 → 1 dense with sine activations; ``tt`` and ``dense``
+    are the reference ``hjb-tt`` and ``hjb-dense`` (21 → 512 → 512 → 1)."""
     if config.model == "small":
         d, edges = config.dim + 1, config.edge_blocks
         return OpticalNetwork(
@@ -473,6 +480,9 @@ def build_pinn_network(config: PINNConfig):
 
 
 def build_derivatives(config: PINNConfig, input_dim: int, spatial: int):
+    """The configured derivative estimator for inputs of ``input_dim`` coordinates, ``spatial`` of them
+    spatial: Stein on a sparse grid or on sampled nodes, the least-squares fit, or finite differences, with
+    smoothing radius (or step) ``config.sigma``."""
     if config.estimator == "fd":
         return FiniteDifference(input_dim, config.sigma, spatial=spatial)
     if config.estimator in ("sparse-grid", "least-squares"):

@@ -100,6 +100,8 @@ class Sweep:
     calibration: dict = field(default_factory=dict)  # CalibrationConfig fields (seed: the cell's)
 
     def validate(self) -> Sweep:
+        """The sweep itself if it can run, else ``SweepError`` naming the first problem (checked before any
+        cell starts: modes, seeds, hardware points, ``[train]``, ``[backprop]``, ``[calibration]``)."""
         if not self.points:
             raise SweepError(
                 "the sweep has no hardware points: give a [grid] with at least one value per field, "
@@ -158,10 +160,13 @@ class Sweep:
         return self
 
     def calibration_config(self, seed: int):
+        """The ``CalibrationConfig`` of a calibrated cell of ``seed``."""
         return config_from_dict({**self.calibration, "seed": seed})
 
     # ---- cells ------------------------------------------------------------------------------
     def train_config(self, point: dict, seed: int):
+        """The ``TrainConfig`` of the cell at hardware ``point`` and ``seed`` (which picks the chip, the
+        initial phases and the ZO run); a deployed start keeps the digital logits (``output_gain`` 1)."""
         settings = {**self.train}
         if self.in_situ_init == "deployed":
             settings["output_gain"] = 1.0  # the digital weights' logits, as trained
@@ -170,11 +175,13 @@ class Sweep:
         )
 
     def cells(self) -> list[Cell]:
+        """Every (mode, point, seed) cell, modes outermost."""
         return [
             Cell(mode, point, seed) for mode in self.modes for point in self.points for seed in self.seeds
         ]
 
     def describe(self) -> dict:
+        """The sweep as a JSON-able mapping (``sweep.json``)."""
         return dataclasses.asdict(self)
 
 
@@ -186,6 +193,8 @@ class Cell:
 
     @property
     def name(self) -> str:
+        """``<mode>/<field=value,…>/seed<N>``: the cell's path under ``cells/`` and its name in the
+        results."""
         point = ",".join(f"{k}={_fmt(v)}" for k, v in sorted(self.point.items())) or "base"
         return f"{self.mode}/{point}/seed{self.seed}"
 
@@ -216,6 +225,8 @@ def _none(value):
 
 
 def sweep_from_dict(data: dict) -> Sweep:
+    """A validated ``Sweep`` from a sweep file's tables (see the module docstring); ``SweepError`` names what
+    is wrong."""
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
         raise SweepError(f"unknown section(s) {unknown}; a sweep file has {', '.join(SECTIONS)}")
@@ -262,6 +273,7 @@ def read_sweep_file(path) -> dict:
 
 
 def load_sweep(path) -> Sweep:
+    """The validated ``Sweep`` of the TOML file at ``path``."""
     return sweep_from_dict(read_sweep_file(path))
 
 
@@ -373,6 +385,7 @@ def _calibrated(sweep: Sweep, cell: Cell, chip, phases, probe_x, evaluate, out: 
 
 
 def cell_dir(sweep_dir: Path, cell: Cell) -> Path:
+    """The directory of ``cell`` under ``sweep_dir``: ``cells/<cell.name>``."""
     return sweep_dir / "cells" / cell.name
 
 

@@ -49,6 +49,9 @@ from .threads import ThreadPolicy
 
 
 def check_labels(labels: torch.Tensor, batch: int, classes: int) -> None:
+    """Refuse (``ValueError``) ``labels`` unless they are integer class indices of shape ``[batch]`` in
+    ``0 .. classes − 1``: the target check of the ``cross_entropy`` loss, run before the forward so
+    that a refused call costs no query."""
     if labels.shape != (batch,) or labels.is_floating_point() or labels.is_complex():
         raise ValueError(
             f"cross_entropy needs integer class labels of shape [{batch}], "
@@ -68,6 +71,8 @@ def cross_entropy(out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def check_targets(targets: torch.Tensor, batch: int, outputs: int) -> None:
+    """Refuse (``ValueError``) ``targets`` unless their shape is ``[batch, outputs]``: the target check
+    of the ``mse`` loss, run before the forward so that a refused call costs no query."""
     if targets.shape != (batch, outputs):
         raise ValueError(f"mse needs targets of shape [{batch}, {outputs}], got {list(targets.shape)}")
 
@@ -90,18 +95,38 @@ class Oracle(Protocol):
     """What a BP-free trainer may use: program parameters, read detector outputs."""
 
     @property
-    def n_params(self) -> int: ...
+    def n_params(self) -> int:
+        """The length P of a parameter setting: every layer's phases (rad) and electronic biases, in
+        network order (``param_slices`` names its pieces)."""
 
-    def param_slices(self, level: str = "layer") -> list[ParamSlice]: ...
+    def param_slices(self, level: str = "layer") -> list[ParamSlice]:
+        """Named contiguous slices (``ParamSlice``: name, start, stop, kind) of the parameter vector at
+        ``level``, one of ``layer``, ``core``, ``group``, ``mesh`` (``OpticalNetwork.param_slices``); at
+        every level they cover ``0 .. P`` in order."""
 
-    def initial_params(self, seed: int = 0) -> torch.Tensor: ...
+    def initial_params(self, seed: int = 0) -> torch.Tensor:
+        """A random starting setting ``[P]`` (real, in the chip's real dtype and on its device): phases
+        uniform in [0, 2π) rad, electronic biases zero; the same ``seed`` gives the same vector. Costs no
+        query."""
 
-    def outputs(self, phases, x) -> torch.Tensor: ...
+    def outputs(self, phases, x) -> torch.Tensor:
+        """Detected outputs ``[Q, B, out]`` of Q parameter settings ``phases[Q, P]`` (commanded phases in
+        rad, and the biases; a float32 or float64 tensor or array, Q ≥ 1) on the same real input
+        amplitudes ``x[B, in]``, after the chip's electronic output gain. Each setting counts one query
+        (``queries`` grows by Q) and sees its own dynamic noise; arguments refused (``ValueError``) cost
+        none."""
 
-    def loss(self, phases, batch) -> torch.Tensor: ...
+    def loss(self, phases, batch) -> torch.Tensor:
+        """The loss per setting ``[Q]`` of ``phases[Q, P]`` on one ``batch = (x[B, in], targets)``, from
+        its ``outputs``: integer labels ``[B]`` for the ``cross_entropy`` loss, targets ``[B, out]`` for
+        ``mse``. Q queries; targets a named loss refuses (``check_labels``, ``check_targets``) cost
+        none."""
 
     @property
-    def queries(self) -> int: ...
+    def queries(self) -> int:
+        """Parameter settings evaluated so far, each on one batch: a call of ``outputs``, ``loss`` or
+        ``layer_outputs`` with Q settings adds Q, whatever its batch size B (what a query budget
+        counts)."""
 
 
 @runtime_checkable
@@ -109,9 +134,14 @@ class LayerTapOracle(Oracle, Protocol):
     """An Oracle whose chip also exposes every layer's detector readings (see the module docstring)."""
 
     @property
-    def layer_features(self) -> list[int]: ...
+    def layer_features(self) -> list[int]:
+        """The output width of every layer, in order: ``out_i`` of each tensor ``layer_outputs`` returns
+        (the last is ``out``)."""
 
-    def layer_outputs(self, phases, x) -> list[torch.Tensor]: ...
+    def layer_outputs(self, phases, x) -> list[torch.Tensor]:
+        """Every layer's output ``[Q, B, out_i]``, in order, for ``phases[Q, P]`` on ``x[B, in]`` from one
+        forward: hidden layers after their electronic activation (what the next layer's modulators
+        receive), the last as ``outputs`` returns it. Q queries, like ``outputs``."""
 
 
 class Chip:
@@ -173,6 +203,8 @@ class Chip:
     # ---- bookkeeping ---------------------------------------------------------------------
     @property
     def n_params(self) -> int:
+        """The length P of the parameter vector: the network's phases and electronic biases
+        (``OpticalNetwork.n_params``)."""
         return self.network.n_params
 
     @property
@@ -198,6 +230,8 @@ class Chip:
         return self._gains
 
     def param_slices(self, level: str = "layer") -> list[ParamSlice]:
+        """Named slices of the parameter vector at ``level`` (``OpticalNetwork.param_slices``; see
+        ``Oracle.param_slices``)."""
         return self.network.param_slices(level)
 
     def initial_params(self, seed: int = 0) -> torch.Tensor:
@@ -325,7 +359,8 @@ class Chip:
 
     def layer_outputs(self, phases, x) -> list[torch.Tensor]:
         """Every layer's output ``[Q, B, out_i]`` for Q settings on the same inputs: hidden layers
-        after their electronic activation, the last as detected. Costs Q queries, like ``outputs``."""
+        after their electronic activation, the last as ``outputs`` returns it (with ``output_gain``).
+        Costs Q queries, like ``outputs``."""
         with self._threads(phases, x, taps=True):
             return self._forward(self._check_phases(phases), self._check_inputs(x), taps=True)
 
@@ -374,6 +409,9 @@ class Chip:
             return self.loss_fn(self._forward(phases, x), y)
 
     def summary(self) -> dict:
+        """A JSON-able description of the chip: its network's ``OpticalNetwork.summary``, its ``hardware``
+        (``HardwareModel.describe``), ``seed``, ``output_gain``, the electronic gain of every optical
+        matrix (``gains``, network order) and the simulation ``dtype`` (``complex64`` or ``complex128``)."""
         return {
             **self.network.summary(),
             "hardware": self.hardware.describe(),
@@ -429,14 +467,19 @@ class ChipOracle:
 
     @property
     def n_params(self) -> int:
+        """``Chip.n_params``: the length P of the parameter vector (``Oracle.n_params``)."""
         return self._call("n_params")
 
     @property
     def queries(self) -> int:
+        """``Chip.queries``: the settings the chip has evaluated so far, through this view or otherwise
+        (``Oracle.queries``)."""
         return self._call("queries")
 
     @property
     def inferences(self) -> int:
+        """``Chip.inferences``: single-input forwards so far (queries × batch size); not part of the Oracle
+        protocol."""
         return self._call("inferences")
 
     def continue_from(self, queries: int) -> None:
@@ -445,22 +488,33 @@ class ChipOracle:
         self._call("continue_from", queries)
 
     def param_slices(self, level: str = "layer") -> list[ParamSlice]:
+        """``Chip.param_slices``: named slices of the parameter vector at ``level``
+        (``Oracle.param_slices``)."""
         return self._call("param_slices", level)
 
     def initial_params(self, seed: int = 0) -> torch.Tensor:
+        """``Chip.initial_params``: a random start ``[P]``, phases uniform in [0, 2π) rad, biases zero
+        (``Oracle.initial_params``)."""
         return self._call("initial_params", seed)
 
     def outputs(self, phases, x) -> torch.Tensor:
+        """``Chip.outputs``: detected outputs ``[Q, B, out]`` of ``phases[Q, P]`` on ``x[B, in]``; Q queries
+        (``Oracle.outputs``)."""
         return self._call("outputs", phases, x)
 
     def loss(self, phases, batch) -> torch.Tensor:
+        """``Chip.loss``: the loss per setting ``[Q]`` on one ``batch = (x, targets)``; Q queries
+        (``Oracle.loss``)."""
         return self._call("loss", phases, batch)
 
     @property
     def layer_features(self) -> list[int]:
+        """``Chip.layer_features``: the output width of every layer (``LayerTapOracle.layer_features``)."""
         return self._call("layer_features")
 
     def layer_outputs(self, phases, x) -> list[torch.Tensor]:
+        """``Chip.layer_outputs``: every layer's output ``[Q, B, out_i]``; Q queries
+        (``LayerTapOracle.layer_outputs``)."""
         return self._call("layer_outputs", phases, x)
 
     def __setattr__(self, name, value):

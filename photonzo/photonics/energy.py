@@ -148,6 +148,7 @@ class EnergyModel:
         return dataclasses.replace(self, **changes)
 
     def describe(self) -> dict:
+        """Every constant by name (SI units), for ``photonzo info --hardware`` and the records."""
         return dataclasses.asdict(self)
 
     def conversion_energy(self, energy_8bit: float, bits: int | None) -> float:
@@ -157,6 +158,7 @@ class EnergyModel:
 
     @property
     def photon_energy(self) -> float:
+        """hν = hc/λ of one photon at ``wavelength``, in J."""
         return PLANCK * LIGHT_SPEED / self.wavelength
 
 
@@ -263,13 +265,16 @@ class Estimate:
 
     @property
     def time_s(self) -> float:
+        """The total time, in s: the sum of the ``time`` terms."""
         return sum(self.time.values())
 
     @property
     def energy_j(self) -> float:
+        """The total energy, in J: the sum of the ``energy`` terms."""
         return sum(self.energy.values())
 
     def as_json(self) -> dict:
+        """The estimate as ``summary.json``'s ``on_chip`` records it: counts, totals (s, J) and terms."""
         return {
             "model": self.model,
             "queries": self.queries,

@@ -96,21 +96,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ..validation import is_int
 
-if TYPE_CHECKING:  # torch is imported where phases are programmed: the presets and the CLI need none
+if TYPE_CHECKING:  # numpy and torch are imported where a chip is made and programmed: the presets
+    import numpy as np  # and the CLI's options need neither (seconds of imports on a busy machine)
     import torch
 
 TWO_PI = 2 * math.pi
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)  # numpy's numbers too
 
 
 def _bits_ok(name: str, value) -> None:
@@ -186,15 +186,19 @@ class HardwareModel:
         return dataclasses.replace(self, **changes)
 
     def describe(self) -> dict:
+        """Every field by name (units as in the class), for run records and ``photonzo info``."""
         return dataclasses.asdict(self)
 
     @property
     def is_ideal(self) -> bool:
+        """Whether every non-ideality is off (the name aside)."""
         return self == dataclasses.replace(IDEAL, name=self.name)
 
     # ---- static errors -------------------------------------------------------------------
     def draw_static(self, n_phases: int, n_mzis: int, seed: int) -> StaticErrors:
         """Fabrication errors of one chip: drawn once from ``seed`` (numpy PCG64)."""
+        import numpy as np
+
         rng = np.random.default_rng(seed)
         gain = 1.0 + self.gamma_std * rng.standard_normal(n_phases) if self.gamma_std else None
         bias = rng.uniform(-self.phase_bias, self.phase_bias, n_phases) if self.phase_bias else None

@@ -45,6 +45,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ..choices import EDGE_BLOCKS  # the names, torch-free for the CLI
 from ..validation import check_positive_int
 from .decompose import matrix_to_svd_phases_batched
 from .hardware import IDEAL, HardwareModel
@@ -87,13 +88,17 @@ class ParamSlice:
 
     @property
     def size(self) -> int:
+        """The number of entries, ``stop − start``."""
         return self.stop - self.start
 
     @property
     def slice(self) -> slice:
+        """``slice(start, stop)``, to index the flat vector with: ``params[..., s.slice]``."""
         return slice(self.start, self.stop)
 
     def shifted(self, offset: int, prefix: str) -> ParamSlice:
+        """The same range ``offset`` entries further on, named ``{prefix}.{name}``, its kind kept: how a
+        network names its layers' slices in its own vector (``layer0.core1.V[3]``)."""
         return ParamSlice(f"{prefix}.{self.name}", self.start + offset, self.stop + offset, self.kind)
 
 
@@ -148,6 +153,8 @@ class ForwardContext:
 
     @property
     def real_dtype(self) -> torch.dtype:
+        """The real dtype that goes with ``dtype`` (float32 for complex64, float64 for complex128): what
+        ``encode`` casts real input amplitudes to."""
         return real_dtype_of(self.dtype)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -365,12 +372,12 @@ class RealisedMatrix:
         return y if real_out else torch.view_as_complex(y.unflatten(-1, (-1, 2)))
 
 
-# How a block at a matrix's bottom or right edge, with fewer than k rows r or columns c, is realised:
-# ``rectangular`` — by an r-mode mesh U, min(r, c) attenuators and a c-mode mesh V† (an SVD of the
-# r×c block: a 512→1 readout is 64 blocks of one 8-mode mesh and one attenuator each); ``padded`` —
-# as the r×c corner of a full k×k U Σ V† (the layout of photonzo before rectangular edges; run
-# directories written then resume with it).
-EDGE_BLOCKS = ("rectangular", "padded")
+# EDGE_BLOCKS (photonzo/choices.py): how a block at a matrix's bottom or right edge, with fewer than
+# k rows r or columns c, is realised. ``rectangular``: by an r-mode mesh U, min(r, c) attenuators and
+# a c-mode mesh V† (an SVD of the r×c block: a 512→1 readout is 64 blocks of one 8-mode mesh and one
+# attenuator each); ``padded``: as the r×c corner of a full k×k U Σ V† (the layout of photonzo
+# before rectangular edges; run directories written then resume with it).
+# The groups of a matrix's parameter vector, in order: (name, kind of its slices).
 _GROUPS = (("V", "mesh"), ("sigma", "attenuator"), ("U", "mesh"))
 
 
@@ -392,7 +399,8 @@ class BlockClass(NamedTuple):
     mzi_starts: tuple[int, int, int]
 
     @property
-    def count(self) -> int:
+    def count(self) -> int:  # shadows tuple.count: a count of blocks, not of occurrences
+        """Blocks of this class."""
         return self.rows * self.cols
 
     @property
@@ -608,6 +616,8 @@ class OpticalMatrix:
         return out, gain
 
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
+        """A random phase vector ``[n_params]``: every mesh and attenuator phase uniform in [0, 2π) rad,
+        drawn from ``rng``."""
         return rng.uniform(0.0, 2 * np.pi, self.n_params)
 
 
@@ -623,6 +633,7 @@ class BlockInputs(NamedTuple):
 
     @property
     def count(self) -> int:
+        """Blocks these inputs describe (their leading axis)."""
         return self.v.shape[0]
 
 
@@ -761,14 +772,20 @@ class OpticalLayer:
 
     @property
     def n_params(self) -> int:
+        """Length of the layer's parameter vector: the phases of its matrices (``n_phases``), then
+        ``out_features`` electronic biases if it has a bias."""
         return sum(m.n_params for _, m in self._matrices()) + (self.out_features if self.bias else 0)
 
     @property
     def n_phases(self) -> int:
+        """Optical phases of the layer (rad): the mesh and attenuator phases of every matrix, the first
+        ``n_phases`` entries of its parameter vector."""
         return sum(m.n_params for _, m in self._matrices())
 
     @property
     def n_mzis(self) -> int:
+        """MZIs of the layer as laid out: every mesh's MZIs and every attenuator (one MZI each), its edge
+        blocks realised as its ``EDGE_BLOCKS`` choice says (``padded_mzis``: with every block full)."""
         return sum(m.n_mzis for _, m in self._matrices())
 
     @property
@@ -789,6 +806,11 @@ class OpticalLayer:
             z += m.n_mzis
 
     def param_slices(self, level: str) -> list[ParamSlice]:
+        """Named slices of this layer's parameter vector (offsets within it) at ``level``: at ``core`` one
+        per matrix (``matrix``; ``core0``, ``core1``, ... for a TT layer); at ``group`` each matrix's V,
+        sigma and U (``core0.sigma``); at ``mesh`` one per block of each group (``core0.U[3]``,
+        ``OpticalMatrix.param_slices``); then ``bias`` (kind ``bias``) if the layer has one. ``layer``
+        gives what ``core`` gives: the one slice per layer is ``OpticalNetwork.param_slices``'."""
         out = []
         for name, m, p, _ in self._offsets():
             for s in m.param_slices(level):
@@ -801,12 +823,17 @@ class OpticalLayer:
 
     @property
     def phase_mask(self) -> np.ndarray:
+        """``[n_params]`` booleans: True for the optical phases (the first ``n_phases`` entries), False for
+        the electronic bias."""
         mask = np.zeros(self.n_params, dtype=bool)
         mask[: self.n_phases] = True
         return mask
 
     @property
     def crosstalk_pairs(self) -> np.ndarray:
+        """Thermal-neighbour pairs ``[n_pairs, 2]`` (int64) of phase-shifter indices in the layer's vector,
+        both directions: every matrix's ``OpticalMatrix.crosstalk_pairs`` at its offset. For a pair
+        (i, j) the chip adds κ × the commanded phase j to phase i (κ: ``HardwareModel.crosstalk``)."""
         return np.concatenate([m.crosstalk_pairs + p for _, m, p, _ in self._offsets()])
 
     def realise(
@@ -864,6 +891,10 @@ class OpticalLayer:
     def forward(
         self, params: torch.Tensor, x: torch.Tensor, ctx: ForwardContext, readout: str, gains=None
     ) -> torch.Tensor:
+        """Detected outputs ``[Q, B, out]`` (electronic bias added, no activation) for the physical
+        parameters ``params[Q, P_layer]`` (the phases, rad, as the chip's hardware model left them; then
+        the biases) on inputs ``x[B, in]`` (or ``[Q, B, in]``), read out as ``readout``, on matrices
+        with electronic ``gains`` (nominal if None): ``realise``, then ``run`` on the whole batch."""
         return self.run(self.realise(params, ctx, gains, readout, x.shape[-2]), x, ctx, readout)
 
     @staticmethod
@@ -871,6 +902,8 @@ class OpticalLayer:
         return y if realised.bias is None else y + realised.bias.to(y.dtype)
 
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
+        """A random parameter vector ``[n_params]``: every phase uniform in [0, 2π) rad (each matrix's
+        ``OpticalMatrix.init_params`` in turn, from ``rng``), the biases zero."""
         parts = [m.init_params(rng) for _, m in self._matrices()]
         return np.concatenate(parts + ([np.zeros(self.out_features)] if self.bias else []))
 
@@ -928,6 +961,9 @@ class OpticalLayer:
         raise NotImplementedError
 
     def summary(self) -> dict:
+        """A JSON-able description: the layer's ``type``, its ``in`` and ``out`` widths, ``mzis``,
+        ``padded_mzis``, optical ``phases`` and ``electronic_params`` (its biases); subclasses add their
+        shapes."""
         return {
             "type": type(self).__name__,
             "in": self.in_features,
@@ -1009,6 +1045,8 @@ class OpticalLinear(OpticalLayer):
         return self.check_weights(DenseWeights(_array(arrays, f"{prefix}.weight"), bias))
 
     def summary(self) -> dict:
+        """``OpticalLayer.summary`` and the block size k (``block``), the number of blocks (``blocks``),
+        ``mesh``, ``edge_blocks`` and ``weights`` (in × out, the entries of the dense matrix)."""
         return {
             **super().summary(),
             "block": self.matrix.block,
@@ -1227,6 +1265,10 @@ class TTOpticalLinear(OpticalLayer):
         return self.check_weights(TTWeights(cores, arrays.get(f"{prefix}.bias")))
 
     def summary(self) -> dict:
+        """``OpticalLayer.summary`` and the TT's ``in_shape`` (m₁..m_d), ``out_shape`` (n₁..n_d) and
+        ``ranks``, the block size k (``block``), ``mesh``, ``edge_blocks``, ``weights`` (the entries of
+        all cores, Σ_k r_{k−1}·n_k·m_k·r_k) and ``core_shapes`` (each core's realised
+        [r_{k−1}·n_k, m_k·r_k] matrix)."""
         return {
             **super().summary(),
             "in_shape": list(self.in_shape),

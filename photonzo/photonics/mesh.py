@@ -42,9 +42,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..choices import MESH_KINDS  # the names, torch-free for the CLI
 from .mzi import mzi_coefficients, mzi_givens, unit_phasor
 
-MESH_KINDS = ("clements", "reck")
 _NO_MZIS = np.zeros(0, dtype=np.int64)  # the MZI index arrays of a one-mode mesh
 
 
@@ -77,22 +77,31 @@ class MeshLayout:
 
     @property
     def n_mzis(self) -> int:
+        """MZIs of the mesh: N(N−1)/2 in either layout (none for one mode)."""
         return self.n * (self.n - 1) // 2
 
     @property
     def n_phases(self) -> int:
+        """Length P of the mesh's phase vector: θ and φ of every MZI, then the N output-screen phases,
+        N(N−1) + N in all."""
         return 2 * self.n_mzis + self.n
 
     @property
     def theta_slice(self) -> slice:
+        """The internal phases θ (rad; cos θ is the bar transmission) in the phase vector: entries
+        ``0 .. n_mzis − 1``, in the mesh's MZI numbering."""
         return slice(0, self.n_mzis)
 
     @property
     def phi_slice(self) -> slice:
+        """The external phases φ (rad, on each MZI's upper input arm) in the phase vector: entries
+        ``n_mzis .. 2·n_mzis − 1``, in the mesh's MZI numbering."""
         return slice(self.n_mzis, 2 * self.n_mzis)
 
     @property
     def screen_slice(self) -> slice:
+        """The output phase screen ψ_0..ψ_{N−1} (rad, one shifter per output mode) in the phase vector: its
+        last N entries."""
         return slice(2 * self.n_mzis, self.n_phases)
 
     @functools.cached_property

@@ -13,8 +13,9 @@ the flat vector and the gains — leaving the network untouched, so one network 
 chips with different deployments.
 
 Readout: every layer's outputs are detected — coherently (signed field, homodyne) or as
-intensity (|field|²) — chosen once per network; TT cores are always detected coherently
-between cores. The electronic activation follows detection.
+intensity (|field|²) — chosen once per network; between TT cores the field is always read by I/Q
+receivers (both quadratures, kept complex: ``layers.DETECTIONS``). The electronic activation follows
+detection.
 
 ``digital_forward(weights, x)`` is the same network in the weight domain (torch autograd
 works through it), on one weight object per layer of the layer's type (``DenseWeights``,
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..choices import LEVELS  # the names, torch-free for the CLI
 from ..validation import check_seed
 from .layers import (
     READOUTS,
@@ -49,7 +51,6 @@ ACTIVATIONS = {
     "sigmoid": torch.sigmoid,
     "identity": lambda x: x,
 }
-LEVELS = ("layer", "core", "group", "mesh")
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,18 +107,24 @@ class OpticalNetwork:
     # ---- sizes and the flat parameter vector ---------------------------------------------
     @property
     def in_features(self) -> int:
+        """Input width: the first layer's ``in_features`` (one input modulator each)."""
         return self.layers[0].in_features
 
     @property
     def out_features(self) -> int:
+        """Output width: the last layer's ``out_features`` (one output detector each)."""
         return self.layers[-1].out_features
 
     @property
     def n_params(self) -> int:
+        """Length P of the flat parameter vector: every layer's phases (rad) and electronic biases, layer
+        after layer (``phase_mask`` tells them apart)."""
         return sum(layer.n_params for layer in self.layers)
 
     @property
     def n_mzis(self) -> int:
+        """MZIs of the network as laid out, attenuators included (one MZI each; ``padded_mzis``: with every
+        block full)."""
         return sum(layer.n_mzis for layer in self.layers)
 
     @property
@@ -371,6 +378,11 @@ class OpticalNetwork:
         return [layer.unflatten(arrays, f"layer{i}") for i, layer in enumerate(self.layers)]
 
     def summary(self) -> dict:
+        """A JSON-able description (``photonzo info`` prints it): ``name``, ``readout``, ``in``, ``out``,
+        ``mzis``, ``padded_mzis``, optical ``phases``, ``params`` (P, biases included), ``weights`` (the
+        entries of the digital weights: dense matrices and TT cores) and ``layers``: per layer its
+        ``OpticalLayer.summary``, its name (``layer{i}``) and the activation after it (the last has
+        none)."""
         layers = []
         for i, layer in enumerate(self.layers):
             entry = {"name": f"layer{i}", **layer.summary()}

@@ -56,9 +56,12 @@ class ThreadPolicy:
         self.chosen: dict[tuple, int] = {}
 
     def key(self, settings: int, inputs: int, taps: bool) -> tuple:
+        """The shape of a call: settings and inputs in powers of two, and whether layer taps are read."""
         return _bucket(settings), _bucket(inputs), taps
 
     def threads_for(self, key: tuple) -> int:
+        """The thread count for the next call of shape ``key``: the fixed count, the measured choice, or
+        (while measuring) one thread or the maximum in turn."""
         if self.fixed is not None:
             return self.fixed
         if self.maximum == 1:
@@ -72,6 +75,8 @@ class ThreadPolicy:
         return min(runs, key=lambda threads: len(runs[threads]))  # alternate, one thread first
 
     def record(self, key: tuple, threads: int, seconds: float) -> None:
+        """Count a call of shape ``key`` on ``threads`` threads that took ``seconds`` (s) towards the
+        choice."""
         runs = self._times.get(key)
         if runs is None or key in self.chosen or threads not in runs:
             return
@@ -94,5 +99,6 @@ class ThreadPolicy:
                 torch.set_num_threads(before)
 
     def describe(self) -> dict:
+        """The fixed count, the maximum and the choice made per shape."""
         return {"fixed": self.fixed, "maximum": self.maximum,
                 "chosen": {"x".join(map(str, k)): v for k, v in self.chosen.items()}}  # fmt: skip

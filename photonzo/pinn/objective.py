@@ -22,6 +22,7 @@ from .pde import PDE
 
 
 def relative_l2(estimate: torch.Tensor, exact: torch.Tensor) -> float:
+    """‖estimate − exact‖₂ / ‖exact‖₂ over all points (dimensionless)."""
     return float((estimate - exact).norm() / exact.norm())
 
 
@@ -43,6 +44,7 @@ class PINNObjective:
         self.test_u, self.test_nn = pde.exact(self.test_x), pde.exact_nn(self.test_x)
 
     def sample(self, generator: torch.Generator, batch_size: int) -> torch.Tensor:
+        """``batch_size`` fresh collocation points ``[batch_size, d + 1]``, uniform in the PDE's domain."""
         return self.pde.sample(batch_size, generator)
 
     def nn(self, oracle, settings: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -60,6 +62,8 @@ class PINNObjective:
         return self.pde.residual(d["grad"][..., dim], d["grad"][..., :dim], d["laplacian"], u=d["value"])
 
     def loss_fn(self, oracle, points):
+        """The training loss of settings ``[Q, P]`` at the collocation ``points``: the mean squared PDE
+        residual per setting, ``[Q]``, from one Oracle call."""
         return lambda settings: self.residuals(oracle, settings, points).pow(2).mean(-1)
 
     def errors(self, nn: torch.Tensor, data=None) -> dict:
@@ -75,6 +79,9 @@ class PINNObjective:
         }
 
     def evaluate(self, oracle, params: torch.Tensor, data=None) -> dict:
+        """``val_loss`` (mean squared residual on the fixed validation points) and the relative ℓ2 errors
+        ``rel_l2`` (of u) and ``rel_l2_learned`` (of the network's part) on ``data`` (default: the test
+        points)."""
         x = self.test_x if data is None else torch.as_tensor(data, dtype=torch.float64)
         nn = self.nn(oracle, params[None], x)[0]
         loss = float(self.residuals(oracle, params[None], self.valid_x).pow(2).mean())

@@ -64,6 +64,9 @@ from ..validation import check_positive, check_positive_int
 
 
 class PDE:
+    """Base of the PDEs: inputs ``[P, d + 1]`` (d spatial coordinates, then time), a domain sampler, the
+    hard-constraint ansatz, the residual and the exact solution (see the module docstring)."""
+
     name = "pde"
     default_dim = 20
     one_dimensional = False  # True: the PDE is stated in one spatial dimension only
@@ -78,6 +81,7 @@ class PDE:
 
     @property
     def input_dim(self) -> int:
+        """Inputs per point: the d spatial coordinates and time."""
         return self.dim + 1
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -85,6 +89,9 @@ class PDE:
         return torch.rand(n, self.input_dim, generator=generator, dtype=torch.float64)
 
     def ansatz(self, x: torch.Tensor, nn: torch.Tensor) -> torch.Tensor:
+        """u = g(x, t) + c(x, t)·NN of the network outputs ``nn[...]`` at points ``x[..., d + 1]``: the
+        hard-constraint form that meets the PDE's initial (or terminal) and boundary conditions for any
+        network."""
         raise NotImplementedError
 
     def residual(self, u_t: torch.Tensor, grad_x: torch.Tensor, lap_x: torch.Tensor, u=None) -> torch.Tensor:
@@ -97,6 +104,7 @@ class PDE:
         return u
 
     def exact(self, x: torch.Tensor) -> torch.Tensor:
+        """The exact solution u at points ``x[..., d + 1]``."""
         raise NotImplementedError
 
     def exact_nn(self, x: torch.Tensor) -> torch.Tensor:
@@ -104,10 +112,13 @@ class PDE:
         raise NotImplementedError
 
     def describe(self) -> dict:
+        """The PDE's name, dimension and parameters, for a run's records."""
         return {"name": self.name, "dim": self.dim, **{k: getattr(self, k) for k in self.params}}
 
 
 class HJB(PDE):
+    """u_t + Δu − (1/d)‖∇u‖² + 2 = 0 on [0, 1]^d × [0, 1], u(x, 1) = Σx_i; exact u = Σx_i + 1 − t."""
+
     name = "hjb"
 
     def ansatz(self, x, nn):
@@ -125,6 +136,8 @@ class HJB(PDE):
 
 
 class Heat(PDE):
+    """u_t = Δu on [0, 1]^d × [0, 1], u(x, 0) = sin(a·x) with a = (1, …, 1)/√d; exact u = e^{−t} sin(a·x)."""
+
     name = "heat"
 
     def _phase(self, x):

@@ -49,12 +49,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import validation
+from ..choices import RULES, SAMPLED_RULES, SPARSE_RULES  # the names, numpy-free for the CLI
 from ..io import atomic_file, cache_dir
 from ..validation import check_int
 
-SPARSE_RULES = ("gauss-hermite", "gauss-hermite-odd")
-SAMPLED_RULES = ("monte-carlo", "antithetic")
-RULES = SPARSE_RULES + SAMPLED_RULES
 MAX_NODES = 20_000  # × 100 points per step: already 2M chip inputs per query
 MAX_LEVEL = 100  # 1-D rules of up to 101 (-odd: 201) points: all weights positive, built in < 1 s
 
@@ -70,10 +68,12 @@ class QuadratureRule:
 
     @property
     def n_nodes(self) -> int:
+        """The number of nodes n (function evaluations per point)."""
         return len(self.weights)
 
     @property
     def dim(self) -> int:
+        """The dimension d of the nodes."""
         return self.nodes.shape[1]
 
     @property
@@ -92,6 +92,7 @@ class QuadratureRule:
         return np.tensordot(self.weights, values, axes=(0, 0))
 
     def describe(self) -> dict:
+        """The rule's name, dimension, level, node count and Σ|w|, for a run's records."""
         return {
             "rule": self.name,
             "dim": self.dim,

@@ -101,6 +101,9 @@ class SteinEstimator(_Stencil):
         self.lap_weights = self.weights * ((zs**2).sum(1) - self.spatial) / self.sigma**2  # [n]
 
     def derivatives(self, values: torch.Tensor) -> dict:
+        """Value, gradient and spatial Laplacian of the smoothed function f_σ at each point from its
+        ``values[..., P, K]`` at ``points``: ``{"value": [..., P], "grad": [..., P, D], "laplacian": [...,
+        P]}``."""
         values = self._values(values)
         f0 = values[..., self.centre_index : self.centre_index + 1]
         on_rule = values[..., : len(self.weights)]
@@ -148,6 +151,8 @@ class LeastSquaresEstimator(_Stencil):
         self.lap_weights = w[:, -1] / self.sigma**2  # [K]
 
     def derivatives(self, values: torch.Tensor) -> dict:
+        """Value, gradient and spatial Laplacian of the least-squares quadratic fit to ``values[..., P, K]``
+        at ``points`` (keys as ``SteinEstimator.derivatives``)."""
         values = self._values(values)
         f0 = values[..., self.centre_index : self.centre_index + 1]
         diff = values - f0  # the weights of ∇ and Δ sum to 0: the constant part drops out exactly
@@ -168,6 +173,8 @@ class FiniteDifference(_Stencil):
         self.nodes = torch.cat([torch.zeros(1, self.dim, dtype=torch.float64), eye, -eye])  # [2D + 1, D]
 
     def derivatives(self, values: torch.Tensor) -> dict:
+        """Value, central-difference gradient and spatial Laplacian from ``values[..., P, 2D + 1]`` at
+        ``points`` (keys as ``SteinEstimator.derivatives``)."""
         values = self._values(values)
         f0, plus, minus = values[..., 0], values[..., 1 : 1 + self.dim], values[..., 1 + self.dim :]
         second = (plus + minus - 2 * f0[..., None]) / self.h**2

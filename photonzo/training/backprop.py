@@ -79,6 +79,8 @@ def train_backprop(
 
 @torch.no_grad()
 def digital_accuracy(network: OpticalNetwork, weights: list[LayerWeights], x, y) -> float:
+    """Test accuracy (fraction correct) of real ``weights`` on inputs ``x[N, in]``, labels ``y[N]``, through
+    the network's ideal digital mirror (no chip, no queries)."""
     out = network.digital_forward(weights, torch.as_tensor(np.asarray(x), dtype=torch.float64))
     return float((out.argmax(-1) == torch.as_tensor(np.asarray(y))).double().mean())
 

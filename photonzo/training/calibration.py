@@ -89,6 +89,8 @@ class Calibration:
         return params + self.offset.to(params.dtype)
 
     def summary(self) -> dict:
+        """The calibration's record: relative layer-output error before and after, queries, wall time (s),
+        steps and the offset's RMS (rad, wrapped to [−π, π))."""
         return {
             "loss_before": self.loss_before,
             "loss_after": self.loss_after,
@@ -232,6 +234,8 @@ def load_offset(directory: str | Path) -> torch.Tensor:
 
 
 def config_from_dict(data: dict) -> CalibrationConfig:
+    """A ``CalibrationConfig`` from a mapping (a sweep's ``[calibration]`` table); unknown keys raise
+    ``ValueError``."""
     known = set(asdict(CalibrationConfig()))
     unknown = sorted(set(data) - known)
     if unknown:

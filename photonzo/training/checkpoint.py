@@ -42,6 +42,9 @@ def layout_fingerprint(oracle) -> dict:
 def save_checkpoint(
     path: Path, state: TrainState, method, streams, metric_lines: int, fingerprint: dict
 ) -> Path:
+    """Write ``checkpoint.npz`` at ``path`` atomically: ``state``'s parameters and counters, the method's
+    state, the two generators of ``streams``, the ``metrics.jsonl`` lines it covers and the layout
+    ``fingerprint`` (members: the module docstring). Returns the path."""
     method_arrays, method_meta = method.save(state.method_state)
     arrays = {
         "params": state.params.numpy(),
@@ -134,6 +137,7 @@ def load_checkpoint(
 
 
 def checkpoint_path(run_dir: str | os.PathLike) -> Path:
+    """``checkpoint.npz`` in ``run_dir``."""
     return Path(run_dir) / CHECKPOINT
 
 

@@ -62,9 +62,13 @@ class Probe:
     mu: float
 
     def rows(self, a: int, b: int) -> torch.Tensor:  # unit perturbations [b − a, P]
+        """Rows ``a..b−1`` of the probe's perturbations, ``[b − a, P]`` in units of ``mu``: setting i is θ +
+        μ·row i (and θ − μ·row i for a central scheme)."""
         raise NotImplementedError
 
     def combine(self, diffs: torch.Tensor, n_params: int) -> torch.Tensor:  # [k] or [k, K] → [P]
+        """The probe's gradient estimate ``[P]`` from its ``k`` finite differences ``diffs[k]`` (or ``[k, K]``
+        for a loss of K columns), each already divided by μ (forward) or 2μ (central)."""
         raise NotImplementedError
 
 
@@ -225,6 +229,8 @@ class Estimator:
     name = "estimator"
 
     def probes(self, n_params: int, step: int, generator: torch.Generator, dtype) -> list[Probe]:
+        """This step's probes for ``n_params`` parameters, their random directions drawn from ``generator``
+        (so a checkpoint can restore them), in ``dtype``."""
         raise NotImplementedError
 
     def estimate(
@@ -243,12 +249,15 @@ class Estimator:
         return Estimate(grad, float(loss), queries, self.name)
 
     def queries_per_step(self, n_params: int, step: int = 0) -> int:
+        """Queries of one step on ``n_params`` parameters: the centre and every probe setting (twice each for
+        a central scheme)."""
         return 1 + sum(
             p.k * (2 if p.scheme == "central" else 1)
             for p in self.probes(n_params, step, torch.Generator().manual_seed(0), torch.float64)
         )
 
     def describe(self) -> dict:
+        """A JSON-able description of the estimator's settings, for ``summary.json``."""
         return {"name": self.name}
 
 

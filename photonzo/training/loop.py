@@ -57,6 +57,7 @@ class Extension:
     max_queries: tuple[int | None, int | None]
 
     def as_json(self) -> dict:
+        """The extension as ``config.json``'s ``extensions`` list records it."""
         return {
             "step": self.step,
             "queries": self.queries,
@@ -67,6 +68,7 @@ class Extension:
 
     @classmethod
     def from_json(cls, record) -> Extension:
+        """The extension of a ``config.json`` record; a damaged record raises ``ValueError``."""
         try:
             steps, budgets = tuple(record["steps"]), tuple(record["max_queries"])
             counts = [record[k] for k in ("step", "queries", "last_queries")]
@@ -117,6 +119,7 @@ class LoopConfig:
 
     @property
     def every_checkpoint(self) -> int:
+        """Steps between checkpoints: ``checkpoint_every``, else ``eval_every``."""
         return self.checkpoint_every or self.eval_every
 
 
@@ -129,10 +132,13 @@ class Streams:
 
     @classmethod
     def from_seed(cls, seed: int) -> Streams:
+        """The two generators of a run seeded ``seed``: batches from ``seed``, directions from ``seed +
+        1``."""
         return cls(torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1))
 
 
 def budget_spent(state: TrainState, loop: LoopConfig) -> bool:
+    """Whether the run's training queries reached its budget ``loop.max_queries`` (never without one)."""
     return loop.max_queries is not None and state.train_queries >= loop.max_queries
 
 
@@ -192,10 +198,13 @@ def evaluate(oracle, objective, state: TrainState, params=None, data=None) -> tu
 
 
 def selection_of(objective) -> Selection:
+    """Which evaluation keeps the parameters: the objective's ``selection``, else the lowest ``val_loss``."""
     return getattr(objective, "selection", Selection("val_loss", "min"))
 
 
 def consider(state: TrainState, value: float, record: dict, params, selection: Selection) -> TrainState:
+    """The state with ``params`` kept if ``value`` (measured as ``record``) beats what is kept
+    (``keep_best``)."""
     return state.replace(kept=keep_best(state.kept, value, record, params, selection.sense))
 
 

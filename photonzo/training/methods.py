@@ -34,9 +34,13 @@ class Method:
 
     @property
     def name(self) -> str:
+        """The estimator's name: what each step's record calls the method (``method`` in
+        ``metrics.jsonl``)."""
         return self.estimator.name
 
     def init(self, params: torch.Tensor):
+        """The method's fresh state for the parameters ``params[P]``: the optimiser's (Adam's moments at
+        zero)."""
         return self.optimizer.init(params)
 
     def prepare(self, state, step: int, params: torch.Tensor):
@@ -44,15 +48,21 @@ class Method:
         return state
 
     def current(self, state) -> Estimator:
+        """The estimator that makes the estimate of a step starting from ``state``."""
         return self.estimator
 
     def update(self, grad: torch.Tensor, state, params: torch.Tensor, at: int):
+        """(next parameters, next state) after a step along the estimate ``grad[P]``, the schedule read at
+        ``at`` (in steps); optical phases wrapped into [0, 2π), electronic parameters as they are."""
         return self.optimizer.update(grad, state, params, at)
 
     def lr_at(self, state, at: int) -> float:
+        """The learning rate of a step whose schedule stands at ``at`` (for Adam about the largest step a
+        phase takes, in rad)."""
         return self.optimizer.lr_at(at)
 
     def observe(self, state, step: int, validation_loss: float):
+        """The state after an evaluation at ``step`` measured ``validation_loss`` (one method: unchanged)."""
         return state
 
     def save(self, state) -> tuple[dict, dict]:
@@ -60,13 +70,18 @@ class Method:
         return state_arrays(state), {}
 
     def restore(self, arrays: dict, meta: dict, params: torch.Tensor, step: int):
+        """The state that ``save`` wrote (its ``arrays`` and ``meta``), for parameters ``params[P]`` at
+        ``step``."""
         return self.optimizer.restore(arrays, params)
 
     def describe(self, state=None) -> dict:
+        """A JSON-able description of the method (its estimator's settings), for ``summary.json``."""
         return self.estimator.describe()
 
 
 def method(estimator: Estimator, optimizer: Optimizer) -> Method:
+    """A ``Method``: ``estimator`` makes the gradient estimates, ``optimizer`` (``training/optim.py``:
+    ``adam``, ``sgd``, …) steps the parameters with them."""
     return Method(estimator, optimizer)
 
 
@@ -97,15 +112,20 @@ class Hybrid:
 
     @property
     def name(self) -> str:
+        """``hybrid(first→second)``, from the two methods' names."""
         return f"hybrid({self.first.name}→{self.second.name})"
 
     def _phase(self, state: HybridState) -> Method:
         return self.second if state.phase else self.first
 
     def init(self, params):
+        """A fresh ``HybridState``: the first method in charge with its own fresh state, no validation loss
+        seen."""
         return HybridState(0, self.first.init(params), math.inf, 0, None)
 
     def prepare(self, state: HybridState, step: int, params):
+        """The state a step at ``step`` starts from: handed to the second method, with a fresh state of its
+        own, once ``switch_step`` (or the patience's switch) is due."""
         if state.phase:
             return state
         due = state.switched_at if state.switched_at is not None else self.switch_step
@@ -114,13 +134,16 @@ class Hybrid:
         return HybridState(1, self.second.init(params), state.best, state.stale, step)
 
     def current(self, state: HybridState) -> Estimator:
+        """The estimator of the method in charge."""
         return self._phase(state).current(state.inner)
 
     def update(self, grad, state: HybridState, params, at):
+        """``Method.update`` of the method in charge, on its own state."""
         params, inner = self._phase(state).update(grad, state.inner, params, at)
         return params, state._replace(inner=inner)
 
     def lr_at(self, state: HybridState, at: int) -> float:
+        """The learning rate of the method in charge at schedule position ``at``."""
         return self._phase(state).lr_at(state.inner, at)
 
     def observe(self, state: HybridState, step: int, validation_loss: float):
@@ -133,6 +156,8 @@ class Hybrid:
         return state._replace(stale=stale, switched_at=step + 1 if stale >= self.patience else None)
 
     def save(self, state: HybridState) -> tuple[dict, dict]:
+        """(tensors, meta) for a checkpoint: the state of the method in charge, and the switch's bookkeeping
+        (``switched_at``, ``best``, ``stale``, ``phase``)."""
         arrays, _ = self._phase(state).save(state.inner)
         meta = {
             "switched_at": state.switched_at,
@@ -143,6 +168,8 @@ class Hybrid:
         return arrays, meta
 
     def restore(self, arrays: dict, meta: dict, params, step: int) -> HybridState:
+        """The state ``save`` wrote; a checkpoint from before the training core's reshape has no ``phase``,
+        which is derived from ``switched_at``."""
         switched_at = meta["switched_at"]
         # checkpoints written before the reshape have no phase: the second phase had begun if its
         # first step lies before the checkpoint's
@@ -151,6 +178,8 @@ class Hybrid:
         return HybridState(phase, inner, float(meta["best"]), int(meta["stale"]), switched_at)
 
     def describe(self, state: HybridState | None = None) -> dict:
+        """Both methods' descriptions, ``switch_step``, ``patience`` and, given a state, the step the second
+        method started at (``switched_at``)."""
         return {
             "name": self.name,
             "first": self.first.describe(),
@@ -164,4 +193,6 @@ class Hybrid:
 def hybrid(
     first: Method, second: Method, switch_step: int | None = None, patience: int | None = None
 ) -> Hybrid:
+    """A ``Hybrid``: ``first`` until ``switch_step``, or until ``patience`` evaluations without a better
+    validation loss, whichever comes first; then ``second``, from a fresh state (see the module docstring)."""
     return Hybrid(first, second, switch_step, patience)

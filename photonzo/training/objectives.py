@@ -31,13 +31,19 @@ class Classification:
         self.eval_batch = eval_batch
 
     def sample(self, generator: torch.Generator, batch_size: int):
+        """A minibatch (inputs ``[batch_size, in]``, labels ``[batch_size]``) drawn with replacement from the
+        training split by ``generator``."""
         idx = torch.randint(0, len(self.x_train), (batch_size,), generator=generator)
         return self.x_train[idx], self.y_train[idx]
 
     def loss_fn(self, oracle, batch):
+        """None: the Oracle's own loss (cross-entropy on the batch, in nats) is the training loss."""
         return None  # the Oracle's loss on the batch
 
     def evaluate(self, oracle, params: torch.Tensor, data: tuple | None = None) -> dict:
+        """``val_loss`` (mean cross-entropy, nats) and ``val_acc`` (fraction correct) of ``params[P]`` on
+        ``data`` (default: the validation split), read through the chip's outputs in batches of
+        ``eval_batch``; one query per batch."""
         x, y = (self.x_valid, self.y_valid) if data is None else (torch.as_tensor(a) for a in data)
         step = self.eval_batch
         outs = [oracle.outputs(params[None], x[i : i + step])[0] for i in range(0, len(x), step)]

@@ -21,7 +21,7 @@ import torch
 
 from ..choices import OPTIMIZERS, SCHEDULES  # the names, torch-free for the CLI
 from ..photonics.layers import ParamSlice
-from ..validation import check_choice, check_fraction, check_int, check_positive
+from ..validation import check_choice, check_fraction, check_int, check_positive, is_int
 
 TWO_PI = 2 * math.pi
 
@@ -32,13 +32,17 @@ Schedule = Callable[[int], float]  # step → factor of the learning rate
 
 
 def constant() -> Schedule:
+    """The constant schedule: factor 1 at every step."""
     return lambda step: 1.0
 
 
 def cosine(total: int, min_factor: float = 0.0) -> Schedule:
     """Cosine decay from 1 to ``min_factor`` over ``total`` steps, then flat."""
     # checked here, not at the first step: a schedule is read long after it is made
-    check_int("a cosine schedule's total steps", total, 1)
+    if not is_int(total) or total < 1:
+        raise ValueError(
+            f"a cosine schedule needs the total number of steps (a positive integer), got {total!r}"
+        )
     check_fraction("a cosine schedule's min_factor", min_factor)
 
     def factor(step: int) -> float:
@@ -50,7 +54,8 @@ def cosine(total: int, min_factor: float = 0.0) -> Schedule:
 
 def step_decay(every: int, gamma: float = 0.5) -> Schedule:
     """×``gamma`` every ``every`` steps."""
-    check_int("a step schedule's 'every'", every, 1)
+    if not is_int(every) or every < 1:
+        raise ValueError(f"a step schedule needs 'every' (a positive integer), got {every!r}")
     check_fraction("a step schedule's gamma", gamma, open_bottom=True)
     return lambda step: gamma ** (step // every)
 
@@ -253,6 +258,8 @@ def sgd(
 def build_optimizer(
     name: str, lr: float, schedule: Schedule | None = None, mask=None, momentum: float = 0.9
 ) -> Optimizer:
+    """One of ``OPTIMIZERS`` by name: Adam or SGD (with ``momentum``) at learning rate ``lr`` (rad per step
+    for Adam), ``schedule`` its factor, ``mask`` the optical phases to wrap into [0, 2π)."""
     check_choice("optimizer", name, OPTIMIZERS)
     if name == "adam":
         return adam(lr, schedule, mask=mask)

@@ -69,6 +69,7 @@ class Recorder:
         self.bar = None
 
     def holds_a_run(self) -> bool:
+        """Whether the run directory already holds a run (a checkpoint or metrics)."""
         return self.run_dir is not None and (
             checkpoint_path(self.run_dir).exists() or (self.run_dir / METRICS).exists()
         )
@@ -84,12 +85,15 @@ class Recorder:
         return state
 
     def start(self, total: int, initial: int) -> None:
+        """Before the first step: make the run directory and the progress bar of ``total`` steps, ``initial``
+        of them done."""
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.bar is None:
             self.bar = progress_bar(enabled=self.progress, total=total, initial=initial, desc=self.desc)
 
     def record(self, record: dict, state: TrainState) -> None:
+        """Append a step's ``record`` to ``metrics.jsonl`` and the history; update the progress bar."""
         if self.run_dir is not None:
             with open(self.run_dir / METRICS, "a") as f:
                 f.write(json.dumps(record) + "\n")
@@ -104,12 +108,14 @@ class Recorder:
             self.bar.update(1)
 
     def checkpoint(self, state: TrainState, method, streams) -> None:
+        """Write ``checkpoint.npz`` of ``state`` (nothing without a run directory)."""
         if self.run_dir is not None:
             save_checkpoint(
                 checkpoint_path(self.run_dir), state, method, streams, len(self.history), self.fingerprint
             )
 
     def close(self) -> None:
+        """Close the progress bar."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None

@@ -33,6 +33,7 @@ class Kept:
 
 
 def better(value: float, than: float, sense: str) -> bool:
+    """Whether ``value`` beats ``than`` under ``sense`` (``"max"`` or ``"min"``); a tie does not."""
     return value > than if sense == "max" else value < than
 
 

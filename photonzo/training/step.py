@@ -32,10 +32,13 @@ class TrainState:
     kept: Kept | None = None
 
     def replace(self, **changes) -> TrainState:
+        """A copy with the given fields changed (the state itself is frozen)."""
         return dataclasses.replace(self, **changes)
 
 
 def initial_state(method, params: torch.Tensor) -> TrainState:
+    """The state a run starts from: parameters ``params[P]`` (phases in rad, then electronic values), the
+    method's fresh state, step 0, no query spent."""
     return TrainState(params, method.init(params))
 
 

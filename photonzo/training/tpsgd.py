@@ -79,6 +79,8 @@ PROJECTIONS = ("gaussian", "uniform")
 
 
 def local_loss_fn(name: str):
+    """The local loss ``name`` of ``LOCAL_LOSSES``: ``h[..., B, W]``, ``t[B, W]`` → a loss per leading
+    index."""
     return LOCAL_LOSSES[check_choice("local loss", name, tuple(LOCAL_LOSSES))]
 
 
@@ -126,6 +128,7 @@ class TargetProjection:
         return [P.T[labels] for P in self.matrices]  # P y* for one-hot y* is column y of P
 
     def describe(self) -> dict:
+        """The projection's seed, distribution, scale and hidden widths, for a run's records."""
         return {
             "seed": self.seed,
             "distribution": self.distribution,
@@ -274,6 +277,7 @@ class ProjectedRNN:
 
     @property
     def tensors(self) -> list[torch.Tensor]:
+        """The trainable tensors: W_x, W_h, b, W_o, b_o."""
         return [self.w_x, self.w_h, self.b, self.w_o, self.b_o]
 
     def states(self, x: torch.Tensor, detach: bool = True) -> list[torch.Tensor]:
@@ -286,6 +290,7 @@ class ProjectedRNN:
         return out
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits ``[B, classes]`` of sequences ``x[B, T, F]`` (no gradient)."""
         with torch.no_grad():
             return self.states(x)[-1] @ self.w_o.T + self.b_o
 

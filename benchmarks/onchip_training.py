@@ -1,0 +1,398 @@
+"""The on-chip training leaderboard: the literature's BP-free trainers and ours, on one chip and budget.
+
+For each dataset and chip, the same network (the dataset's TT model: 784 → 1024 → 10 for MNIST and
+Fashion-MNIST, 64 → 64 → 10 for the 8×8 digits), the same data split, the same chip (seed 0) and the
+same training-query budget. Rows:
+
+  bp (digital)        the network trained by autograd (Adam): the reference accuracy
+  bp → chip           those weights deployed (phases and electronic gains) onto the chip
+  from scratch        each estimator from random phases, with its own step rule (``FROM_SCRATCH``):
+                      ours — tensor-wise RGE (``rge-tw``), tensor-wise sign-RGE then CGE
+                      (``hybrid-tw``), whole-vector RGE (``rge``) — and the literature's FLOPS,
+                      MixedTrain's SZO-SCD, STP, ZO-signSGD and ZO-AdaMM (training/literature.py)
+  deploy + in-situ    the BP weights deployed, then trained on the chip by one estimator (``--in-situ``)
+  subspace            L2ight-style: deploy, then only the Σ attenuators and biases by RGE
+
+Every chip-trained row is an ordinary ``run_training`` run directory under ``--work-dir``: a row
+stopped part-way resumes when the benchmark runs again, a finished one is read back, and one of
+another configuration is refused. So the table can be built across several sittings:
+
+    python benchmarks/onchip_training.py --datasets digits --chips typical measured          # minutes
+    python benchmarks/onchip_training.py --datasets mnist --chips typical --budget 200000 \\
+        --work-dir runs/leaderboard                                                          # hours
+    python benchmarks/onchip_training.py --datasets mnist --rows rge-tw --budget 1000000 \\
+        --work-dir runs/leaderboard --merge                                                  # a long row
+    python benchmarks/onchip_training.py --datasets digits --budget 2000 --bp-epochs 1 \\
+        --eval-every 5 --eval-size 50 --rows bp rge-tw flops --out /tmp/lb_smoke              # a smoke run
+
+Columns: validation accuracy at 10⁴ / 10⁵ / 10⁶ training queries (read off the run's curve: the first
+evaluation at or past the budget), the test accuracy of the phases kept (best on validation, the
+start included) and of the last step, training queries to first reach 90 % and 97 % of the digital
+BP accuracy (on validation), wall time, the run's estimated on-chip time and energy (thermal
+phase shifters, photonics/energy.py) and peak resident memory. Writes
+``benchmarks/results/onchip_training.{json,md,png}`` (``--out``, ``--name``); with ``--merge`` the
+rows are merged into the existing results (a row replaces the one of the same dataset, chip and name).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from photonzo.experiments.config import TrainConfig
+from photonzo.experiments.plots import pyplot, save_figure
+from photonzo.experiments.results import learning_curve, read_metrics, read_summary
+from photonzo.experiments.run import prepare_data, run_training
+from photonzo.io import atomic_write_json, atomic_write_text
+from photonzo.photonics.hardware import PRESETS
+from photonzo.photonics.network import build_network
+from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
+
+sys.path.insert(0, str(Path(__file__).parent))
+from mnist_table import PeakMemory, _steps_for, chip_accuracy, git_commit
+
+RESULTS = Path(__file__).parent / "results"
+DATASETS = ("digits", "mnist", "fashion-mnist")
+# from random phases: name → TrainConfig fields (the rest are TrainConfig's defaults)
+FROM_SCRATCH = {
+    "rge-tw": dict(estimator="rge", tensorwise=True),
+    "hybrid-tw": dict(estimator="hybrid", tensorwise=True, q=1, cge_subset=256, patience=3),
+    "rge": dict(estimator="rge", tensorwise=False),
+    "flops": dict(estimator="flops", tensorwise=False),
+    "stp": dict(estimator="stp", tensorwise=False),
+    "zo-signsgd": dict(estimator="zo-signsgd", tensorwise=False),
+    "zo-adamm": dict(estimator="zo-adamm", tensorwise=False),
+    # last: one query per chip call (each coordinate's move depends on the one before), the slowest
+    "szo-scd": dict(estimator="szo-scd", tensorwise=False),
+}
+ROWS = ("bp", *FROM_SCRATCH, "in-situ", "subspace")
+BUDGET_MARKS = (10_000, 100_000, 1_000_000)
+SHARES = (0.9, 0.97)  # of the digital BP accuracy
+
+
+def accuracy_at(curve, budget: int) -> float | None:
+    """Validation accuracy of the first evaluation at or past ``budget`` training queries (5 % short
+    counts: evaluations fall every ``--eval-every`` steps); None if the run stopped before it."""
+    return next((acc for q, acc in curve if q >= 0.95 * budget), None)
+
+
+def _leaderboard_row(name: str, hardware: str, summary: dict, history: list[dict], mem, bp_acc) -> dict:
+    curve = learning_curve(history)
+    return {
+        "row": name,
+        "hardware": hardware,
+        "test_acc": summary["test_acc"],
+        "final_test_acc": summary["final_test_acc"],
+        "queries": summary["train_queries"],
+        "steps": summary["steps"],
+        "wall_s": round(summary["train_wall_s"], 1),
+        "on_chip_time_s": summary.get("on_chip_time_s"),
+        "on_chip_energy_j": summary.get("on_chip_energy_j"),
+        "peak_mib": mem.mib,
+        "at": {f"{b:.0e}": accuracy_at(curve, b) for b in BUDGET_MARKS},
+        "to_share_of_bp": {
+            f"{s:.0%}": next((q for q, acc in curve if acc >= s * bp_acc), None) for s in SHARES
+        },
+        "curve": curve,
+    }
+
+
+def chip_row(name: str, config: TrainConfig, work: Path, bp_acc: float, start=None) -> dict:
+    """One chip-trained row in ``work/<dataset>-<chip>-<name>``: resumed if it stopped part-way, read
+    back if finished; a finished run of another configuration is refused."""
+    run_dir = work / f"{config.dataset}-{config.hardware}-{name}"
+    with PeakMemory() as mem:
+        summary = read_summary(run_dir)
+        if summary is not None:
+            saved = json.loads((run_dir / "config.json").read_text())
+            if {k: v for k, v in saved.items() if k != "extensions"} != json.loads(json.dumps(config.flat())):
+                raise SystemExit(f"{run_dir} holds a finished run of another configuration: move it away")
+            print(f"  {run_dir}: finished, read back", flush=True)
+        else:
+            resume = (run_dir / "checkpoint.npz").exists()
+            summary = run_training(config, run_dir, resume=resume, progress=True, start=start)
+    return _leaderboard_row(name, config.hardware, summary, read_metrics(run_dir), mem, bp_acc)
+
+
+def run_setting(dataset: str, chips, args, work: Path, report) -> None:
+    """Every row of one dataset on ``chips``, each handed to ``report`` as soon as it is measured."""
+    base = dict(
+        dataset=dataset,
+        data_dir=args.data_dir,
+        batch_size=64,
+        eval_every=args.eval_every,
+        eval_size=args.eval_size,
+        seed=0,
+        schedule="cosine",
+        output_gain=args.output_gain,
+    )
+    probe = TrainConfig.of(**base)
+    network = build_network(probe.model_name)
+    train, _, test, _ = prepare_data(probe, network.in_features)
+    print(f"[{dataset}] BP reference", flush=True)
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        weights, _ = train_backprop(
+            network, train[0].numpy(), train[1].numpy(), epochs=args.bp_epochs, lr=3e-3, progress=True
+        )
+        bp_wall = round(time.perf_counter() - t0, 1)
+    program = deploy(network, weights)
+    bp_acc = digital_accuracy(network, weights, *test)
+    tag = {"dataset": dataset, "bp_acc": bp_acc}
+    if "bp" in args.rows:
+        report(
+            tag
+            | {
+                "row": "bp (digital)",
+                "hardware": "-",
+                "test_acc": bp_acc,
+                "wall_s": bp_wall,
+                "peak_mib": mem.mib,
+            }
+        )
+        for hw in chips:
+            accuracy = chip_accuracy(probe, hw, program, test)
+            report(tag | {"row": "bp → chip", "hardware": hw, "test_acc": accuracy, "queries": 1})
+    for hw in chips:
+        jobs = [(name, FROM_SCRATCH[name], None) for name in args.rows if name in FROM_SCRATCH]
+        if "in-situ" in args.rows:
+            jobs += [(f"in-situ {name}", FROM_SCRATCH[name], program) for name in args.in_situ]
+        if "subspace" in args.rows:
+            jobs.append(
+                ("subspace", dict(estimator="subspace", tensorwise=False, bp_epochs=args.bp_epochs), None)
+            )
+        for name, fields, start in jobs:
+            lr = args.lr.get(name.split()[-1])
+            # deployed weights are read with no readout gain: their logits as trained
+            gain = {} if start is None else {"output_gain": 1.0}
+            config = TrainConfig.of(
+                **{**base, **gain},
+                **fields,
+                **({"lr": lr} if lr is not None else {}),
+                hardware=hw,
+                max_queries=args.budget,
+                steps=args.budget,
+            )  # steps: an upper bound; the query budget stops the run
+            config = config.replace(steps=_steps_for(config, args.budget))
+            print(
+                f"[{dataset}] {name} on the {hw} chip: ≤ {config.steps} steps, {args.budget:,} queries",
+                flush=True,
+            )
+            report(tag | chip_row(name.replace(" ", "-"), config, work, bp_acc, start) | {"row": name})
+
+
+# ---- report -----------------------------------------------------------------------------------------
+def _pct(value) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def _queries(value) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def markdown(results: dict) -> str:
+    lines = [
+        "# On-chip training leaderboard",
+        "",
+        f"`{results['command']}`",
+        "",
+        f"Commit {results['commit']}; every row seed 0 (phases, batches, directions, BP), chip seed 0, "
+        "data split seed 0. Validation accuracy at a query mark is read off the run's curve (the first "
+        "evaluation at or past it; – where the run stopped before it). Test accuracy: the phases kept "
+        "(best on validation) and, in brackets, the last step's. On-chip time and energy: the run's "
+        "training queries on a thermally tuned chip (photonics/energy.py).",
+        "",
+    ]
+    settings = sorted({(r["dataset"], r["hardware"]) for r in results["rows"] if r["hardware"] != "-"})
+    for dataset, hw in settings:
+        rows = [r for r in results["rows"] if r["dataset"] == dataset and r["hardware"] == hw]
+        bp = next(
+            (r for r in results["rows"] if r["dataset"] == dataset and r["row"] == "bp (digital)"), None
+        )
+        lines += [f"## {dataset}, `{hw}` chip" + (f" (BP digital {_pct(bp['test_acc'])})" if bp else ""), ""]
+        lines += [
+            "| row | val @ 1e4 | val @ 1e5 | val @ 1e6 | test (last) | queries | to 90 % BP | to 97 % BP "
+            "| wall | on-chip time | on-chip energy | peak MiB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        ranked = sorted(rows, key=lambda r: -r["test_acc"])
+        for r in ranked:
+            at = r.get("at", {})
+            mark = lambda key: _pct(at.get(key))  # noqa: B023 (used at once)
+            to = r.get("to_share_of_bp", {})
+            time_s, energy = r.get("on_chip_time_s"), r.get("on_chip_energy_j")
+            lines.append(
+                f"| {r['row']} | {mark('1e+04')} | {mark('1e+05')} | {mark('1e+06')} | {_pct(r['test_acc'])}"
+                + (f" ({_pct(r['final_test_acc'])})" if "final_test_acc" in r else "")
+                + f" | {_queries(r.get('queries'))} | {_queries(to.get('90%'))} | {_queries(to.get('97%'))}"
+                f" | {r.get('wall_s', '–')} s | {'–' if time_s is None else f'{time_s:.3g} s'}"
+                f" | {'–' if energy is None else f'{energy:.3g} J'} | {r.get('peak_mib') or '–'} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path) -> None:
+    plt = pyplot()
+    settings = sorted({(r["dataset"], r["hardware"]) for r in results["rows"] if r.get("curve")})
+    if not settings:
+        return
+    fig, axes = plt.subplots(1, len(settings), figsize=(5.2 * len(settings), 3.8), squeeze=False)
+    for ax, (dataset, hw) in zip(axes[0], settings):
+        for r in results["rows"]:
+            if r["dataset"] == dataset and r["hardware"] == hw and r.get("curve"):
+                q, acc = zip(*r["curve"])
+                ax.plot(
+                    q,
+                    [100 * a for a in acc],
+                    "-" if "in-situ" not in r["row"] else "--",
+                    lw=1,
+                    label=r["row"],
+                )
+        bp = next(
+            (r for r in results["rows"] if r["dataset"] == dataset and r["row"] == "bp (digital)"), None
+        )
+        if bp is not None:
+            ax.axhline(100 * bp["test_acc"], color="k", lw=0.8, ls=":", label="bp (digital, test)")
+        ax.set(xscale="log", xlabel="training forward queries", ylabel="validation accuracy (%)")
+        ax.set_title(f"{dataset}, {hw} chip")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def merge(previous: dict, new: dict) -> dict:
+    key = lambda r: (r["dataset"], r["hardware"], r["row"])
+    rows = {key(r): r for r in previous.get("rows", [])}
+    rows.update({key(r): r for r in new["rows"]})
+    return {**new, "rows": list(rows.values())}
+
+
+# ---- command line -----------------------------------------------------------------------------------
+def _lr_pair(text: str) -> tuple[str, float]:
+    name, _, value = text.partition("=")
+    if name not in FROM_SCRATCH:
+        raise argparse.ArgumentTypeError(
+            f"--lr takes ROW=VALUE with ROW one of {', '.join(FROM_SCRATCH)}, got {text!r}"
+        )
+    try:
+        lr = float(value)
+    except ValueError:
+        lr = -1.0
+    if not lr > 0 or lr == float("inf"):
+        raise argparse.ArgumentTypeError(f"--lr {name}= needs a positive learning rate, got {value!r}")
+    return name, lr
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="+", choices=DATASETS, default=["digits"], help="(default: digits)")
+    p.add_argument(
+        "--chips",
+        nargs="+",
+        choices=list(PRESETS),
+        default=["typical", "measured"],
+        help="(default: typical measured)",
+    )
+    p.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS), help="rows to run (default: all)")
+    p.add_argument(
+        "--in-situ",
+        nargs="+",
+        choices=list(FROM_SCRATCH),
+        default=["rge-tw", "hybrid-tw"],
+        help="estimators of the deploy + in-situ rows (default: rge-tw hybrid-tw)",
+    )
+    p.add_argument(
+        "--budget",
+        type=_positive_int,
+        default=200_000,
+        help="training queries per chip-trained row (default: 200000)",
+    )
+    p.add_argument(
+        "--lr",
+        type=_lr_pair,
+        nargs="+",
+        default=[],
+        metavar="ROW=LR",
+        help="a row's learning rate (default: TrainConfig's)",
+    )
+    p.add_argument(
+        "--bp-epochs", type=_positive_int, default=20, help="epochs of the BP reference (default: 20)"
+    )
+    p.add_argument(
+        "--eval-every", type=_positive_int, default=50, help="steps between validations (default: 50)"
+    )
+    p.add_argument(
+        "--eval-size",
+        type=_positive_int,
+        default=None,
+        help="validation images per evaluation (default: all)",
+    )
+    p.add_argument(
+        "--output-gain",
+        type=float,
+        default=10.0,
+        help="electronic gain after the output detectors (default: 10)",
+    )
+    p.add_argument("--data-dir", default=None, help="IDX files (else $PHOTONZO_DATA)")
+    p.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path("runs/leaderboard"),
+        help="the rows' run directories (default: runs/leaderboard)",
+    )
+    p.add_argument("--threads", type=_positive_int, default=1, help="torch threads (default: 1)")
+    p.add_argument(
+        "--out", type=Path, default=RESULTS, help="folder of the results (default: benchmarks/results)"
+    )
+    p.add_argument(
+        "--name", default="onchip_training", help="stem of the result files (default: onchip_training)"
+    )
+    p.add_argument("--merge", action="store_true", help="merge the rows into the existing results")
+    return p
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    args.lr = dict(args.lr)
+    if not (args.output_gain > 0 and args.output_gain != float("inf")):
+        raise SystemExit(f"--output-gain must be a positive finite number, got {args.output_gain}")
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"{args.name}.json"
+    previous = json.loads(path.read_text()) if args.merge and path.exists() else {"rows": []}
+    command = "python benchmarks/onchip_training.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    rows: list[dict] = []
+
+    def report(row: dict) -> None:  # after every row: a sitting cut short keeps what it measured
+        rows.append(row)
+        results = merge(previous, {"command": command, "commit": git_commit(), "rows": rows})
+        atomic_write_json(path, results)
+        atomic_write_text(args.out / f"{args.name}.md", markdown(results))
+
+    for dataset in args.datasets:
+        run_setting(dataset, args.chips, args, args.work_dir, report)
+    results = json.loads(path.read_text())
+    plot(results, args.out / f"{args.name}.png")
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
