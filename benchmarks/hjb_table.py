@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -68,6 +67,9 @@ from photonzo.pinn.pde import build_pde
 from photonzo.pinn.quadrature import sampled_rule, sparse_grid
 from photonzo.pinn.stein import FiniteDifference, SteinEstimator
 from photonzo.training.backprop import autograd_derivatives, deploy, train_pinn_backprop
+
+sys.path.insert(0, str(Path(__file__).parent))
+from provenance import git_commit
 
 RESULTS = Path(__file__).parent / "results"
 SPATIAL = 20
@@ -105,25 +107,6 @@ def readout_noise(args) -> dict:
         return {"detector_noise_std": args.noise}
     preset = HardwareModel.preset(args.noise_from)
     return {"detector_noise_std": preset.detector_noise_std, "shot_noise_photons": preset.shot_noise_photons}
-
-
-def git_commit() -> str:
-    """``git rev-parse --short HEAD`` of the checkout, and whether tracked files differ from it."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return f"{head} (with uncommitted changes to tracked files)" if dirty else head
 
 
 def derivative_rows(args) -> dict:

@@ -49,7 +49,6 @@ import argparse
 import json
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -66,6 +65,9 @@ from photonzo.photonics.hardware import PRESETS
 from photonzo.photonics.network import build_network
 from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
 from photonzo.training.tpsgd import train_tpsgd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from provenance import git_commit
 
 RESULTS = Path(__file__).parent / "results"
 ROW_GROUPS = ("bp", "zo", "dense", "tpsgd")
@@ -399,25 +401,6 @@ def provenance_markdown(results: dict) -> list[str]:
         "",
         *notes,
     ]
-
-
-def git_commit() -> str:
-    """``git rev-parse --short HEAD`` of the checkout, and whether tracked files differ from it."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return f"{head} (with uncommitted changes to tracked files)" if dirty else head
 
 
 def dataset_markdown(ds: dict) -> list[str]:

@@ -40,7 +40,6 @@ import math
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -63,6 +62,9 @@ from photonzo.experiments.sweep import (
 )
 from photonzo.io import atomic_write_json, atomic_write_text
 from photonzo.photonics.hardware import PRESETS
+
+sys.path.insert(0, str(Path(__file__).parent))
+from provenance import git_commit
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_POINT = {"phase_bits": 6, "phase_noise_std": 0.02}
@@ -122,25 +124,6 @@ SMOKE = Plan(
 def digital_accuracy(sweep_dir: Path) -> float:
     """Mean digital (BP) test accuracy over the seeds a sweep trained."""
     return float(np.mean([r["digital_test_acc"] for r in digital_results(sweep_dir)]))
-
-
-def git_commit() -> str:
-    """``git rev-parse --short HEAD`` of the checkout, and whether tracked files differ from it."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return f"{head} (with uncommitted changes to tracked files)" if dirty else head
 
 
 def run(sweep: Sweep, out: Path, workers: int, threads: int | None = None) -> dict:

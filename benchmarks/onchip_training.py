@@ -54,7 +54,8 @@ from photonzo.photonics.network import build_network
 from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mnist_table import PeakMemory, _steps_for, chip_accuracy, git_commit
+from mnist_table import PeakMemory, _steps_for, chip_accuracy
+from provenance import git_commit
 
 RESULTS = Path(__file__).parent / "results"
 DATASETS = ("digits", "mnist", "fashion-mnist")

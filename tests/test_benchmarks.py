@@ -121,7 +121,7 @@ def committed(stem: str) -> tuple[dict, str]:
 def test_the_reports_render_the_committed_results_as_committed():
     data, text = committed("bench_simulator")
     assert load("bench_simulator").markdown_table(data) == text
-    for stem in ("mnist_table", "mnist_table_60k"):
+    for stem in ("mnist_table", "mnist_table_60k", "mnist_table_measured"):
         data, text = committed(stem)
         assert load("mnist_table").markdown(data) == text
     data, text = committed("hjb_table")
@@ -132,6 +132,8 @@ def test_the_reports_render_the_committed_results_as_committed():
     assert load("bench_stein").markdown(data) == text
     data, text = committed("bench_deploy")
     assert load("bench_deploy").markdown(data) == text
+    data, text = committed("onchip_training")
+    assert load("onchip_training").markdown(data) == text
 
 
 # ---- tiny configurations ----------------------------------------------------------------------------

@@ -566,12 +566,20 @@ class OpticalMatrix:
 
     def assemble(self, blocks: list[torch.Tensor]) -> torch.Tensor:
         """The ``[..., out, in]`` matrix of its blocks, per class ``[..., rows, cols, h, w]``."""
-        pieces: dict[int, list[torch.Tensor]] = {}
-        for c, b in zip(self.classes, blocks):  # classes come row band by row band, left to right
-            pieces.setdefault(c.row0, []).append(b.transpose(-3, -2).flatten(-4, -3).flatten(-2, -1))
-        bands = [band[0] if len(band) == 1 else torch.cat(band, -1) for band in pieces.values()]
-        full = bands[0] if len(bands) == 1 else torch.cat(bands, -2)
-        return full[..., : self.out_features, : self.in_features]  # a padded matrix's crop
+        if len(blocks) == 1:  # one class of k×k blocks: the grid, cropped where padded
+            full = blocks[0].transpose(-3, -2).flatten(-4, -3).flatten(-2, -1)
+            return full[..., : self.out_features, : self.in_features]
+        # rectangular edges: each class copied once, straight into its place
+        first = blocks[0]
+        out = first.new_empty((*first.shape[:-4], self.out_features, self.in_features))
+        k = self.block
+        for c, b in zip(self.classes, blocks):
+            rows = slice(c.row0 * k, c.row0 * k + c.rows * c.h)
+            cols = slice(c.col0 * k, c.col0 * k + c.cols * c.w)
+            out[..., rows, cols].unflatten(-1, (c.cols, c.w)).unflatten(-3, (c.rows, c.h)).copy_(
+                b.transpose(-3, -2)
+            )
+        return out
 
     def matrix(
         self, params: torch.Tensor, ctx: ForwardContext | None = None, gain: float | None = None
