@@ -106,6 +106,21 @@ def chip_accuracy(config: TrainConfig, hardware: str, program, test) -> float:
     return evaluate_on_chip(chip, program.params, test)["val_acc"]
 
 
+def run_or_read_back(config: TrainConfig, run_dir: Path, start=None) -> dict:
+    """The summary of ``run_training(config)`` in ``run_dir`` (from the deployed ``start`` Program, if
+    given): resumed if it was started before, read back if finished; a finished run of another
+    configuration is refused."""
+    summary = read_summary(run_dir)
+    if summary is None:
+        resume = (run_dir / "config.json").exists()  # as a sweep's cells resume
+        return run_training(config, run_dir, resume=resume, progress=True, start=start)
+    saved = json.loads((run_dir / "config.json").read_text())
+    if saved != json.loads(json.dumps(config.flat())):
+        raise SystemExit(f"{run_dir} holds a finished run of another configuration: move it away")
+    print(f"  {run_dir}: finished, read back", flush=True)
+    return summary
+
+
 def zo_run(name, config: TrainConfig, work: Path) -> dict:
     """One chip-trained row: ``run_training`` in ``work/name`` (its test split, kept and last-step
     accuracy), with the learning curve and the switch read from the run's metrics. A run directory
@@ -113,15 +128,7 @@ def zo_run(name, config: TrainConfig, work: Path) -> dict:
     one of another configuration is refused."""
     run_dir = work / name
     with PeakMemory() as mem:
-        summary = read_summary(run_dir)
-        if summary is not None:
-            saved = json.loads((run_dir / "config.json").read_text())
-            if saved != json.loads(json.dumps(config.flat())):
-                raise SystemExit(f"{run_dir} holds a finished run of another configuration: move it away")
-            print(f"  {run_dir}: finished, read back", flush=True)
-        else:
-            resume = (run_dir / "config.json").exists()  # as a sweep's cells resume
-            summary = run_training(config, run_dir, resume=resume, progress=True)
+        summary = run_or_read_back(config, run_dir)
     history = read_metrics(work / name)
     curve = learning_curve(history)
     switches = method_switches(history)

@@ -46,15 +46,15 @@ import torch
 
 from photonzo.experiments.config import TrainConfig
 from photonzo.experiments.plots import pyplot, save_figure
-from photonzo.experiments.results import learning_curve, read_metrics, read_summary
-from photonzo.experiments.run import prepare_data, run_training
+from photonzo.experiments.results import learning_curve, read_metrics
+from photonzo.experiments.run import prepare_data
 from photonzo.io import atomic_write_json, atomic_write_text
 from photonzo.photonics.hardware import PRESETS
 from photonzo.photonics.network import build_network
 from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mnist_table import PeakMemory, _steps_for, chip_accuracy
+from mnist_table import PeakMemory, _steps_for, chip_accuracy, run_or_read_back
 from provenance import git_commit
 
 RESULTS = Path(__file__).parent / "results"
@@ -104,19 +104,10 @@ def _leaderboard_row(name: str, hardware: str, summary: dict, history: list[dict
 
 
 def chip_row(name: str, config: TrainConfig, work: Path, bp_acc: float, start=None) -> dict:
-    """One chip-trained row in ``work/<dataset>-<chip>-<name>``: resumed if it stopped part-way, read
-    back if finished; a finished run of another configuration is refused."""
+    """One chip-trained row in ``work/<dataset>-<chip>-<name>`` (``mnist_table.run_or_read_back``)."""
     run_dir = work / f"{config.dataset}-{config.hardware}-{name}"
     with PeakMemory() as mem:
-        summary = read_summary(run_dir)
-        if summary is not None:
-            saved = json.loads((run_dir / "config.json").read_text())
-            if {k: v for k, v in saved.items() if k != "extensions"} != json.loads(json.dumps(config.flat())):
-                raise SystemExit(f"{run_dir} holds a finished run of another configuration: move it away")
-            print(f"  {run_dir}: finished, read back", flush=True)
-        else:
-            resume = (run_dir / "checkpoint.npz").exists()
-            summary = run_training(config, run_dir, resume=resume, progress=True, start=start)
+        summary = run_or_read_back(config, run_dir, start)
     return _leaderboard_row(name, config.hardware, summary, read_metrics(run_dir), mem, bp_acc)
 
 

@@ -455,21 +455,20 @@ class OpticalMatrix:
             ]
         # parameter order: the V† phases of every class, then every Σ, then every U; in a class, its
         # blocks row by row (one class of k×k blocks row by row: the padded layout of old)
-        sizes = [
-            (mesh_layout(mesh, w).n_phases, min(h, w), mesh_layout(mesh, h).n_phases) for h, w, *_ in shapes
+        classes = [
+            BlockClass(h, w, r0, nr, c0, nc, mesh_layout(mesh, w), mesh_layout(mesh, h), (), ())
+            for h, w, r0, nr, c0, nc in shapes
         ]
-        mzis = [(mesh_layout(mesh, w).n_mzis, min(h, w), mesh_layout(mesh, h).n_mzis) for h, w, *_ in shapes]
-        counts = [rows * cols for _, _, _, rows, _, cols in shapes]
-        starts, mzi_starts, p, z = [[] for _ in shapes], [[] for _ in shapes], 0, 0
+        starts, mzi_starts, p, z = [[] for _ in classes], [[] for _ in classes], 0, 0
         for g in range(3):
-            for i, count in enumerate(counts):
+            for i, c in enumerate(classes):
                 starts[i].append(p)
                 mzi_starts[i].append(z)
-                p += count * sizes[i][g]
-                z += count * mzis[i][g]
+                p += c.count * c.sizes[g]
+                z += c.count * c.mzis[g]
         self.classes = tuple(
-            BlockClass(h, w, r0, nr, c0, nc, mesh_layout(mesh, w), mesh_layout(mesh, h), tuple(st), tuple(mz))
-            for (h, w, r0, nr, c0, nc), st, mz in zip(shapes, starts, mzi_starts)
+            c._replace(starts=tuple(st), mzi_starts=tuple(mz))
+            for c, st, mz in zip(classes, starts, mzi_starts)
         )
         self.n_params, self.n_mzis = p, z
 
