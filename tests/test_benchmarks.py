@@ -23,6 +23,7 @@ NAMES = (
     "bench_deploy",
     "bench_training",
     "onchip_training",
+    "bench_edge_blocks",
 )
 ZO_ROWS = ("zo-rge", "zo-hybrid-tw", "zo-layer-local", "zo-dense")
 LOADED = {}
@@ -134,6 +135,8 @@ def test_the_reports_render_the_committed_results_as_committed():
     assert load("bench_deploy").markdown(data) == text
     data, text = committed("onchip_training")
     assert load("onchip_training").markdown(data) == text
+    data, text = committed("bench_edge_blocks")
+    assert load("bench_edge_blocks").markdown(data) == text
 
 
 # ---- tiny configurations ----------------------------------------------------------------------------
@@ -279,6 +282,15 @@ def test_bench_stein_tiny(tmp_path, monkeypatch):
     assert load("bench_stein").main(argv) == 0
     data = json.loads((tmp_path / "bench_stein.json").read_text())
     assert data["rows"] and (tmp_path / "bench_stein.md").read_text() == load("bench_stein").markdown(data)
+
+
+def test_bench_edge_blocks_tiny(tmp_path):
+    argv = ["--models", "digits-tt", "--repeats", "1", "--out", str(tmp_path)]
+    assert load("bench_edge_blocks").main(argv) == 0
+    data = json.loads((tmp_path / "bench_edge_blocks.json").read_text())
+    (row,) = data["rows"]
+    assert row["model"] == "digits-tt" and row["rectangular_mzis"] < row["padded_mzis"]
+    assert (tmp_path / "bench_edge_blocks.md").read_text() == load("bench_edge_blocks").markdown(data)
 
 
 def test_bench_deploy_tiny(tmp_path):

@@ -285,6 +285,32 @@ def test_rectangular_edge_blocks_realise_the_matrix(mesh, shape, rng):
     np.testing.assert_allclose(matrix.matrix(p, gain=gain).detach().numpy(), realised, atol=1e-13)
 
 
+@pytest.mark.parametrize("mesh", ["clements", "reck"])
+@pytest.mark.parametrize("shape", [(1, 20), (13, 21), (5, 3), (8, 8)])
+@pytest.mark.parametrize("lossy", [False, True])
+def test_edge_blocks_built_inside_k_mode_meshes_equal_their_own_meshes(mesh, shape, lossy, rng):
+    """The chip builds every block in one pass of k-mode meshes, an edge block's smaller meshes
+    embedded in them (``grid_embedding``; its other MZIs identities, lossless and error-free): the
+    matrices equal those of the edge blocks' own meshes (``block_matrices``, class by class), with
+    coupler errors and insertion loss, for several settings at once, to float64 rounding."""
+    matrix = OpticalMatrix(*shape, block=4, mesh=mesh)
+    assert (matrix.grid_embedding is None) == (shape == (8, 8))
+    ctx = ForwardContext(
+        dtype=C128,
+        bs_error=torch.tensor(0.05 * rng.standard_normal((matrix.n_mzis, 2))),
+        amplitude=0.97 if lossy else 1.0,
+    )
+    params = torch.tensor(rng.uniform(0, 2 * np.pi, (3, matrix.n_params)))
+    built = matrix.realise(params, ctx).w
+    own = matrix.matrix(params, ctx)
+    assert built.shape == own.shape == (3, *shape)
+    np.testing.assert_allclose(built.numpy(), own.numpy(), rtol=0, atol=1e-14)
+
+
+def test_padded_matrices_need_no_embedding():
+    assert OpticalMatrix(10, 11, block=4, edge_blocks="padded").grid_embedding is None
+
+
 def test_a_512_to_1_readout_takes_one_mesh_and_one_attenuator_per_block():
     matrix = OpticalMatrix(1, 512, block=8)
     assert matrix.n_mzis == 64 * (28 + 1) and matrix.padded_mzis == 64 * (2 * 28 + 8)

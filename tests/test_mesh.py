@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from photonzo.photonics.mesh import MeshColumn, mesh_apply, mesh_layout, mesh_matrix
+from photonzo.photonics.mesh import MeshColumn, mesh_apply, mesh_embedding, mesh_layout, mesh_matrix
 
 from conftest import random_phases
 
@@ -149,3 +149,27 @@ def test_the_docstring_drawing_of_a_4_mode_clements_mesh():
     assert pairs == [[(0, 1), (2, 3)], [(1, 2)], [(0, 1), (2, 3)], [(1, 2)]]
     assert layout.mzi_top_modes.tolist() == [0, 2, 1, 0, 2, 1]
     assert (layout.phi_slice.start, layout.screen_slice.start) == (6, 12)
+
+
+@pytest.mark.parametrize("kind", ["clements", "reck"])
+@pytest.mark.parametrize("small_n, big_n", [(1, 4), (2, 4), (3, 8), (5, 8), (7, 8), (8, 8)])
+def test_a_small_mesh_embedded_in_a_big_one_is_its_top_left_block(kind, small_n, big_n):
+    """Its MZIs and phases placed by ``mesh_embedding``, the others zero (virtual MZIs at θ = φ = 0 are
+    exact identities), an N-mode mesh realises diag(U_small, I) — bit for bit identity outside."""
+    small, big = mesh_layout(kind, small_n), mesh_layout(kind, big_n)
+    emb = mesh_embedding(small, big)
+    assert emb is not None and len(set(emb.mzi_slots.tolist())) == small.n_mzis
+    phases = torch.tensor(np.random.default_rng(small_n).uniform(0, 2 * np.pi, (3, small.n_phases)))
+    embedded = torch.zeros(3, big.n_phases, dtype=torch.float64)
+    embedded[:, torch.as_tensor(emb.phase_index)] = phases
+    u_big = mesh_matrix(big, embedded, dtype=torch.complex128)
+    u_small = mesh_matrix(small, phases, dtype=torch.complex128)
+    np.testing.assert_allclose(u_big[:, :small_n, :small_n].numpy(), u_small.numpy(), atol=1e-14)
+    rest = torch.eye(big_n, dtype=torch.complex128).expand(3, -1, -1).clone()
+    rest[:, :small_n, :small_n] = u_big[:, :small_n, :small_n]
+    assert torch.equal(u_big, rest)
+
+
+def test_no_embedding_across_kinds_or_into_a_smaller_mesh():
+    assert mesh_embedding(mesh_layout("clements", 4), mesh_layout("reck", 8)) is None
+    assert mesh_embedding(mesh_layout("clements", 8), mesh_layout("clements", 4)) is None

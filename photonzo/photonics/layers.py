@@ -5,8 +5,10 @@ realised as  g · U_rc Σ_rc V_rc†  with two k-mode meshes (``mesh.py``), a co
 attenuators (transmission cos θ ∈ [−1, 1]) for Σ/g, and one electronic gain g per matrix.
 A block at the bottom or right edge with h < k rows or w < k columns is an h-mode U, min(h, w)
 attenuators and a w-mode V† (``EDGE_BLOCKS``: ``rectangular``, the default), or the h×w corner of
-a full k×k block (``padded``). The blocks of one output row are combined coherently before
-detection, so each output port has one detector. Parameter layout of a matrix whose blocks fall
+a full k×k block (``padded``); the chip builds the smaller meshes inside k-mode ones, their other
+MZIs virtual identities (``grid_embedding``), so both cost one pass of k-mode meshes per call.
+The blocks of one output row are combined coherently before detection, so each output port has
+one detector. Parameter layout of a matrix whose blocks fall
 into classes of one shape each (``BlockClass``: the k×k blocks, the right edge column, the bottom
 edge row, the corner):
 
@@ -37,6 +39,7 @@ onto phases and gains (``program``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,7 +52,7 @@ from ..choices import EDGE_BLOCKS  # the names, torch-free for the CLI
 from ..validation import check_positive_int
 from .decompose import matrix_to_svd_phases_batched
 from .hardware import IDEAL, HardwareModel
-from .mesh import MeshLayout, mesh_layout, mesh_matrix, svd_block_matrices
+from .mesh import MeshLayout, mesh_embedding, mesh_layout, mesh_matrix, svd_block_matrices
 from .mzi import mzi_coefficients, real_dtype_of
 from .noise import NoiseStreams
 from .noise import stage as noise_stage
@@ -563,8 +566,66 @@ class OpticalMatrix:
         axis."""
         return [_class_inputs(c, params, ctx) for c in self.classes]
 
+    @functools.cached_property
+    def grid_embedding(self) -> GridEmbedding | None:
+        """Every block as a k×k one of the grid (``GridEmbedding``), its edge blocks' smaller meshes
+        embedded in k-mode ones, so that the whole matrix is built in one pass of k-mode meshes as
+        the padded layout is; None when the blocks are all k×k already, or a mesh kind's layout
+        cannot hold its smaller meshes (``mesh_embedding``)."""
+        if len(self.classes) == 1 and self.classes[0].h == self.classes[0].w == self.block:
+            return None
+        k, big = self.block, self.layout
+        n_blocks, p_k, z_k = self.n_blocks, big.n_phases, big.n_mzis
+        # the sentinels n_params and n_mzis point at a zero appended to the phases and errors
+        phases = [np.full((n_blocks, size), self.n_params, dtype=np.int64) for size in (p_k, k, p_k)]
+        mzis = [np.full((n_blocks, size), self.n_mzis, dtype=np.int64) for size in (z_k, k, z_k)]
+        for c in self.classes:
+            grid = ((c.row0 + np.arange(c.rows))[:, None] * self.cols + c.col0 + np.arange(c.cols)).ravel()
+            for g, small in enumerate((c.v, None, c.u)):
+                if small is None:  # the attenuators: the first min(h, w) of the block's k
+                    phase_at = mzi_at = np.arange(c.sizes[g])
+                else:
+                    emb = mesh_embedding(small, big)
+                    if emb is None:
+                        return None
+                    phase_at, mzi_at = emb.phase_index, emb.mzi_slots
+                local = np.arange(c.count)[:, None]
+                phases[g][grid[:, None], phase_at] = c.starts[g] + local * c.sizes[g] + np.arange(c.sizes[g])
+                mzis[g][grid[:, None], mzi_at] = c.mzi_starts[g] + local * c.mzis[g] + np.arange(c.mzis[g])
+        as_t = lambda arrays: tuple(torch.as_tensor(a) for a in arrays)
+        return GridEmbedding(as_t(phases), as_t(mzis))
+
+    def grid_inputs(self, params: torch.Tensor, ctx: ForwardContext) -> tuple[BlockInputs, tuple]:
+        """``svd_block_matrices``' inputs for every block of the grid as a k×k block (``grid_embedding``;
+        blocks row by row over the grid, the leading axes of ``params[..., P_matrix]`` outermost),
+        and its amplitude triple: virtual MZIs transmit 1, virtual attenuators 0."""
+        emb = self.grid_embedding
+        lead = params.shape[:-1]
+        count = math.prod(lead) * self.n_blocks
+        device, real = params.device, real_dtype_of(ctx.dtype)  # the amplitudes multiply complex values
+        padded = torch.cat([params, params.new_zeros((*lead, 1))], -1)
+        phases = [padded[..., idx.to(device)].reshape(count, idx.shape[1]) for idx in emb.phases]
+        errors = [None] * 3
+        if ctx.bs_error is not None:
+            bs = torch.cat([ctx.bs_error, ctx.bs_error.new_zeros((1, 2))])
+            errors = [
+                bs[idx.to(device)].expand(*lead, *idx.shape, 2).reshape(count, idx.shape[1], 2)
+                for idx in emb.mzis
+            ]
+        real_mzi = [(idx != self.n_mzis).to(device) for idx in emb.mzis]
+        expand = lambda mask: mask.expand(*lead, *mask.shape).reshape(count, mask.shape[1])
+        attenuators = expand(real_mzi[1].to(real) * ctx.amplitude)
+        if ctx.amplitude == 1.0:
+            amplitude = (1.0, attenuators, 1.0)
+        else:
+            one, lossy = (torch.tensor(a, dtype=real, device=device) for a in (1.0, ctx.amplitude))
+            loss = lambda mask: expand(torch.where(mask, lossy, one))
+            amplitude = (loss(real_mzi[0]), attenuators, loss(real_mzi[2]))
+        return BlockInputs(*phases, *errors), amplitude
+
     def assemble(self, blocks: list[torch.Tensor]) -> torch.Tensor:
-        """The ``[..., out, in]`` matrix of its blocks, per class ``[..., rows, cols, h, w]``."""
+        """The ``[..., out, in]`` matrix of its blocks, per class ``[..., rows, cols, h, w]`` (or of every
+        block of the grid as a k×k one, a list of one ``[..., rows, cols, k, k]``)."""
         if len(blocks) == 1:  # one class of k×k blocks: the grid, cropped where padded
             full = blocks[0].transpose(-3, -2).flatten(-4, -3).flatten(-2, -1)
             return full[..., : self.out_features, : self.in_features]
@@ -628,6 +689,16 @@ class OpticalMatrix:
         return rng.uniform(0.0, 2 * np.pi, self.n_params)
 
 
+class GridEmbedding(NamedTuple):
+    """Index arrays that lay an ``OpticalMatrix``'s phases and coupler errors out as those of a grid of
+    k×k blocks (``OpticalMatrix.grid_embedding``): per group (V†, Σ, U), ``[n_blocks, size]``
+    indices into the parameter vector (``phases``) and into the MZIs' errors (``mzis``); the index
+    ``n_params`` (``n_mzis``) marks a virtual phase (MZI), which reads a zero."""
+
+    phases: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    mzis: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
 class BlockInputs(NamedTuple):
     """What ``svd_block_matrices`` takes for a set of blocks (see ``OpticalMatrix.block_inputs``)."""
 
@@ -667,10 +738,11 @@ def _differentiable(params: torch.Tensor, ctx: ForwardContext) -> bool:
 
 def realise_matrices(jobs) -> list[RealisedMatrix]:
     """``RealisedMatrix`` of every ``(matrix, params[Q, P_matrix], ctx, gain)`` job (gain None:
-    nominal). The blocks of all jobs whose meshes share a layout (the U and V† mesh sizes of a
-    ``BlockClass``) are built in one pass (``svd_block_matrices``), however many matrices and
-    settings they come from: a network's dozens of small matrices cost about what its largest one
-    costs."""
+    nominal). The blocks of all jobs whose meshes share a layout are built in one pass
+    (``svd_block_matrices``), however many matrices and settings they come from: a network's dozens
+    of small matrices cost about what its largest one costs. A matrix's edge blocks are built inside
+    k-mode meshes (``OpticalMatrix.grid_embedding``), so all its blocks share the k-mode layout:
+    rectangular edges cost one pass, as padded ones do, not one per class of block shape."""
     out: list[RealisedMatrix | None] = [None] * len(jobs)
     by_layout: dict = {}
     built: dict[int, list] = {}  # job → its blocks, per class
@@ -682,33 +754,63 @@ def realise_matrices(jobs) -> list[RealisedMatrix]:
         # settings whose phases of a matrix equal setting 0's, bit for bit, get setting 0's matrix:
         # a probe that perturbs one slice rebuilds only the matrices it touches
         distinct[i] = _distinct_settings(params) if ctx.reuse else (None, None)
-        built[i] = [None] * len(m.classes)
-        for j, c in enumerate(m.classes):
-            by_layout.setdefault((c.v, c.u, ctx.dtype, ctx.amplitude), []).append((i, j))
-    inputs = {
-        i: jobs[i][0].block_inputs(jobs[i][1] if rows is None else jobs[i][1][rows], jobs[i][2])
-        for i, (rows, _) in distinct.items()
-    }
+        # edge blocks embedded in k-mode meshes: the matrix is one class of the grid's k×k blocks
+        shapes = [(m.layout, m.layout)] if m.grid_embedding is not None else [(c.v, c.u) for c in m.classes]
+        built[i] = [None] * len(shapes)
+        for j, (v, u) in enumerate(shapes):
+            by_layout.setdefault((v, u, ctx.dtype, ctx.amplitude), []).append((i, j))
+    inputs = {}
+    for i, (rows, _) in distinct.items():
+        m, params, ctx, _ = jobs[i]
+        params = params if rows is None else params[rows]
+        if m.grid_embedding is not None:
+            inputs[i] = [m.grid_inputs(params, ctx)]
+        else:
+            inputs[i] = [(b, None) for b in m.block_inputs(params, ctx)]
     for (v_layout, u_layout, dtype, amplitude), members in by_layout.items():
         parts = [inputs[i][j] for i, j in members]
-        real = parts[0].v.dtype
+        real = parts[0][0].v.dtype
         gain = torch.cat(
             [
                 torch.full((p.count,), m.nominal_gain if g is None else g, dtype=real, device=p.v.device)
-                for p, (m, _, _, g) in zip(parts, (jobs[i] for i, _ in members))
+                for (p, _), (m, _, _, g) in zip(parts, (jobs[i] for i, _ in members))
             ]
         )
-        joined = [_join([getattr(p, f) for p in parts]) for f in BlockInputs._fields]
-        blocks = svd_block_matrices(v_layout, *joined, amplitude, gain, dtype, u_layout=u_layout)
-        for (i, j), b in zip(members, blocks.split([p.count for p in parts])):
+        joined = [_join([getattr(p, f) for p, _ in parts]) for f in BlockInputs._fields]
+        amplitudes = _join_amplitudes(parts, amplitude, v_layout, u_layout, real_dtype_of(dtype))
+        blocks = svd_block_matrices(v_layout, *joined, amplitudes, gain, dtype, u_layout=u_layout)
+        for (i, j), b in zip(members, blocks.split([p.count for p, _ in parts])):
             built[i][j] = b
     for i, per_class in built.items():
         m, params = jobs[i][0], jobs[i][1]
         rows, where = distinct[i]
         lead = params.shape[:-1] if rows is None else (len(rows),)
-        w = m.assemble([b.reshape(*lead, c.rows, c.cols, c.h, c.w) for c, b in zip(m.classes, per_class)])
+        if m.grid_embedding is not None:
+            w = m.assemble([per_class[0].reshape(*lead, m.rows, m.cols, m.block, m.block)])
+        else:
+            w = m.assemble([b.reshape(*lead, c.rows, c.cols, c.h, c.w) for c, b in zip(m.classes, per_class)])
         out[i] = RealisedMatrix(w if where is None else w[where])
     return out
+
+
+def _join_amplitudes(parts, amplitude: float, v_layout: MeshLayout, u_layout: MeshLayout, real):
+    """The amplitude argument of ``svd_block_matrices`` for blocks of several jobs: the chip's
+    ``amplitude`` when none is embedded (``OpticalMatrix.grid_inputs``), else the triple of per-MZI
+    tensors, the plain blocks' filled with ``amplitude``."""
+    if all(a is None for _, a in parts):
+        return amplitude
+    sizes = (v_layout.n_mzis, min(v_layout.n, u_layout.n), u_layout.n_mzis)
+    triple = []
+    for g in range(3):
+        values = [amplitude if a is None else a[g] for _, a in parts]
+        if not any(torch.is_tensor(v) for v in values):
+            triple.append(values[0])  # the meshes of a loss-free chip: a plain 1
+            continue
+        full = lambda p, v, size=sizes[g]: torch.full((p.count, size), v, dtype=real, device=p.v.device)
+        triple.append(
+            torch.cat([v if torch.is_tensor(v) else full(p, v) for v, (p, _) in zip(values, parts)])
+        )
+    return tuple(triple)
 
 
 def _distinct_settings(params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -333,6 +333,50 @@ def mesh_apply(
     return (unit_phasor(phases[..., layout.screen_slice], dtype)[..., :, None] * out).transpose(-1, -2)
 
 
+# ---- a small mesh inside a larger one -----------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class MeshEmbedding:
+    """Where an n-mode mesh's MZIs and phases sit in an N-mode mesh of the same kind (N ≥ n), on
+    its first n modes: the other MZIs of the big mesh are *virtual*, programmed to the identity
+    (θ = φ = 0, no loss, no coupler error), and its other screen phases are 0. The big mesh then
+    realises diag(U_small, I), so blocks of several mesh sizes are built in one pass of the big
+    layout (``layers.OpticalMatrix`` does this for its edge blocks)."""
+
+    small: MeshLayout
+    big: MeshLayout
+    mzi_slots: np.ndarray  # [small.n_mzis]: each small MZI's index in the big mesh's numbering
+    phase_index: np.ndarray  # [small.n_phases]: each small phase's index in the big phase vector
+
+
+@functools.cache
+def mesh_embedding(small: MeshLayout, big: MeshLayout) -> MeshEmbedding | None:
+    """The embedding of ``small`` in ``big`` on its first modes (cached), or None where the big
+    layout has no slots for it.
+
+    The small MZIs are placed in the order light meets them, each in the earliest slot of its
+    mode pair after the slots already used on either of its modes: every two MZIs that share a
+    mode keep their order, and the virtual MZIs between them are identities, so the big mesh
+    applies exactly the small one's sequence (Clements: its first n columns; Reck: a
+    sub-sequence of the big triangle).
+    """
+    if small.kind != big.kind or small.n > big.n:
+        return None
+    free = {}  # top mode → the big mesh's columns with an MZI there, in order, and their slots
+    for slot, (column, top) in enumerate(zip(big.mzi_columns, big.mzi_top_modes)):
+        free.setdefault(int(top), []).append((int(column), slot))
+    depth = np.zeros(big.n, dtype=np.int64)  # the first column still free on each mode
+    slots = np.empty(small.n_mzis, dtype=np.int64)
+    for k, top in enumerate(small.mzi_top_modes):  # small numbering: column by column, in light order
+        after = max(depth[top], depth[top + 1])
+        found = next(((c, s) for c, s in free.get(int(top), []) if c >= after), None)
+        if found is None:
+            return None
+        depth[top] = depth[top + 1] = found[0] + 1
+        slots[k] = found[1]
+    phase_index = np.concatenate([slots, big.n_mzis + slots, 2 * big.n_mzis + np.arange(small.n)])
+    return MeshEmbedding(small, big, slots, phase_index)
+
+
 # ---- many U Σ V† blocks at once ---------------------------------------------------------------
 BLOCK_MULTIPLE = 16  # blocks per call are padded to a multiple of this (see svd_block_matrices)
 
@@ -357,7 +401,10 @@ def svd_block_matrices(
     ``[L, min(N_U, N)]`` attenuator phases (Σ = their bar transmissions, on the first outputs of
     V† and the first inputs of U; a rectangular block's other V† outputs are dropped and its other
     U inputs dark); ``v_bs``, ``s_bs``, ``u_bs``: ``[L, MZIs, 2]`` coupler errors or None;
-    ``gains``: ``[L]`` electronic gains or None (1). The caller has checked the inputs
+    ``amplitude``: the field transmission of every MZI and attenuator (insertion loss), or a
+    triple (V† MZIs ``[L, MZIs]``, attenuators ``[L, m]``, U MZIs ``[L, MZIs]``, each a tensor or
+    a float) for blocks embedded in larger meshes (``MeshEmbedding``: virtual MZIs transmit 1,
+    virtual attenuators 0); ``gains``: ``[L]`` electronic gains or None (1). The caller has checked the inputs
     (``mesh_matrix`` checks its own): a chip's forward checks its phases once per call, not once
     per mesh.
 
@@ -368,21 +415,22 @@ def svd_block_matrices(
     """
     u_layout = layout if u_layout is None else u_layout
     total = v_phases.shape[0]
+    v_amp, s_amp, u_amp = amplitude if isinstance(amplitude, tuple) else (amplitude,) * 3
     pad = -total % BLOCK_MULTIPLE
     if pad:
-        grow = lambda t: None if t is None else torch.cat([t, t.new_zeros((pad, *t.shape[1:]))])
-        v_phases, theta, u_phases, v_bs, s_bs, u_bs, gains = map(
-            grow, (v_phases, theta, u_phases, v_bs, s_bs, u_bs, gains)
+        grow = lambda t: t if not torch.is_tensor(t) else torch.cat([t, t.new_zeros((pad, *t.shape[1:]))])
+        v_phases, theta, u_phases, v_bs, s_bs, u_bs, gains, v_amp, s_amp, u_amp = map(
+            grow, (v_phases, theta, u_phases, v_bs, s_bs, u_bs, gains, v_amp, s_amp, u_amp)
         )
 
-    def mesh(mesh_layout, phases, bs):
+    def mesh(mesh_layout, phases, bs, amp):
         eye = torch.eye(mesh_layout.n, dtype=dtype, device=phases.device)
-        u = _propagate(mesh_layout, phases, bs, amplitude, dtype, eye)
+        u = _propagate(mesh_layout, phases, bs, amp, dtype, eye)
         return unit_phasor(phases[..., mesh_layout.screen_slice], dtype)[..., :, None] * u
 
     m = theta.shape[-1]
-    sigma = mzi_coefficients(theta, torch.zeros_like(theta), s_bs, amplitude, dtype)[0]
-    u = mesh(u_layout, u_phases, u_bs)[..., :m]
+    sigma = mzi_coefficients(theta, torch.zeros_like(theta), s_bs, s_amp, dtype)[0]
+    u = mesh(u_layout, u_phases, u_bs, u_amp)[..., :m]
     if gains is not None:
         u = gains.to(u.real.dtype)[:, None, None] * u
-    return (u @ (sigma[..., :, None] * mesh(layout, v_phases, v_bs)[..., :m, :]))[:total]
+    return (u @ (sigma[..., :, None] * mesh(layout, v_phases, v_bs, v_amp)[..., :m, :]))[:total]
