@@ -17,6 +17,22 @@ for σ ∈ {0.1, 0.03, 0.01}, the chip simulated in complex64 (float32) and comp
 without and with detector noise (relative std ``--noise``; ``--noise-from measured`` takes the noisy
 rows' readout noise from a hardware preset instead: its detector noise and its shot noise).
 
+Part 1b (``--part robust``) — derivatives that survive detector noise: at each readout noise
+(relative detector noise ``--robust-noises``, default 1e-4, 1e-3, 1e-2, and the readout noise of the
+``--robust-presets``, default ``measured``) each estimator family gets the step that balances its
+bias against its noise (``stein.balanced_step``: h* = (gain·ε/c)^(1/4)), from two numbers a chip
+also gives: ε, the std of one reading (the spread of 64 repeated reads of the points), and c, the
+bias per step² (Richardson between steps s₀ and 2s₀ on the noise-free chip: on a real one, the same
+with many repeats, once). Families, every centre read ``balanced_centre_repeats`` times:
+
+  FD ×R         central differences, every node read R times (``--repeats``, default 1 4 16 64)
+  LS antithetic the least-squares quadratic fit on 924 antithetic Gaussian nodes
+  LS sparse odd the least-squares quadratic fit on the level-2 gauss-hermite-odd grid (967 nodes)
+
+next to the fixed-step baselines (sparse-grid Stein and FD at σ = h = 0.1). Each row: the step,
+evaluations (chip inputs) per point, the relative error of ∇u and Δu, and the error the budget
+predicted (c·h² + noise_std(ε)) / rms Δ.
+
 Part 2 — training HJB-20 (u_t + Δu − 0.05‖∇u‖² + 2 = 0, u = Σx + (1 − t)·NN) with hjb-tt:
 
   first-order   the same architecture's real weights by Adam on exact autograd derivatives
@@ -38,6 +54,8 @@ run alone).
     python benchmarks/hjb_table.py --part training      # part 2 only
     python benchmarks/hjb_table.py --part derivatives --noise-from measured \
         --name hjb_derivatives_measured                 # part 1 with the measured chip's readout noise
+    python benchmarks/hjb_table.py --part robust --name hjb_derivatives_robust --threads 1
+                                                        # part 1b: noise-robust derivatives
     python benchmarks/hjb_table.py --model small --points 1 --sigmas 0.1 --fo-steps 1 --fo-lrs 0.01 \
         --collocation 2 --zo-steps 1 --zo-points 1 --zo-q 1 --eval-every 1 --test-points 20 \
         --work-dir /tmp/hjb_smoke/runs --out /tmp/hjb_smoke          # a smoke run (seconds)
@@ -65,7 +83,7 @@ from photonzo.photonics.network import dense_equivalent_mzis
 from photonzo.pinn.objective import PINNObjective
 from photonzo.pinn.pde import build_pde
 from photonzo.pinn.quadrature import sampled_rule, sparse_grid
-from photonzo.pinn.stein import FiniteDifference, SteinEstimator
+from photonzo.pinn.stein import FiniteDifference, LeastSquaresEstimator, SteinEstimator, balanced_step
 from photonzo.training.backprop import autograd_derivatives, deploy, train_pinn_backprop
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -167,6 +185,149 @@ def derivative_rows(args) -> dict:
 
 
 MACHINE = f"{platform.machine()}, torch {torch.__version__}"
+
+
+# ---- part 1b: derivatives under detector noise --------------------------------------------------
+
+
+def robust_families(args, seed: int) -> dict:
+    """name → (estimator at step s with every node read R times, R, the s₀ of its curvature probe)."""
+    anti, odd = sampled_rule("antithetic", 21, 924, seed), sparse_grid("gauss-hermite-odd", 21, 2)
+    reads = {"centre_repeats": "balanced"}
+    families = {
+        f"FD ×{r}": (
+            lambda s, r=r: FiniteDifference(21, s, spatial=SPATIAL, repeats=r, **reads),
+            r,
+            0.5,
+        )
+        for r in args.repeats
+    }
+    families["LS antithetic"] = (lambda s: LeastSquaresEstimator(anti, s, SPATIAL, **reads), 1, 0.2)
+    families["LS sparse odd"] = (lambda s: LeastSquaresEstimator(odd, s, SPATIAL, **reads), 1, 0.2)
+    return families
+
+
+def read_values(chip, phases, est, x) -> torch.Tensor:
+    """The chip's outputs ``[P, evaluations]`` at the estimator's points around ``x`` (one call)."""
+    pts = est.points(x).reshape(-1, 21)
+    return chip.outputs(phases, pts)[0, :, 0].to(torch.float64).reshape(len(x), -1)
+
+
+def robust_rows(args) -> dict:
+    network = pinn_network(args)
+    phases = network.init_params(args.seed)
+    p = torch.as_tensor(phases)[None]
+    x = torch.rand(args.points, 21, generator=torch.Generator().manual_seed(args.seed), dtype=torch.float64)
+    exact = reference(network, phases, x)
+    grad_ref, lap_ref = exact["grad"], exact["laplacian"]
+    lap_rms = float(lap_ref.norm() / len(x) ** 0.5)
+    families = robust_families(args, args.seed)
+    # c: the Laplacian's bias per step², by Richardson between s₀ and 2s₀ on the noise-free chip
+    clean = Chip(network, HardwareModel.preset("ideal"), seed=args.seed, dtype=torch.complex128)
+    curvature = {}
+    for name, (make, _, s0) in families.items():
+        probes = [make(s) for s in (s0, 2 * s0)]
+        lap = [est.derivatives(read_values(clean, p, est, x))["laplacian"] for est in probes]
+        curvature[name] = float((lap[1] - lap[0]).norm() / len(x) ** 0.5) / (3 * s0**2)
+    levels = [(f"{n:g}", {"detector_noise_std": n}) for n in args.robust_noises]
+    for name in args.robust_presets:
+        preset = HardwareModel.preset(name)
+        levels.append(
+            (
+                name,
+                {
+                    "detector_noise_std": preset.detector_noise_std,
+                    "shot_noise_photons": preset.shot_noise_photons,
+                },
+            )
+        )
+    rows, noise_std = [], {}
+    for precision in args.precisions:
+        dtype = torch.complex128 if precision == "float64" else torch.complex64
+        for label, readout in levels:
+            chip = Chip(
+                network, HardwareModel.preset("ideal").replace(**readout), seed=args.seed, dtype=dtype
+            )
+            repeated = x.repeat_interleave(64, 0)
+            spread = chip.outputs(p, repeated)[0, :, 0].to(torch.float64).reshape(len(x), 64).std(1)
+            eps = float(spread.pow(2).mean().sqrt())  # the std of one reading
+            noise_std[f"{precision} {label}"] = eps
+            candidates = [
+                (
+                    "sparse grid, σ 0.1",
+                    SteinEstimator(sparse_grid("gauss-hermite", 21, 2), 0.1, SPATIAL),
+                    None,
+                ),
+                ("FD, h 0.1", FiniteDifference(21, 0.1, spatial=SPATIAL), None),
+            ]
+            for name, (make, _, _) in families.items():
+                step = balanced_step(make(1.0).noise_std(1.0)["laplacian"], eps, curvature[name])
+                candidates.append((name, make(step), curvature[name]))
+            for name, est, c in candidates:
+                t0 = time.perf_counter()
+                out = est.derivatives(read_values(chip, p, est, x))
+                wall = time.perf_counter() - t0
+                budget = None if c is None else (c * est.step**2 + est.noise_std(eps)["laplacian"]) / lap_rms
+                rows.append(
+                    {
+                        "precision": precision,
+                        "noise": label,
+                        "estimator": name,
+                        "step": round(est.step, 4),
+                        "repeats": est.repeats,
+                        "centre_repeats": est.centre_repeats,
+                        "evaluations": est.evaluations,
+                        "grad_rel_err": float((out["grad"] - grad_ref).norm() / grad_ref.norm()),
+                        "lap_rel_err": float((out["laplacian"] - lap_ref).norm() / lap_ref.norm()),
+                        "lap_budget": budget,
+                        "read_s": round(wall, 3),
+                    }
+                )
+                print(rows[-1], flush=True)
+    return {
+        "argv": args.argv,
+        "machine": MACHINE,
+        "commit": git_commit(),
+        "model": network.name,
+        "points": args.points,
+        "laplacian_rms": lap_rms,
+        "curvature": curvature,
+        "reading_noise_std": noise_std,
+        "rows": rows,
+    }
+
+
+def robust_markdown(results: dict) -> list[str]:
+    lines = [
+        "## Part 1b: derivatives under detector noise, step balanced per estimator",
+        "",
+        f"`python benchmarks/hjb_table.py {results['argv']}` — {results['machine']}; "
+        f"commit {results['commit']}; {results['model']} with random phases (seed {seed_of(results)}), "
+        f"{results['points']} uniform points in [0,1]^21; relative error of ∇u (21 coordinates) and of "
+        "the spatial Laplacian (20) against autograd on the exact digital mirror. Step h* = (gain·ε/c)^(1/4) "
+        "(`stein.balanced_step`), ε the measured std "
+        "of one reading, c the measured Laplacian bias per step² (below); every centre read "
+        "`balanced_centre_repeats` times. Budget: the error the estimator's stated budget predicts, "
+        "(c·h² + noise_std(ε)) / rms Δu.",
+        "",
+        "| precision | readout noise | ε (one reading) | estimator | step | evaluations / point "
+        "| ∇ rel. err | Δ rel. err | Δ budget |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results["rows"]:
+        eps = results["reading_noise_std"][f"{r['precision']} {r['noise']}"]
+        noise = r["noise"] if r["noise"][0].isdigit() else f"`{r['noise']}` preset"
+        budget = "—" if r["lap_budget"] is None else f"{r['lap_budget']:.2g}"
+        lines.append(
+            f"| {r['precision']} | {noise} | {eps:.2g} | {r['estimator']} | {r['step']:g} "
+            f"| {r['evaluations']:,} | {r['grad_rel_err']:.2g} | {r['lap_rel_err']:.2g} | {budget} |"
+        )
+    curv = ", ".join(f"{k}: {v / results['laplacian_rms']:.3g}" for k, v in results["curvature"].items())
+    lines += [
+        "",
+        f"Laplacian bias per step², relative to rms Δu = {results['laplacian_rms']:.3g}: {curv}.",
+    ]
+    return lines
 
 
 # ---- part 2: training ---------------------------------------------------------------------------
@@ -354,6 +515,8 @@ def markdown(results: dict) -> str:
     lines = ["# HJB-20 table", ""]
     if "derivatives" in results:
         lines += derivative_markdown(results["derivatives"]) + [""]
+    if "robust" in results:
+        lines += robust_markdown(results["robust"]) + [""]
     if "training" in results:
         lines += training_markdown(results["training"])
     return "\n".join(lines) + "\n"
@@ -405,7 +568,12 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--part", choices=("all", "derivatives", "training"), default="all")
+    parser.add_argument(
+        "--part",
+        choices=("all", "derivatives", "robust", "training"),
+        default="all",
+        help="all: parts 1 and 2; robust: part 1b (derivatives under detector noise) alone",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
@@ -426,6 +594,24 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="PRESET",
         help="take the noisy rows' readout noise from this hardware preset instead of --noise: its relative "
         "detector noise and shot noise (any of: " + ", ".join(PRESETS) + ")",
+    )
+    part1b = parser.add_argument_group("part 1b: derivatives under detector noise (--part robust)")
+    part1b.add_argument(
+        "--robust-noises", type=float, nargs="*", default=[1e-4, 1e-3, 1e-2], help="relative detector noises"
+    )
+    part1b.add_argument(
+        "--robust-presets",
+        choices=tuple(PRESETS),
+        nargs="*",
+        default=["measured"],
+        metavar="PRESET",
+        help="hardware presets whose readout noise (detector and shot) makes more rows",
+    )
+    part1b.add_argument(
+        "--repeats", type=int, nargs="+", default=[1, 4, 16, 64], help="reads per node of the FD rows"
+    )
+    part1b.add_argument(
+        "--precisions", choices=("float64", "float32"), nargs="+", default=["float64", "float32"]
     )
     add_training_options(parser.add_argument_group("part 2: training"))
     parser.add_argument(
@@ -477,8 +663,11 @@ def main(argv=None) -> int:
         parser.error(
             "--noise-from takes the noise level from the preset: give --noise or --noise-from, not both"
         )
-    if not (args.noise >= 0 and args.noise < float("inf")):
-        parser.error(f"--noise must be a finite number >= 0, got {args.noise}")
+    for noise in [args.noise, *args.robust_noises]:
+        if not (noise >= 0 and noise < float("inf")):
+            parser.error(f"--noise and --robust-noises must be finite numbers >= 0, got {noise}")
+    if any(r < 1 for r in args.repeats):
+        parser.error(f"--repeats must be integers >= 1, got {args.repeats}")
     args.argv = " ".join(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -488,6 +677,8 @@ def main(argv=None) -> int:
         results = {"derivatives": results}
     if args.part in ("all", "derivatives"):
         results["derivatives"] = derivative_rows(args)
+    if args.part == "robust":
+        results["robust"] = robust_rows(args)
     if args.part in ("all", "training"):
         results["training"] = training_rows(args)
         plot_training_curves(results["training"], args.out / "hjb_training.png")

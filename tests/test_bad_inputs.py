@@ -280,6 +280,14 @@ CLI_CASES = [
     ("hjb-sigma-0", [*HJB, "--sigma", "0"], ["--sigma", f"{POS_NUM} 0.0"]),
     ("hjb-sigma-nan", [*HJB, "--sigma", "nan"], ["--sigma", f"{POS_NUM} nan"]),
     ("hjb-nodes-0", [*HJB, "--estimator", "monte-carlo", "--nodes", "0"], ["--nodes", f"{POS_INT} 0"]),
+    ("hjb-repeats-0", [*HJB, "--repeats", "0"], ["--repeats", f"{POS_INT} 0"]),
+    ("hjb-centre-repeats-negative", [*HJB, "--centre-repeats", "-4"], ["--centre-repeats", f"{POS_INT} -4"]),
+    ("hjb-repeats-past-the-limit", [*HJB, "--repeats", "10001"], ["repeats must be an integer in 1..10,000"]),
+    (
+        "hjb-reads-past-the-node-limit",
+        [*HJB, "--estimator", "fd", "--repeats", "3000"],
+        ["reads 27,000 inputs per point, more than the limit of 20,000", "--force"],
+    ),
     ("hjb-nodes-without-monte-carlo", [*HJB, "--nodes", "41"], ["--nodes is for --estimator monte-carlo"]),
     ("hjb-sampled-rule-on-a-grid", [*HJB, "--rule", "monte-carlo"], ["--rule monte-carlo is a sampled rule"]),
     (

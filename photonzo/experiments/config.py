@@ -57,6 +57,7 @@ from ..validation import (
 TRAIN_ESTIMATORS = (*ESTIMATORS, *TRAINERS, "layer-local")
 MODEL_FOR = {"digits": "digits", "mnist": "mnist", "fashion-mnist": "mnist"}  # dataset → model family
 DERIVATIVES = ("sparse-grid", "monte-carlo", "fd", "least-squares")
+MAX_REPEATS = 10_000  # pinn/stein.py's MAX_REPEATS (kept here: this module imports no torch)
 PINN_MODELS = ("tt", "dense", "small")
 READOUT_CHOICES = ("coherent", "intensity")
 # the PDE parameters a PINN configuration sets (the PDE classes' ``params`` it passes on)
@@ -77,7 +78,7 @@ ESTIMATOR_OPTIONS = {
     "bp_epochs": (None, ("subspace",)),
 }
 # settings added since config.json files were first written, with the value older runs had
-ADDED = {"edge_blocks": "padded"}
+ADDED = {"edge_blocks": "padded", "repeats": 1}  # repeats: PINN runs only
 
 
 def setting(
@@ -449,12 +450,32 @@ class DerivativeConfig:
         None, "monte-carlo nodes per point (default: as many as the sparse grid)", positive=True
     )
     sigma: float = setting(0.1, "smoothing radius (and finite-difference step)", positive=True)
-    force: bool = setting(False, "build a sparse grid past the node limit")
+    repeats: int = setting(
+        1,
+        "reads of every node per point, averaged (R reads: R x the queries, 1/sqrt(R) of the detector noise)",
+        positive=True,
+    )
+    centre_repeats: int | None = setting(
+        None,
+        "reads of the centre node per point (default: --repeats); it carries most of the Laplacian's noise: "
+        "41 x --repeats balances it for --estimator fd in 21 inputs (sqrt(4 x spatial x inputs)); with "
+        "detector noise, take --estimator fd with a step of 1-2 and --centre-repeats 41 (see pinn/stein.py)",
+        positive=True,
+    )
+    force: bool = setting(False, "build a sparse grid past the node limit (or read more than its limit)")
 
     def __post_init__(self):
         _check_literals(self)
         check_positive("sigma", self.sigma)
         check_optional_positive_int("nodes", self.nodes)
+        for name in ("repeats", "centre_repeats"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REPEATS
+            ):
+                raise ValueError(
+                    f"{name.replace('_', '-')} must be an integer in 1..{MAX_REPEATS:,}, got {value!r}"
+                )
         check_int("level", self.level, 0)
         if self.level < 2 and self.estimator in ("sparse-grid", "least-squares"):
             # level 0 is the centre alone, level 1 has no node off the axes: the Stein Laplacian of a

@@ -28,7 +28,7 @@ from ..photonics.network import OpticalNetwork, Program, build_network, dense_eq
 from ..photonics.parallel import ParallelOracle, open_workers
 from ..pinn.objective import PINNObjective
 from ..pinn.pde import build_pde
-from ..pinn.quadrature import make_rule, sparse_grid_size
+from ..pinn.quadrature import MAX_NODES, make_rule, sparse_grid_size
 from ..pinn.stein import FiniteDifference, LeastSquaresEstimator, SteinEstimator
 from ..training.backprop import deploy, digital_accuracy, train_backprop
 from ..training.estimators import RGE, build_estimators, settings_per_call
@@ -205,11 +205,12 @@ def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ..
     if resume:
         if not saved.exists():
             raise FileNotFoundError(f"nothing to resume in {run_dir}: no config.json")
-        # a setting added since the run was written is absent there: it had the value ``ADDED`` names,
-        # or else it was unset (None)
+        # a setting added since the run was written is absent there: it had the value ``ADDED`` names
+        # (where this kind of run has it), or else it was unset (None)
+        added = {k: v for k, v in ADDED.items() if k in config}
         before = {
             k: v
-            for k, v in {**ADDED, **read_config(saved)}.items()
+            for k, v in {**added, **read_config(saved)}.items()
             if k not in free and k != "extensions" and RETIRED.get(k, ()) != v
         }
         now = {k: v for k, v in config.items() if k not in free}
@@ -482,13 +483,15 @@ def build_pinn_network(config: PINNConfig):
 def build_derivatives(config: PINNConfig, input_dim: int, spatial: int):
     """The configured derivative estimator for inputs of ``input_dim`` coordinates, ``spatial`` of them
     spatial: Stein on a sparse grid or on sampled nodes, the least-squares fit, or finite differences, with
-    smoothing radius (or step) ``config.sigma``."""
+    smoothing radius (or step) ``config.sigma``, every node read ``config.repeats`` times (the centre
+    ``config.centre_repeats``). Refuses more than ``MAX_NODES`` evaluations per point unless ``force``."""
+    reads = {"repeats": config.repeats, "centre_repeats": config.centre_repeats}
     if config.estimator == "fd":
-        return FiniteDifference(input_dim, config.sigma, spatial=spatial)
-    if config.estimator in ("sparse-grid", "least-squares"):
+        estimator = FiniteDifference(input_dim, config.sigma, spatial=spatial, **reads)
+    elif config.estimator in ("sparse-grid", "least-squares"):
         rule = make_rule(config.rule, input_dim, level=config.level, force=config.force)
-        if config.estimator == "least-squares":
-            return LeastSquaresEstimator(rule, config.sigma, spatial=spatial)
+        kind = LeastSquaresEstimator if config.estimator == "least-squares" else SteinEstimator
+        estimator = kind(rule, config.sigma, spatial=spatial, **reads)
     else:
         n = config.nodes or sparse_grid_size("gauss-hermite", input_dim, config.level)  # counted, not built
         rule = make_rule(
@@ -497,7 +500,14 @@ def build_derivatives(config: PINNConfig, input_dim: int, spatial: int):
             nodes=n + n % 2 if config.rule == "antithetic" else n,
             seed=config.seed,
         )
-    return SteinEstimator(rule, config.sigma, spatial=spatial)
+        estimator = SteinEstimator(rule, config.sigma, spatial=spatial, **reads)
+    if estimator.evaluations > MAX_NODES and not config.force:
+        raise ValueError(
+            f"the {config.estimator} estimator with --repeats {config.repeats} and --centre-repeats "
+            f"{estimator.centre_repeats} reads {estimator.evaluations:,} inputs per point, more than the "
+            f"limit of {MAX_NODES:,}; read fewer times, or pass --force"
+        )
+    return estimator
 
 
 PINN_SETTINGS = 32  # settings per chip call of a PINN step (each reads points × evaluations inputs)
@@ -557,6 +567,8 @@ class _PINNRun:
             "derivatives": {
                 "estimator": config.estimator,
                 "evaluations_per_point": derivatives.evaluations,
+                "repeats": derivatives.repeats,
+                "centre_repeats": derivatives.centre_repeats,
                 **rule,
             },
             "steps": trainer.step,
