@@ -10,13 +10,14 @@ own tuple, ``tests/test_cli.py`` checks that the names here are exactly its keys
 
 from __future__ import annotations
 
-DATASETS = ("mnist", "fashion-mnist", "digits")  # data/datasets.py
+DATASETS = ("mnist", "fashion-mnist", "digits", "mnist-8x8")  # data/datasets.py
 
 # photonics/mesh.py, layers.py and network.py use these; network.py keeps MODELS (a registry)
 MESH_KINDS = ("clements", "reck")
 EDGE_BLOCKS = ("rectangular", "padded")  # how blocks at a matrix's edge are realised (layers.py)
 LEVELS = ("layer", "core", "group", "mesh")  # slices of a network's parameter vector
-MODEL_NAMES = ("mnist-tt", "mnist-dense", "hjb-tt", "hjb-dense", "digits-tt", "digits-dense")  # MODELS' keys
+# MODELS' keys
+MODEL_NAMES = ("mnist-tt", "mnist-dense", "hjb-tt", "hjb-dense", "digits-tt", "digits-dense", "mnist8-dense")
 
 # training/estimators.py, training/literature.py, training/optim.py, training/tpsgd.py
 DISTRIBUTIONS = ("rademacher", "gaussian", "sphere")

@@ -147,6 +147,11 @@ CLI_CASES = [
     ("train-dataset-unknown", ["train", "cifar10"], ["invalid choice: 'cifar10'", "digits"]),
     ("train-estimator-unknown", [*TRAIN, "--estimator", "adam"], ["invalid choice: 'adam'", "rge"]),
     ("train-model-unknown", [*TRAIN, "--model", "cnn"], ["invalid choice: 'cnn'", "tt"]),
+    (
+        "train-model-missing-for-dataset",
+        ["train", "mnist-8x8", "--model", "tt", "--steps", "3"],
+        ["mnist-8x8 has no tt model", "--model dense"],
+    ),
     ("train-mesh-unknown", [*TRAIN, "--mesh", "diamond"], ["invalid choice: 'diamond'", "clements"]),
     ("train-readout-unknown", [*TRAIN, "--readout", "phase"], ["invalid choice: 'phase'", "coherent"]),
     ("train-hardware-unknown", [*TRAIN, "--hardware", "perfect"], ["invalid choice: 'perfect'", "ideal"]),

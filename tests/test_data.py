@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from photonzo.data import DataNotFoundError, batches, datasets, fit_features, load_dataset, read_idx
-from photonzo.data.datasets import IDX_FILES, find_file
+from photonzo.data.datasets import IDX_FILES, downsample, find_file
 
 SHARED = Path(os.environ.get("PHOTONZO_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 needs_shared = pytest.mark.skipif(
@@ -86,6 +86,35 @@ def test_offline_mnist_is_the_documented_split_of_the_test_set(isolated, monkeyp
     rows = {r.tobytes() for r in np.concatenate([data.x_train, data.x_test]).astype(np.float32)}
     assert rows == {r.tobytes() for r in full.astype(np.float32)}  # a partition of the 10k test images
     assert set(np.unique(data.y_test)) == set(range(10))
+
+
+def test_downsampling_averages_areas():
+    """A constant image stays constant; a 28×28 image of four constant quadrants keeps each quadrant's
+    value on its 4×4 quarter of the 8×8 grid (28/8 = 3.5: the windows meet at the middle exactly);
+    the side of the image itself changes nothing; a non-square image is refused."""
+    rng = np.random.default_rng(0)
+    assert np.allclose(downsample(np.full((2, 784), 0.3), 8), 0.3)
+    quadrants = np.zeros((28, 28))
+    quadrants[:14, 14:], quadrants[14:, :14], quadrants[14:, 14:] = 0.25, 0.5, 1.0
+    small = downsample(quadrants.reshape(1, -1), 8).reshape(8, 8)
+    expected = np.block([[np.zeros((4, 4)), np.full((4, 4), 0.25)], [np.full((4, 4), 0.5), np.ones((4, 4))]])
+    np.testing.assert_allclose(small, expected, atol=1e-7)
+    images = rng.random((3, 784)).astype(np.float32)
+    np.testing.assert_array_equal(downsample(images, 28), images)
+    with pytest.raises(ValueError, match="cannot average 783-pixel images down to 8×8"):
+        downsample(np.zeros((1, 783)), 8)
+
+
+@needs_shared
+def test_mnist_8x8_is_mnist_averaged_down():
+    """MixedTrain's input: the same split and labels as ``mnist``, each image averaged to 8×8."""
+    full = load_dataset("mnist", data_dir=SHARED, download=False)
+    small = load_dataset("mnist-8x8", data_dir=SHARED, download=False)
+    assert small.n_features == 64 and len(small.x_train) == len(full.x_train)
+    np.testing.assert_array_equal(small.y_train, full.y_train)
+    np.testing.assert_allclose(small.x_test, downsample(full.x_test, 8))
+    assert small.x_train.min() >= 0.0 and small.x_train.max() <= 1.0
+    assert small.source.startswith(full.source) and "8×8" in small.source
 
 
 @needs_shared

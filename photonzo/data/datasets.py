@@ -24,6 +24,10 @@ cannot be reached at all ends the attempt).
 
 ``digits`` is scikit-learn's bundled 8×8 handwritten digits (1,797 images, values 0..16): the
 small default that always works offline; fixed split 1,437 train / 360 test (seed 0).
+
+``mnist-8x8`` is ``mnist`` (the same files and split) with every image averaged down to 8×8 pixels
+(area averaging over the 28×28 grid, torch's ``adaptive_avg_pool2d``): the input of MixedTrain's
+on-chip training experiments (Gu et al., AAAI 2021), 64 features like ``digits``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import errno
 import gzip
 import hashlib
 import logging
+import math
 import os
 import shutil
 import socket
@@ -307,10 +312,38 @@ def _split(n: int, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return order[n_test:], order[:n_test]
 
 
+# a dataset made from another by averaging its images down: name → (source dataset, side in pixels)
+DOWNSAMPLED = {"mnist-8x8": ("mnist", 8)}
+
+
+def downsample(images: np.ndarray, side: int) -> np.ndarray:
+    """Square images ``[N, H·H]`` (float, flattened) averaged down to ``[N, side·side]`` by area (each
+    output pixel the mean of the input pixels it covers; torch's ``adaptive_avg_pool2d``)."""
+    import torch
+
+    n, pixels = images.shape
+    height = math.isqrt(pixels)
+    if height * height != pixels or not 1 <= side <= height:
+        raise ValueError(f"cannot average {pixels}-pixel images down to {side}×{side}")
+    grid = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).view(n, 1, height, height)
+    return torch.nn.functional.adaptive_avg_pool2d(grid, side).reshape(n, side * side).numpy()
+
+
 def load_dataset(name: str, data_dir=None, download: bool = True) -> Dataset:
-    """Load ``mnist``, ``fashion-mnist`` or ``digits`` (see the module docstring)."""
+    """Load ``mnist``, ``fashion-mnist``, ``digits`` or ``mnist-8x8`` (see the module docstring)."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; accepted datasets are {', '.join(DATASETS)}")
+    if name in DOWNSAMPLED:
+        base, side = DOWNSAMPLED[name]
+        data = load_dataset(base, data_dir, download)
+        return Dataset(
+            name,
+            downsample(data.x_train, side),
+            data.y_train,
+            downsample(data.x_test, side),
+            data.y_test,
+            source=f"{data.source}, averaged down to {side}×{side}",
+        )
     if name == "digits":
         from sklearn.datasets import load_digits  # bundled with scikit-learn, no download
 

@@ -33,6 +33,7 @@ from ..choices import (
     LEVELS,
     LOCAL_LOSSES,
     MESH_KINDS,
+    MODEL_NAMES,
     OPTIMIZERS,
     PDE_NAMES,
     RULES,
@@ -55,7 +56,8 @@ from ..validation import (
 # the whole-network estimators, the literature's trainers (training/literature.py), and the
 # layer-local one of target projection (tpSGD on the chip)
 TRAIN_ESTIMATORS = (*ESTIMATORS, *TRAINERS, "layer-local")
-MODEL_FOR = {"digits": "digits", "mnist": "mnist", "fashion-mnist": "mnist"}  # dataset → model family
+# dataset → model family (``network.MODELS`` holds ``{family}-{model}``; 8×8 MNIST has the dense one only)
+MODEL_FOR = {"digits": "digits", "mnist": "mnist", "fashion-mnist": "mnist", "mnist-8x8": "mnist8"}
 DERIVATIVES = ("sparse-grid", "monte-carlo", "fd", "least-squares")
 MAX_REPEATS = 10_000  # pinn/stein.py's MAX_REPEATS (kept here: this module imports no torch)
 PINN_MODELS = ("tt", "dense", "small")
@@ -342,10 +344,22 @@ class TrainConfig(Sections):
         ("loop", RunLoopConfig),
     )
 
+    def __post_init__(self):
+        if self.model_name not in MODEL_NAMES:
+            have = [
+                name.removeprefix(f"{MODEL_FOR[self.dataset]}-")
+                for name in MODEL_NAMES
+                if name.startswith(f"{MODEL_FOR[self.dataset]}-")
+            ]
+            raise ValueError(
+                f"{self.dataset} has no {self.model} model; accepted: --model {' or '.join(have)}"
+            )
+
     @property
     def model_name(self) -> str:
         """The key in ``network.MODELS`` of the network this run trains: the dataset's model family and
-        ``model`` (``digits-tt``; ``fashion-mnist`` uses the ``mnist`` models)."""
+        ``model`` (``digits-tt``; ``fashion-mnist`` uses the ``mnist`` models, ``mnist-8x8`` MixedTrain's
+        ``mnist8-dense``)."""
         return f"{MODEL_FOR[self.dataset]}-{self.model}"
 
     def hardware_model(self) -> HardwareModel:

@@ -452,6 +452,12 @@ MODELS = {
         activations=["relu"],
         doc="64→64→10 dense optical MLP for the 8×8 digits",
     ),
+    # MixedTrain's setting (Gu et al., AAAI 2021): MNIST downsampled to 8×8 on a small optical MLP.
+    "mnist8-dense": dict(
+        layers=[("dense", 64, 24), ("dense", 24, 24), ("dense", 24, 10)],
+        activations=["relu", "relu"],
+        doc="64→24→24→10 dense optical MLP for 8×8 MNIST, MixedTrain's on-chip training setting",
+    ),
 }
 
 
