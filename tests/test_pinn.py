@@ -349,3 +349,33 @@ def test_monte_carlo_and_fd_derivatives_need_no_tasmanian(monkeypatch, tmp_path)
         assert build_derivatives(config, 4, 3).evaluations > 1
     with pytest.raises(ImportError, match="--estimator monte-carlo"):
         build_derivatives(PINNConfig.of(dim=3, model="small"), 4, 3)
+
+
+def test_pinn_runs_take_the_classification_trainers_estimators(tmp_path):
+    """--tensorwise / --tensor-level / --per-group reach the PINN's trainer: a tensor-wise step spends
+    2·q queries per layer slice (and the centre), and per-group CGE takes the small groups (the
+    attenuators and biases) one coordinate each; the whole-vector default keeps 2·q + 1 per step."""
+    import json
+
+    from photonzo.experiments.config import PINNConfig
+    from photonzo.experiments.run import build_pinn_network, pinn_estimators, run_pinn
+    from photonzo.photonics.chip import Chip
+
+    base = dict(
+        pde="heat", dim=3, model="small", estimator="fd", points=4, steps=2, eval_every=2, q=2, test_points=50
+    )
+    oracle = Chip(build_pinn_network(PINNConfig.of(**base))).oracle()
+    layers = len(oracle.param_slices("layer"))
+    for options, queries in (
+        ({}, 2 * 2 + 1),
+        ({"tensorwise": True}, 2 * 2 * layers + 1),
+    ):
+        config = PINNConfig.of(**base, **options)
+        run_pinn(config, tmp_path / str(len(options)), progress=False)
+        history = [json.loads(line) for line in (tmp_path / str(len(options)) / "metrics.jsonl").open()]
+        assert {h["step_queries"] for h in history} == {queries}
+    config = PINNConfig.of(**base, tensorwise=True, tensor_level="core", per_group=True, cge_max=64)
+    (estimator,) = pinn_estimators(config, oracle)
+    assert estimator.name == "rge-tensorwise[groups]+cge[small]"
+    with pytest.raises(ValueError, match="tensor level"):
+        PINNConfig.of(**base, tensor_level="block")

@@ -80,7 +80,14 @@ ESTIMATOR_OPTIONS = {
     "bp_epochs": (None, ("subspace",)),
 }
 # settings added since config.json files were first written, with the value older runs had
-ADDED = {"edge_blocks": "padded", "repeats": 1}  # repeats: PINN runs only
+ADDED = {  # repeats .. cge_max: PINN runs only
+    "edge_blocks": "padded",
+    "repeats": 1,
+    "tensorwise": False,
+    "tensor_level": "layer",
+    "per_group": False,
+    "cge_max": 128,
+}
 
 
 def setting(
@@ -521,8 +528,18 @@ class DerivativeConfig:
 
 @dataclass(frozen=True)
 class PINNTrainConfig:
-    q: int = setting(10, "RGE directions per step", positive=True)
+    q: int = setting(10, "RGE directions per step (per slice with --tensorwise)", positive=True)
     mu: float = setting(0.025, "phase perturbation (rad)", positive=True)
+    tensorwise: bool = setting(
+        False, "perturb each named slice (see --tensor-level) with its own directions (2·q queries per slice)"
+    )
+    tensor_level: Literal[LEVELS] = setting("layer", "slices of the tensor-wise estimator")
+    per_group: bool = setting(
+        False,
+        "CGE on the small attenuator/bias groups (the output bias alone carries the solution's constant), "
+        "RGE on the meshes",
+    )
+    cge_max: int = setting(128, "per-group: the largest group CGE takes", positive=True)
     lr: float = setting(0.01, "learning rate (Adam, cosine schedule)", positive=True)
     steps: int = setting(200, "training steps", positive=True)
     eval_every: int = setting(20, "evaluate (and checkpoint) every N steps", positive=True)
@@ -530,7 +547,8 @@ class PINNTrainConfig:
     max_queries: int | None = setting(None, "stop when this many training queries are spent", positive=True)
 
     def __post_init__(self):
-        _positive(self, ["q", "steps", "eval_every"])
+        _check_literals(self)
+        _positive(self, ["q", "steps", "eval_every", "cge_max"])
         check_positive("mu", self.mu)
         check_positive("lr", self.lr)
         check_optional_positive_int("max-queries", self.max_queries)

@@ -31,7 +31,7 @@ from ..pinn.pde import build_pde
 from ..pinn.quadrature import MAX_NODES, make_rule, sparse_grid_size
 from ..pinn.stein import FiniteDifference, LeastSquaresEstimator, SteinEstimator
 from ..training.backprop import deploy, digital_accuracy, train_backprop
-from ..training.estimators import RGE, build_estimators, settings_per_call
+from ..training.estimators import build_estimators, settings_per_call
 from ..training.literature import TRAINERS, build_trainer, build_trainer_estimator
 from ..training.loop import Extension, LoopConfig
 from ..training.methods import hybrid, method
@@ -510,6 +510,22 @@ def build_derivatives(config: PINNConfig, input_dim: int, spatial: int):
     return estimator
 
 
+def pinn_estimators(config: PINNConfig, oracle) -> tuple:
+    """The PINN's gradient estimator for ``oracle``'s parameter layout: RGE (Rademacher, central),
+    whole-vector or tensor-wise over ``config.tensor_level`` slices, with CGE on the small groups if
+    ``config.per_group`` (``estimators.build_estimators``)."""
+    return build_estimators(
+        "rge",
+        oracle,
+        q=config.q,
+        mu=config.mu,
+        tensorwise=config.tensorwise,
+        level=config.tensor_level,
+        per_group=config.per_group,
+        cge_max=config.cge_max,
+    )
+
+
 PINN_SETTINGS = 32  # settings per chip call of a PINN step (each reads points × evaluations inputs)
 
 
@@ -524,8 +540,9 @@ class _PINNRun:
 
     def settings_per_call(self) -> int:
         """The most settings one chip call of a step holds."""
-        n_params = build_pinn_network(self.config).n_params
-        return settings_per_call(RGE(self.config.q, mu=self.config.mu), n_params, PINN_SETTINGS)
+        network = build_pinn_network(self.config)
+        (estimator,) = pinn_estimators(self.config, Chip(network).oracle())
+        return settings_per_call(estimator, network.n_params, PINN_SETTINGS)
 
     def build(self, run_dir: Path, resume: bool) -> ZOTrainer:
         config, pde = self.config, self.pde
@@ -552,7 +569,7 @@ class _PINNRun:
             max_settings=PINN_SETTINGS,
             max_queries=config.max_queries,
         )
-        chosen = method(RGE(config.q, mu=config.mu), optimizer)
+        chosen = method(*pinn_estimators(config, oracle), optimizer)
         return ZOTrainer(oracle, chosen, objective, run_dir, loop, seed=config.seed, progress=self.progress)
 
     def summarise(self, trainer: ZOTrainer, history: list[dict]) -> dict:
