@@ -24,6 +24,7 @@ NAMES = (
     "bench_training",
     "onchip_training",
     "bench_edge_blocks",
+    "bench_torchonn",
 )
 ZO_ROWS = ("zo-rge", "zo-hybrid-tw", "zo-layer-local", "zo-dense")
 LOADED = {}
@@ -137,6 +138,8 @@ def test_the_reports_render_the_committed_results_as_committed():
     assert load("onchip_training").markdown(data) == text
     data, text = committed("bench_edge_blocks")
     assert load("bench_edge_blocks").markdown(data) == text
+    data, text = committed("bench_torchonn")
+    assert load("bench_torchonn").markdown(data) == text
 
 
 # ---- tiny configurations ----------------------------------------------------------------------------
@@ -291,6 +294,31 @@ def test_bench_edge_blocks_tiny(tmp_path):
     (row,) = data["rows"]
     assert row["model"] == "digits-tt" and row["rectangular_mzis"] < row["padded_mzis"]
     assert (tmp_path / "bench_edge_blocks.md").read_text() == load("bench_edge_blocks").markdown(data)
+
+
+def test_bench_torchonn_tiny(tmp_path):
+    """The peer comparison on a small layer (torchonn lives in a venv of its own: skipped without it)."""
+    pytest.importorskip("torchonn")
+    argv = ["--layer", "16,8,4", "--blocks", "4", "--threads", "1", "--settings", "1", "2", "--repeats", "1"]
+    assert load("bench_torchonn").main([*argv, "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "bench_torchonn.json").read_text())
+    assert [(r["block"], r["threads"], r["settings"]) for r in data["rows"]] == [(4, 1, 1), (4, 1, 2)]
+    assert all(r["photonzo_ms"] > 0 and r["torchonn_ms"] > 0 and r["ratio"] > 0 for r in data["rows"])
+    assert (
+        data["rows"][0]["batched_vs_one_at_a_time"] is None
+        and data["rows"][1]["batched_vs_one_at_a_time"] > 0
+    )
+    assert data["torchonn_knobs"]["w_bit"] == 8 and data["torchonn_knobs"]["crosstalk_factor"] == 0.005
+    assert (tmp_path / "bench_torchonn.md").read_text() == load("bench_torchonn").markdown(data)
+
+
+def test_bench_torchonn_without_torchonn_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torchonn", None)  # import torchonn raises ImportError
+    with pytest.raises(SystemExit) as done:
+        load("bench_torchonn").main(["--layer", "16,8,4", "--blocks", "4", "--out", str(tmp_path)])
+    message = str(done.value.code)
+    assert "torchonn is not importable" in message and "--no-build-isolation" in message
+    assert "\n" not in message and not list(tmp_path.iterdir())
 
 
 def test_bench_deploy_tiny(tmp_path):
