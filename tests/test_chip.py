@@ -45,6 +45,21 @@ def test_batch_chunks_equal_one_pass(rng):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-12)
 
 
+def test_settings_realised_a_few_at_a_time_equal_all_at_once(rng):
+    """The settings whose meshes are built at once keep their block matrices within
+    ``realise_elements`` (a dense 784→1024 layer: one setting at a time); the outputs do not depend on
+    it, bit for bit, with per-query noise on."""
+    chip = Chip(build_network("digits-dense"), "measured", seed=2)
+    phases = torch.tensor(rng.uniform(0, 6.3, (5, chip.n_params)), dtype=torch.float32)
+    x = torch.tensor(rng.random((8, 64)), dtype=torch.float32)
+    whole = chip._evaluate(phases, x, first_query=0)
+    blocks = sum(m.n_blocks * m.block**2 for layer in chip.network.layers for _, m in layer._matrices())
+    chip.realise_elements = 2 * blocks
+    assert chip._chunks(5, 8)[0] == 2
+    assert torch.equal(chip._evaluate(phases, x, first_query=0), whole)
+    assert Chip(build_network("mnist-dense"), "typical")._chunks(21, 64)[0] == 1
+
+
 def test_phase_validation(chip):
     p = chip.n_params
     x = torch.rand(2, 64)

@@ -317,6 +317,11 @@ class Chip:
     # is otherwise bound by memory traffic, not arithmetic (a batched call of 21 settings ran 2x
     # slower than 21 calls of one before its settings were chunked too).
     cache_elements = 2**20
+    # The settings whose matrices are realised at once keep their block matrices within this many
+    # complex values (~2 MB as complex64): a mesh build is a few elementwise passes per MZI column
+    # over all of them, bound by memory traffic once they leave cache (the dense 784→1024 layer,
+    # 21 settings: 1.3-1.4x the time of 21 calls of one when 10 settings were built at once).
+    realise_elements = 2**18
     # Apply a TT layer's cores merged where that is exact and cheaper (tensor_train.py); False keeps
     # the chip's own core-by-core order (same results to rounding; the recorded histories of the
     # golden tests were made that way).
@@ -328,14 +333,15 @@ class Chip:
 
     def _chunks(self, q: int, b: int) -> tuple[int, int, int]:
         """(settings realised at once, settings per chunk, inputs per chunk): the realised matrices
-        and outputs of the settings realised at once stay within ``max_elements``; a chunk's
-        intermediates within ``cache_elements`` (at least 64 inputs of one setting)."""
+        and outputs of the settings realised at once stay within ``max_elements``, their block
+        matrices within ``realise_elements``; a chunk's intermediates within ``cache_elements`` (at
+        least 64 inputs of one setting)."""
         net = self.network
         # per setting: ~4 complex k×k matrices per block (V†, U, Σ V†, the product), their real
         # GEMM forms, and the detected outputs of every layer
-        per_setting = 8 * sum(m.n_blocks * m.block**2 for layer in net.layers for _, m in layer._matrices())
-        per_setting += 2 * b * sum(layer.out_features for layer in net.layers)
-        realised = max(1, min(q, self.max_elements // per_setting))
+        blocks = sum(m.n_blocks * m.block**2 for layer in net.layers for _, m in layer._matrices())
+        per_setting = 8 * blocks + 2 * b * sum(layer.out_features for layer in net.layers)
+        realised = max(1, min(q, self.max_elements // per_setting, self.realise_elements // blocks))
         per_input = 2 * net.widest
         inputs = min(b, max(64, self.cache_elements // per_input))
         settings = max(1, min(realised, self.cache_elements // (inputs * per_input)))
