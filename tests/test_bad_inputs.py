@@ -266,6 +266,11 @@ CLI_CASES = [
     # ---- hjb ----
     ("hjb-dim-0", [*HJB, "--dim", "0"], ["--dim", f"{POS_INT} 0"]),
     (
+        "hjb-detector-noise-negative",
+        [*HJB, "--detector-noise", "-0.001"],
+        ["detector-noise", ">= 0", "-0.001"],
+    ),
+    (
         "hjb-dim-reference-network",
         ["hjb", "--dim", "3"],
         ["the tt reference network takes 21 inputs (dim 20); use --model small"],

@@ -379,3 +379,26 @@ def test_pinn_runs_take_the_classification_trainers_estimators(tmp_path):
     assert estimator.name == "rge-tensorwise[groups]+cge[small]"
     with pytest.raises(ValueError, match="tensor level"):
         PINNConfig.of(**base, tensor_level="block")
+
+
+def test_a_pinn_chip_takes_a_detector_noise_of_its_own(tmp_path):
+    """--detector-noise replaces the preset's: the chip's readings of one setting differ by about that
+    much of their RMS, the run records the hardware it used, and the typical preset alone stays
+    deterministic."""
+    from photonzo.experiments.config import PINNConfig
+    from photonzo.experiments.run import build_pinn_network
+    from photonzo.photonics.chip import Chip
+
+    config = PINNConfig.of(model="small", dim=3, hardware="typical", detector_noise=0.01)
+    hw = config.chip.hardware_model()
+    assert hw.detector_noise_std == 0.01 and hw.name == "typical+detector_noise_std=0.01"
+    assert (
+        PINNConfig.of(model="small", dim=3, hardware="typical").chip.hardware_model().detector_noise_std == 0
+    )
+    network = build_pinn_network(config)
+    chip = Chip(network, hw, seed=0, dtype=torch.complex128, loss="mse")
+    phases = chip.initial_params(0).expand(2, -1)
+    x = torch.rand(200, 4, dtype=torch.float64)
+    out = chip.outputs(phases, x)
+    spread = (out[0] - out[1]).std() / out[0].pow(2).mean().sqrt()
+    assert 0.005 < spread < 0.05  # two reads, each noisy at 1 % of the readout's RMS (propagated)

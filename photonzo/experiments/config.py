@@ -80,13 +80,14 @@ ESTIMATOR_OPTIONS = {
     "bp_epochs": (None, ("subspace",)),
 }
 # settings added since config.json files were first written, with the value older runs had
-ADDED = {  # repeats .. cge_max: PINN runs only
+ADDED = {  # repeats .. detector_noise: PINN runs only
     "edge_blocks": "padded",
     "repeats": 1,
     "tensorwise": False,
     "tensor_level": "layer",
     "per_group": False,
     "cge_max": 128,
+    "detector_noise": None,
 }
 
 
@@ -438,6 +439,11 @@ class PINNChipConfig:
         "the corner of a full k×k block (padded, the layout of runs made before rectangular edges)",
     )
     hardware: Literal[tuple(PRESETS)] = setting("ideal", "hardware preset of the chip")
+    detector_noise: float | None = setting(
+        None,
+        "override the preset's detector noise, relative to each readout's RMS (1e-3: an SNR of 1000); with "
+        "it, read the derivatives by --estimator fd --sigma 2 --centre-repeats 41 (see pinn/stein.py)",
+    )
     chip_seed: int = setting(0, "seed of the chip's fabrication errors and noise")
     float64: bool = setting(
         True,
@@ -448,6 +454,20 @@ class PINNChipConfig:
     def __post_init__(self):
         _check_literals(self)
         check_seed("chip-seed", self.chip_seed)
+        noise = self.detector_noise
+        if noise is not None and (
+            isinstance(noise, bool)
+            or not isinstance(noise, (int, float))
+            or not math.isfinite(noise)
+            or noise < 0
+        ):
+            raise ValueError(f"detector-noise must be a finite number >= 0, got {noise!r}")
+
+    def hardware_model(self) -> HardwareModel:
+        """The chip's ``HardwareModel``: the ``hardware`` preset, its detector noise replaced by
+        ``detector_noise`` if given."""
+        hw = HardwareModel.preset(self.hardware)
+        return hw if self.detector_noise is None else hw.replace(detector_noise_std=self.detector_noise)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from ..data.datasets import fit_features, load_dataset
 from ..io import atomic_file, atomic_write_json, check_directory, exclusive
 from ..photonics.chip import Chip
 from ..photonics.energy import run_estimate
-from ..photonics.hardware import HardwareModel
 from ..photonics.layers import OpticalLinear
 from ..photonics.network import OpticalNetwork, Program, build_network, dense_equivalent_mzis
 from ..photonics.parallel import ParallelOracle, open_workers
@@ -550,7 +549,7 @@ class _PINNRun:
         dtype = torch.complex128 if config.float64 else torch.complex64
         chip = Chip(
             self.network,
-            HardwareModel.preset(config.hardware),
+            config.chip.hardware_model(),
             seed=config.chip_seed,
             dtype=dtype,
             loss="mse",
@@ -597,7 +596,7 @@ class _PINNRun:
             "val_loss": final.get("val_loss"),
             **run_estimate(
                 network,
-                HardwareModel.preset(config.hardware),
+                config.chip.hardware_model(),
                 config.points * derivatives.evaluations,
                 trainer.train_queries,
                 trainer.state.params,
