@@ -58,6 +58,18 @@ def check_positive(name: str, value, integer: bool = False):
     return value
 
 
+def check_non_negative(name: str, value):
+    """A finite real number >= 0 (numpy's numbers too; bools refused)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return value
+
+
 def check_positive_int(name: str, value, error=ValueError) -> int:
     """``value`` if it is an integer >= 1, else ``error`` (``ValueError``) naming ``name``."""
     return check_int(name, value, 1, error=error)

@@ -126,20 +126,17 @@ def test_the_reports_render_the_committed_results_as_committed():
     for stem in ("mnist_table", "mnist_table_60k", "mnist_table_measured"):
         data, text = committed(stem)
         assert load("mnist_table").markdown(data) == text
-    data, text = committed("hjb_table")
-    assert load("hjb_table").markdown(data) == text
-    data, text = committed("noise_sweep")
-    assert load("noise_sweep").report(data) == text
-    data, text = committed("bench_stein")
-    assert load("bench_stein").markdown(data) == text
-    data, text = committed("bench_deploy")
-    assert load("bench_deploy").markdown(data) == text
-    data, text = committed("onchip_training")
-    assert load("onchip_training").markdown(data) == text
-    data, text = committed("bench_edge_blocks")
-    assert load("bench_edge_blocks").markdown(data) == text
-    data, text = committed("bench_torchonn")
-    assert load("bench_torchonn").markdown(data) == text
+    for stem, render in (
+        ("hjb_table", "markdown"),
+        ("noise_sweep", "report"),
+        ("bench_stein", "markdown"),
+        ("bench_deploy", "markdown"),
+        ("onchip_training", "markdown"),
+        ("bench_edge_blocks", "markdown"),
+        ("bench_torchonn", "markdown"),
+    ):
+        data, text = committed(stem)
+        assert getattr(load(stem), render)(data) == text, stem
 
 
 # ---- tiny configurations ----------------------------------------------------------------------------

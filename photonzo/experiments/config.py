@@ -48,6 +48,7 @@ from ..validation import (
     check_choice,
     check_fraction,
     check_int,
+    check_non_negative,
     check_optional_positive_int,
     check_positive,
     check_seed,
@@ -454,14 +455,8 @@ class PINNChipConfig:
     def __post_init__(self):
         _check_literals(self)
         check_seed("chip-seed", self.chip_seed)
-        noise = self.detector_noise
-        if noise is not None and (
-            isinstance(noise, bool)
-            or not isinstance(noise, (int, float))
-            or not math.isfinite(noise)
-            or noise < 0
-        ):
-            raise ValueError(f"detector-noise must be a finite number >= 0, got {noise!r}")
+        if self.detector_noise is not None:
+            check_non_negative("detector-noise", self.detector_noise)
 
     def hardware_model(self) -> HardwareModel:
         """The chip's ``HardwareModel``: the ``hardware`` preset, its detector noise replaced by

@@ -100,7 +100,7 @@ import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..validation import is_int
+from ..validation import check_non_negative, is_int
 
 if TYPE_CHECKING:  # numpy and torch are imported where a chip is made and programmed: the presets
     import numpy as np  # and the CLI's options need neither (seconds of imports on a busy machine)
@@ -151,9 +151,7 @@ class HardwareModel:
             "insertion_loss_db",
             "detector_noise_std",
         ):
-            v = getattr(self, f)
-            if not _is_number(v) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"{f} must be a finite number >= 0, got {v!r}")
+            check_non_negative(f, getattr(self, f))
         if not _is_number(self.crosstalk) or not 0 <= self.crosstalk < 0.5:
             raise ValueError(f"crosstalk must be a number in [0, 0.5), got {self.crosstalk!r}")
         photons = self.shot_noise_photons

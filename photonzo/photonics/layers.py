@@ -593,7 +593,7 @@ class OpticalMatrix:
                 phases[g][grid[:, None], phase_at] = c.starts[g] + local * c.sizes[g] + np.arange(c.sizes[g])
                 mzis[g][grid[:, None], mzi_at] = c.mzi_starts[g] + local * c.mzis[g] + np.arange(c.mzis[g])
         as_t = lambda arrays: tuple(torch.as_tensor(a) for a in arrays)
-        return GridEmbedding(as_t(phases), as_t(mzis))
+        return GridEmbedding(as_t(phases), as_t(mzis), as_t(z != self.n_mzis for z in mzis))
 
     def grid_inputs(self, params: torch.Tensor, ctx: ForwardContext) -> tuple[BlockInputs, tuple]:
         """``svd_block_matrices``' inputs for every block of the grid as a k×k block (``grid_embedding``;
@@ -612,7 +612,7 @@ class OpticalMatrix:
                 bs[idx.to(device)].expand(*lead, *idx.shape, 2).reshape(count, idx.shape[1], 2)
                 for idx in emb.mzis
             ]
-        real_mzi = [(idx != self.n_mzis).to(device) for idx in emb.mzis]
+        real_mzi = [mask.to(device) for mask in emb.real]
         expand = lambda mask: mask.expand(*lead, *mask.shape).reshape(count, mask.shape[1])
         attenuators = expand(real_mzi[1].to(real) * ctx.amplitude)
         if ctx.amplitude == 1.0:
@@ -693,10 +693,12 @@ class GridEmbedding(NamedTuple):
     """Index arrays that lay an ``OpticalMatrix``'s phases and coupler errors out as those of a grid of
     k×k blocks (``OpticalMatrix.grid_embedding``): per group (V†, Σ, U), ``[n_blocks, size]``
     indices into the parameter vector (``phases``) and into the MZIs' errors (``mzis``); the index
-    ``n_params`` (``n_mzis``) marks a virtual phase (MZI), which reads a zero."""
+    ``n_params`` (``n_mzis``) marks a virtual phase (MZI), which reads a zero; ``real``: where the MZIs
+    are not virtual (``mzis != n_mzis``), made once rather than on every call."""
 
     phases: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
     mzis: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    real: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 class BlockInputs(NamedTuple):
