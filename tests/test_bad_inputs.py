@@ -270,6 +270,7 @@ CLI_CASES = [
         [*HJB, "--detector-noise", "-0.001"],
         ["detector-noise", ">= 0", "-0.001"],
     ),
+    ("hjb-gain-scale-0", [*HJB, "--gain-scale", "0"], ["--gain-scale", "positive", "0"]),
     (
         "hjb-dim-reference-network",
         ["hjb", "--dim", "3"],

@@ -200,23 +200,50 @@ def test_hjb_table_tiny(tmp_path, monkeypatch):
     pytest.importorskip("Tasmanian")  # the sparse grids
     monkeypatch.setenv("PHOTONZO_CACHE", str(tmp_path / "cache"))
     args = "--model small --points 1 --sigmas 0.1 --fo-steps 1 --fo-lrs 0.01 --collocation 2 --zo-steps 1 "
-    args += "--zo-points 1 --zo-q 1 --eval-every 1 --test-points 20 --threads 1"
+    args += "--zo-points 1 --zo-q 1 --eval-every 1 --test-points 20 --threads 1 --robust-centre-repeats 3"
     out = tmp_path / "out"
     argv = [*args.split(), "--work-dir", str(tmp_path / "runs"), "--out", str(out)]
     assert load("hjb_table").main(argv) == 0
     results = json.loads((out / "hjb_table.json").read_text())
     assert len(results["derivatives"]["rows"]) == 2 * 2 * 5  # precisions × noise × estimators
     rows = results["training"]["rows"]
-    zo = [f"ZO + sparse grid, {hw} chip" for hw in ("ideal", "typical")]
+    zo = [f"ZO + FD (h 0.1), {hw} chip" for hw in ("ideal", "typical")]
+    # chips with readout noise read the derivatives by the noise-robust estimator
+    zo += [
+        "ZO + FD (h 2, centre ×3), measured chip",
+        "ZO + FD (h 2, centre ×3), typical chip, detector noise 0.001",
+    ]
     assert [r["row"] for r in rows] == ["first-order (digital), lr 0.01", *zo]
     assert all(r["curve"] and r["rel_l2"] > 0 for r in rows)
+    assert [r["config"]["centre_repeats"] for r in rows[1:]] == [None, None, 3, 3]
     assert set(rows[0]["deployed"]) == {"ideal", "typical"}
+    assert all(r["on_chip_energy_j"] > 0 for r in rows[1:])
     assert (out / "hjb_table.md").exists() and (out / "hjb_training.png").exists()
-    # rerun: the finished ZO runs are read back, not trained again
-    assert load("hjb_table").main([*argv, "--part", "training", "--fo-steps", "2"]) == 0
+    # rerun: the finished ZO runs and the first-order reference are read back, not trained again
+    assert load("hjb_table").main([*argv, "--part", "training"]) == 0
     again = json.loads((out / "hjb_table.json").read_text())
-    assert again["training"]["rows"][1:] == rows[1:] and again["training"]["rows"][0]["steps"] == 2
-    assert again["derivatives"] == results["derivatives"]
+    assert again["training"]["rows"] == rows and again["derivatives"] == results["derivatives"]
+    assert load("hjb_table").main([*argv, "--part", "training", "--fo-steps", "2"]) == 0
+    assert json.loads((out / "hjb_table.json").read_text())["training"]["rows"][0]["steps"] == 2
+    with pytest.raises(
+        ValueError, match="differs from this run's options"
+    ):  # a finished run of other options
+        load("hjb_table").main([*argv, "--part", "training", "--zo-lr", "0.02"])
+
+    # part 3: the other PDEs, first order against ZO on the chip; the other parts are kept
+    part3 = [*argv, "--part", "pdes", "--pde-steps", "2", "--pde-fo-lrs", "0.01", "--pde-zo-lrs", "0.01"]
+    part3 += ["--pde-q", "1", "--pde-points", "2", "--pde-gain-scales", "1", "4"]
+    assert load("hjb_table").main(part3) == 0
+    results = json.loads((out / "hjb_table.json").read_text())
+    assert set(results["pdes"]["pdes"]) == {"black-scholes", "burgers"} and "training" in results
+    fo, zo = "first-order (digital), lr 0.01", "ZO, typical chip, lr 0.01"
+    for table in results["pdes"]["pdes"].values():
+        assert [r["row"] for r in table["rows"]] == [fo, f"{fo}, start of gains ×4", zo, f"{zo}, gains ×4"]
+        assert table["rows"][2]["queries"] == 2 * 3  # 2 steps of q = 1 central pairs and a centre
+        assert table["rows"][0]["points"] == 2  # first order on as many points per step as ZO
+    text = (out / "hjb_table.md").read_text()
+    assert "### black-scholes (1-D; volatility 0.2" in text and "target ≤ 3×" in text
+    assert load("hjb_table").markdown(results) == text
 
 
 def test_hjb_table_noise_from_a_preset(tmp_path, monkeypatch):

@@ -402,3 +402,27 @@ def test_a_pinn_chip_takes_a_detector_noise_of_its_own(tmp_path):
     out = chip.outputs(phases, x)
     spread = (out[0] - out[1]).std() / out[0].pow(2).mean().sqrt()
     assert 0.005 < spread < 0.05  # two reads, each noisy at 1 % of the readout's RMS (propagated)
+
+
+def test_a_pinn_chip_scales_its_electronic_gains(tmp_path):
+    """--gain-scale s: the run's chip realises the weights its phases encode with every matrix's gain s
+    times the nominal one (a matrix's singular values reach up to its gain), checked on the ideal chip
+    against the network's digital mirror; s = 1 is the nominal chip of earlier runs."""
+    from photonzo.experiments.config import ADDED, PINNConfig
+    from photonzo.experiments.run import _PINNRun
+
+    assert ADDED["gain_scale"] == 1.0  # runs written before the option resume on the nominal chip
+    x = torch.rand(50, 4, dtype=torch.float64)
+    outs = {}
+    for scale in (1.0, 2.5):
+        config = PINNConfig.of(model="small", dim=3, hardware="ideal", gain_scale=scale, steps=1)
+        run = _PINNRun(config, progress=False)
+        trainer = run.build(tmp_path / f"s{scale}", resume=False)
+        phases = trainer.oracle.initial_params(0)
+        outs[scale] = trainer.oracle.outputs(phases[None], x)[0]
+        gains = [scale * g for g in run.network.nominal_gains()]
+        mirror = run.network.digital_forward(run.network.weights(phases, gains), x)
+        torch.testing.assert_close(outs[scale], mirror, rtol=1e-9, atol=1e-12)
+    assert not torch.allclose(outs[1.0], outs[2.5])
+    with pytest.raises(ValueError, match="gain-scale"):
+        PINNConfig.of(model="small", dim=3, gain_scale=-1.0)

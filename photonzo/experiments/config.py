@@ -81,7 +81,7 @@ ESTIMATOR_OPTIONS = {
     "bp_epochs": (None, ("subspace",)),
 }
 # settings added since config.json files were first written, with the value older runs had
-ADDED = {  # repeats .. detector_noise: PINN runs only
+ADDED = {  # repeats .. gain_scale: PINN runs only
     "edge_blocks": "padded",
     "repeats": 1,
     "tensorwise": False,
@@ -89,6 +89,7 @@ ADDED = {  # repeats .. detector_noise: PINN runs only
     "per_group": False,
     "cge_max": 128,
     "detector_noise": None,
+    "gain_scale": 1.0,
 }
 
 
@@ -446,6 +447,13 @@ class PINNChipConfig:
         "it, read the derivatives by --estimator fd --sigma 2 --centre-repeats 41 (see pinn/stein.py)",
     )
     chip_seed: int = setting(0, "seed of the chip's fabrication errors and noise")
+    gain_scale: float = setting(
+        1.0,
+        "multiply every optical matrix's electronic gain (nominal: a random chip's) by this; a matrix "
+        "realises singular values up to its gain, and first-order PINN solutions can need more than the "
+        "nominal gain (e.g. 3.2x on burgers' hidden layer)",
+        positive=True,
+    )
     float64: bool = setting(
         True,
         "simulate in complex128 (the default: the sparse grid's negative weights amplify float32 rounding "
@@ -455,6 +463,7 @@ class PINNChipConfig:
     def __post_init__(self):
         _check_literals(self)
         check_seed("chip-seed", self.chip_seed)
+        check_positive("gain-scale", self.gain_scale)
         if self.detector_noise is not None:
             check_non_negative("detector-noise", self.detector_noise)
 

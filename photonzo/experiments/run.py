@@ -547,12 +547,14 @@ class _PINNRun:
         config, pde = self.config, self.pde
         self.network = build_pinn_network(config)
         dtype = torch.complex128 if config.float64 else torch.complex64
+        scale = config.chip.gain_scale
         chip = Chip(
             self.network,
             config.chip.hardware_model(),
             seed=config.chip_seed,
             dtype=dtype,
             loss="mse",
+            gains=None if scale == 1 else tuple(scale * g for g in self.network.nominal_gains()),
         )
         oracle = oracle_for(chip, self.pool)
         check_run_memory(self.network, 1, 1, config.q)  # the directions, before any sparse grid is built
