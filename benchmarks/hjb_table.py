@@ -563,7 +563,7 @@ def pde_zo_row(args, pde, lr: float, gain_scale: float) -> dict:
         chip_seed=args.seed,
     )
     gain = "" if gain_scale == 1 else f"-gain{gain_scale:g}"
-    run_dir = Path(args.work_dir) / f"{pde.name}-zo-{args.pde_hardware}-lr{lr:g}{gain}"
+    run_dir = Path(args.work_dir) / f"{pde.name}-zo-{args.pde_hardware}-lr{lr:g}{gain}-steps{args.pde_steps}"
     label = f"lr {lr:g}" + ("" if gain_scale == 1 else f", gains ×{gain_scale:g}")
     print(f"{pde.name}: ZO on the {args.pde_hardware} chip, {label} ...", flush=True)
     summary = run_or_read_back(config, run_dir)

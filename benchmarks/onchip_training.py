@@ -192,18 +192,22 @@ def _queries(value) -> str:
 
 
 def markdown(results: dict) -> str:
-    lines = [
-        "# On-chip training leaderboard",
-        "",
-        f"`{results['command']}`",
-        "",
-        f"Commit {results['commit']}; every row seed 0 (phases, batches, directions, BP), chip seed 0, "
-        "data split seed 0. Validation accuracy at a query mark is read off the run's curve (the first "
-        "evaluation at or past it; – where the run stopped before it). Test accuracy: the phases kept "
-        "(best on validation) and, in brackets, the last step's. On-chip time and energy: the run's "
-        "training queries on a thermally tuned chip (photonics/energy.py).",
-        "",
-    ]
+    about = (
+        "every row seed 0 (phases, batches, directions, BP), chip seed 0, data split seed 0. Validation "
+        "accuracy at a query mark is read off the run's curve (the first evaluation at or past it; – where "
+        "the run stopped before it). Test accuracy: the phases kept (best on validation) and, in brackets, "
+        "the last step's. On-chip time and energy: the run's training queries on a thermally tuned chip "
+        "(photonics/energy.py)."
+    )
+    lines = ["# On-chip training leaderboard", ""]
+    if "sittings" in results:
+        lines += ["Each row's `sitting` column: the command and commit that measured it.", ""]
+        lines += [
+            f"{i + 1}. `{s['command']}` — commit {s['commit']}" for i, s in enumerate(results["sittings"])
+        ]
+        lines += ["", about[0].upper() + about[1:], ""]
+    else:  # a legacy file: one command and commit for every row
+        lines += [f"`{results['command']}`", "", f"Commit {results['commit']}; {about}", ""]
     settings = sorted({(r["dataset"], r["hardware"]) for r in results["rows"] if r["hardware"] != "-"})
     for dataset, hw in settings:
         rows = [r for r in results["rows"] if r["dataset"] == dataset and r["hardware"] == hw]
@@ -213,8 +217,10 @@ def markdown(results: dict) -> str:
         lines += [f"## {dataset}, `{hw}` chip" + (f" (BP digital {_pct(bp['test_acc'])})" if bp else ""), ""]
         lines += [
             "| row | val @ 1e4 | val @ 1e5 | val @ 1e6 | test (last) | queries | to 90 % BP | to 97 % BP "
-            "| wall | on-chip time | on-chip energy | peak MiB |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| wall | on-chip time | on-chip energy | peak MiB |"
+            + (" sitting |" if "sittings" in results else ""),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            + ("---:|" if "sittings" in results else ""),
         ]
         ranked = sorted(rows, key=lambda r: -r["test_acc"])
         for r in ranked:
@@ -228,6 +234,7 @@ def markdown(results: dict) -> str:
                 + f" | {_queries(r.get('queries'))} | {_queries(to.get('90%'))} | {_queries(to.get('97%'))}"
                 f" | {r.get('wall_s', '–')} s | {'–' if time_s is None else f'{time_s:.3g} s'}"
                 f" | {'–' if energy is None else f'{energy:.3g} J'} | {r.get('peak_mib') or '–'} |"
+                + (f" {r['sitting'] + 1} |" if "sittings" in results else "")
             )
         lines.append("")
     return "\n".join(lines)
@@ -263,11 +270,29 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def sittings_of(results: dict) -> list[dict]:
+    """The sittings (command and commit) that made a results file's rows, each row's ``sitting`` an
+    index into them; a file written before rows kept their sitting had one command and commit for all."""
+    if "sittings" in results:
+        return results["sittings"]
+    return [{"command": results["command"], "commit": results["commit"]}] if "command" in results else []
+
+
 def merge(previous: dict, new: dict) -> dict:
+    """``previous`` with ``new``'s rows added or replaced (a row is its dataset, chip and name); every
+    row keeps the sitting (``new["command"]``, ``new["commit"]``) that measured it."""
+    sittings = [dict(s) for s in sittings_of(previous)]
+    old_rows = [{"sitting": 0, **r} for r in previous.get("rows", [])]  # one sitting for a legacy file
+    sitting = {"command": new["command"], "commit": new["commit"]}
+    if sitting not in sittings:
+        sittings.append(sitting)
     key = lambda r: (r["dataset"], r["hardware"], r["row"])
-    rows = {key(r): r for r in previous.get("rows", [])}
-    rows.update({key(r): r for r in new["rows"]})
-    return {**new, "rows": list(rows.values())}
+    rows = {key(r): r for r in old_rows}
+    rows.update({key(r): {**r, "sitting": sittings.index(sitting)} for r in new["rows"]})
+    used = sorted({r["sitting"] for r in rows.values()})  # sittings whose every row was measured again
+    renumber = {old: new for new, old in enumerate(used)}
+    rows = [{**r, "sitting": renumber[r["sitting"]]} for r in rows.values()]
+    return {"sittings": [sittings[i] for i in used], "rows": rows}
 
 
 # ---- command line -----------------------------------------------------------------------------------

@@ -399,6 +399,26 @@ def test_the_autograd_reference_is_exact_on_a_known_field():
     assert not d["grad"].requires_grad and not x.requires_grad
 
 
+def test_onchip_training_merge_keeps_each_rows_sitting():
+    """Rows merged from several sittings each keep the command and commit that measured them (a
+    legacy file's rows share its one); a sitting whose every row was measured again is dropped."""
+    module = load("onchip_training")
+    row = lambda name, acc: {"dataset": "digits", "hardware": "typical", "row": name, "test_acc": acc}
+    legacy = {"command": "c0", "commit": "k0", "rows": [row("rge", 0.9), row("flops", 0.5)]}
+    one = module.merge(legacy, {"command": "c1", "commit": "k1", "rows": [row("flops", 0.6)]})
+    assert one["sittings"] == [{"command": "c0", "commit": "k0"}, {"command": "c1", "commit": "k1"}]
+    assert {r["row"]: (r["sitting"], r["test_acc"]) for r in one["rows"]} == {
+        "rge": (0, 0.9),
+        "flops": (1, 0.6),
+    }
+    two = module.merge(one, {"command": "c2", "commit": "k2", "rows": [row("rge", 0.95)]})
+    assert [s["command"] for s in two["sittings"]] == ["c1", "c2"]  # c0's last row was replaced
+    assert {r["row"]: r["sitting"] for r in two["rows"]} == {"rge": 1, "flops": 0}
+    text = module.markdown(two)
+    assert "1. `c1` — commit k1" in text and "2. `c2` — commit k2" in text
+    assert "| rge | – | – | – | 95.0 %" in text and text.count(" sitting |") == 1
+
+
 def test_onchip_training_tiny_leaderboard_resumes_and_reports(tmp_path):
     """Every kind of row runs into its own run directory; a second invocation reads the finished rows
     back instead of training again, and a changed row configuration is refused."""
