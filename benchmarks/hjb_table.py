@@ -791,7 +791,7 @@ def markdown(results: dict) -> str:
     if "training" in results:
         lines += training_markdown(results["training"])
     if "pdes" in results:
-        lines += [""] + pde_markdown(results["pdes"])
+        lines += ([""] if len(lines) > 2 else []) + pde_markdown(results["pdes"])
     return "\n".join(lines) + "\n"
 
 
