@@ -86,7 +86,7 @@ import torch
 from photonzo.experiments.config import PINN_MODELS, PINNConfig
 from photonzo.experiments.plots import pyplot, save_figure
 from photonzo.experiments.results import read_metrics, read_summary
-from photonzo.experiments.run import build_pinn_network, check_run_dir, run_pinn
+from photonzo.experiments.run import build_pinn_network, check_run_dir, run_pinn, scaled_gains
 from photonzo.io import atomic_write_json, atomic_write_text
 from photonzo.photonics.chip import Chip
 from photonzo.photonics.hardware import PRESETS, HardwareModel
@@ -345,26 +345,15 @@ def robust_markdown(results: dict) -> list[str]:
 
 
 def first_order_row(
-    args,
-    pde,
-    objective: PINNObjective,
-    lr: float,
-    network=None,
-    steps=None,
-    gain_scale: float = 1.0,
-    points=None,
+    args, pde, objective: PINNObjective, lr: float, network, steps: int, gain_scale: float, points: int
 ) -> dict:
-    """Adam on exact autograd derivatives (ideal digital) for ``steps`` (default ``--fo-steps``), then the
-    trained weights programmed onto the ideal and the typical chip. ``network``: the network of the
-    row (default: ``pinn_network(args)``, HJB-20's); ``gain_scale``: that of the ZO rows' chip, whose
-    initial phases then encode (with ``--fo-init phases``) the same starting function; ``points``:
-    collocation points per step (default ``--collocation``)."""
-    points = args.collocation if points is None else points
-    network = pinn_network(args) if network is None else network
-    steps = args.fo_steps if steps is None else steps
+    """Adam on exact autograd derivatives (ideal digital) of ``network`` for ``steps`` steps of
+    ``points`` collocation points, then the trained weights programmed onto the ideal and the typical
+    chip. ``gain_scale``: that of the ZO rows' chip, whose initial phases then encode (with
+    ``--fo-init phases``) the same starting function."""
     print(f"{pde.name}: first-order reference, lr {lr:g} ...", flush=True)
     # "phases": the complex weights the ZO runs' initial phases encode — the same starting function
-    gains = None if gain_scale == 1 else [gain_scale * g for g in network.nominal_gains()]
+    gains = scaled_gains(network, gain_scale)
     init = network.weights(network.init_params(args.seed), gains) if args.fo_init == "phases" else None
     weights, stats = train_pinn_backprop(
         network,
@@ -421,9 +410,26 @@ def run_or_read_back(config: PINNConfig, run_dir: Path) -> dict:
     return read_summary(run_dir)
 
 
-def reads_noise(hardware: HardwareModel) -> bool:
-    """Whether a chip's readings carry per-query readout noise (detector or shot noise)."""
-    return hardware.detector_noise_std > 0 or hardware.shot_noise_photons is not None
+def zo_result(config: PINNConfig, run_dir: Path, keys: tuple[str, ...]) -> dict:
+    """A ZO row's measurements: the run ``config`` in ``run_dir`` (``run_or_read_back``), its final
+    errors, cost and curve, and its ``keys`` of ``config``."""
+    summary = run_or_read_back(config, run_dir)
+    evals = [r for r in read_metrics(run_dir) if "rel_l2" in r]
+    return {
+        "steps": summary["steps"],
+        "queries": summary["train_queries"],
+        "inferences_per_query": summary["inferences_per_query"],
+        "wall_s": round(summary["train_wall_s"], 1),
+        "rel_l2": summary["rel_l2"],
+        "rel_l2_learned": summary["rel_l2_learned"],
+        "on_chip_time_s": summary["on_chip_time_s"],
+        "on_chip_energy_j": summary["on_chip_energy_j"],
+        "config": {k: getattr(config, k) for k in keys},
+        "curve": [
+            {"step": r["step"] + 1, "rel_l2": r["rel_l2"], "rel_l2_learned": r["rel_l2_learned"]}
+            for r in evals
+        ],
+    }
 
 
 def zo_row(args, hardware: str, detector_noise: float | None = None) -> dict:
@@ -432,9 +438,7 @@ def zo_row(args, hardware: str, detector_noise: float | None = None) -> dict:
     readings are noisy gets the noise-robust derivatives (finite differences with step ``--robust-h``,
     the centre read ``--robust-centre-repeats`` times); a noise-free one ``--zo-estimator`` with
     ``--sigma``."""
-    model = HardwareModel.preset(hardware)
-    model = model if detector_noise is None else model.replace(detector_noise_std=detector_noise)
-    robust = reads_noise(model)
+    robust = PINNConfig.of(hardware=hardware, detector_noise=detector_noise).chip.hardware_model().reads_noise
     derivatives = (
         dict(estimator="fd", sigma=args.robust_h, centre_repeats=args.robust_centre_repeats)
         if robust
@@ -461,31 +465,14 @@ def zo_row(args, hardware: str, detector_noise: float | None = None) -> dict:
     label = f"{hardware} chip" + ("" if detector_noise is None else f", detector noise {detector_noise:g}")
     estimator = "FD" if config.estimator == "fd" else config.estimator
     print(f"ZO on the {label} ...", flush=True)
-    summary = run_or_read_back(config, run_dir)
-    history = read_metrics(run_dir)
-    evals = [r for r in history if "rel_l2" in r]
+    keys = ("q", "mu", "lr", "points", "estimator", "sigma", "centre_repeats", "rule", "level")
     return {
         "row": f"ZO + {estimator} (h {config.sigma:g}"
         + (f", centre ×{config.centre_repeats}" if config.centre_repeats else "")
         + f"), {label}",
         "hardware": hardware,
         "detector_noise": detector_noise,
-        "steps": summary["steps"],
-        "queries": summary["train_queries"],
-        "wall_s": round(summary["train_wall_s"], 1),
-        "rel_l2": summary["rel_l2"],
-        "rel_l2_learned": summary["rel_l2_learned"],
-        "on_chip_time_s": summary["on_chip_time_s"],
-        "on_chip_energy_j": summary["on_chip_energy_j"],
-        "config": {
-            k: getattr(config, k)
-            for k in ("q", "mu", "lr", "points", "estimator", "sigma", "centre_repeats", "rule", "level")
-        },
-        "inferences_per_query": summary["inferences_per_query"],
-        "curve": [
-            {"step": r["step"] + 1, "rel_l2": r["rel_l2"], "rel_l2_learned": r["rel_l2_learned"]}
-            for r in evals
-        ],
+        **zo_result(config, run_dir, keys),
     }
 
 
@@ -566,28 +553,8 @@ def pde_zo_row(args, pde, lr: float, gain_scale: float) -> dict:
     run_dir = Path(args.work_dir) / f"{pde.name}-zo-{args.pde_hardware}-lr{lr:g}{gain}-steps{args.pde_steps}"
     label = f"lr {lr:g}" + ("" if gain_scale == 1 else f", gains ×{gain_scale:g}")
     print(f"{pde.name}: ZO on the {args.pde_hardware} chip, {label} ...", flush=True)
-    summary = run_or_read_back(config, run_dir)
-    evals = [r for r in read_metrics(run_dir) if "rel_l2" in r]
-    return {
-        "row": f"ZO, {args.pde_hardware} chip, {label}",
-        "lr": lr,
-        "steps": summary["steps"],
-        "queries": summary["train_queries"],
-        "inferences_per_query": summary["inferences_per_query"],
-        "wall_s": round(summary["train_wall_s"], 1),
-        "rel_l2": summary["rel_l2"],
-        "rel_l2_learned": summary["rel_l2_learned"],
-        "on_chip_time_s": summary["on_chip_time_s"],
-        "on_chip_energy_j": summary["on_chip_energy_j"],
-        "config": {
-            k: getattr(config, k)
-            for k in ("q", "mu", "points", "sigma", "estimator", "hardware", "gain_scale")
-        },
-        "curve": [
-            {"step": r["step"] + 1, "rel_l2": r["rel_l2"], "rel_l2_learned": r["rel_l2_learned"]}
-            for r in evals
-        ],
-    }
+    keys = ("q", "mu", "points", "sigma", "estimator", "hardware", "gain_scale")
+    return {"row": f"ZO, {args.pde_hardware} chip, {label}", "lr": lr, **zo_result(config, run_dir, keys)}
 
 
 def pde_rows(args) -> dict:

@@ -199,8 +199,9 @@ def markdown(results: dict) -> str:
         "the last step's. On-chip time and energy: the run's training queries on a thermally tuned chip "
         "(photonics/energy.py)."
     )
+    per_row = "sittings" in results  # each row's sitting, or (a legacy file) one for all
     lines = ["# On-chip training leaderboard", ""]
-    if "sittings" in results:
+    if per_row:
         lines += ["Each row's `sitting` column: the command and commit that measured it.", ""]
         lines += [
             f"{i + 1}. `{s['command']}` — commit {s['commit']}" for i, s in enumerate(results["sittings"])
@@ -217,10 +218,8 @@ def markdown(results: dict) -> str:
         lines += [f"## {dataset}, `{hw}` chip" + (f" (BP digital {_pct(bp['test_acc'])})" if bp else ""), ""]
         lines += [
             "| row | val @ 1e4 | val @ 1e5 | val @ 1e6 | test (last) | queries | to 90 % BP | to 97 % BP "
-            "| wall | on-chip time | on-chip energy | peak MiB |"
-            + (" sitting |" if "sittings" in results else ""),
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-            + ("---:|" if "sittings" in results else ""),
+            "| wall | on-chip time | on-chip energy | peak MiB |" + (" sitting |" if per_row else ""),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if per_row else ""),
         ]
         ranked = sorted(rows, key=lambda r: -r["test_acc"])
         for r in ranked:
@@ -234,7 +233,7 @@ def markdown(results: dict) -> str:
                 + f" | {_queries(r.get('queries'))} | {_queries(to.get('90%'))} | {_queries(to.get('97%'))}"
                 f" | {r.get('wall_s', '–')} s | {'–' if time_s is None else f'{time_s:.3g} s'}"
                 f" | {'–' if energy is None else f'{energy:.3g} J'} | {r.get('peak_mib') or '–'} |"
-                + (f" {r['sitting'] + 1} |" if "sittings" in results else "")
+                + (f" {r['sitting'] + 1} |" if per_row else "")
             )
         lines.append("")
     return "\n".join(lines)
@@ -289,7 +288,7 @@ def merge(previous: dict, new: dict) -> dict:
     key = lambda r: (r["dataset"], r["hardware"], r["row"])
     rows = {key(r): r for r in old_rows}
     rows.update({key(r): {**r, "sitting": sittings.index(sitting)} for r in new["rows"]})
-    used = sorted({r["sitting"] for r in rows.values()})  # sittings whose every row was measured again
+    used = sorted({r["sitting"] for r in rows.values()})  # a sitting whose every row was measured again goes
     renumber = {old: new for new, old in enumerate(used)}
     rows = [{**r, "sitting": renumber[r["sitting"]]} for r in rows.values()]
     return {"sittings": [sittings[i] for i in used], "rows": rows}

@@ -56,6 +56,12 @@ def test_presets_and_validation():
     with pytest.raises(ValueError, match="unknown HardwareModel field"):
         typical.replace(phase_bitz=4)
     assert typical.replace(phase_bits=4).phase_bits == 4
+    # per-query readout noise: detector or shot noise (phase jitter is not the detectors')
+    assert not typical.reads_noise and not typical.replace(phase_noise_std=0.01).reads_noise
+    assert (
+        typical.replace(detector_noise_std=1e-3).reads_noise and HardwareModel.preset("measured").reads_noise
+    )
+    assert typical.replace(shot_noise_photons=1e4).reads_noise
 
 
 def test_static_errors_are_fixed_per_seed_and_differ_between_seeds(rng):

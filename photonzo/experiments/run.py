@@ -466,6 +466,12 @@ def run_training(
 
 
 # ---- one PINN run from a configuration ---------------------------------------------------------
+def scaled_gains(network: OpticalNetwork, scale: float) -> tuple[float, ...] | None:
+    """The electronic gains of a chip whose matrices have ``scale`` times their nominal gains
+    (``--gain-scale``); None (the nominal chip itself) at 1."""
+    return None if scale == 1 else tuple(scale * g for g in network.nominal_gains())
+
+
 def build_pinn_network(config: PINNConfig):
     """The PINN's network: ``small`` is (d+1) → 32 → 32 → 1 dense with sine activations; ``tt`` and ``dense``
     are the reference ``hjb-tt`` and ``hjb-dense`` (21 → 512 → 512 → 1)."""
@@ -547,14 +553,13 @@ class _PINNRun:
         config, pde = self.config, self.pde
         self.network = build_pinn_network(config)
         dtype = torch.complex128 if config.float64 else torch.complex64
-        scale = config.chip.gain_scale
         chip = Chip(
             self.network,
             config.chip.hardware_model(),
             seed=config.chip_seed,
             dtype=dtype,
             loss="mse",
-            gains=None if scale == 1 else tuple(scale * g for g in self.network.nominal_gains()),
+            gains=scaled_gains(self.network, config.chip.gain_scale),
         )
         oracle = oracle_for(chip, self.pool)
         check_run_memory(self.network, 1, 1, config.q)  # the directions, before any sparse grid is built

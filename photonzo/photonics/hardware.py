@@ -188,6 +188,11 @@ class HardwareModel:
         return dataclasses.asdict(self)
 
     @property
+    def reads_noise(self) -> bool:
+        """Whether the detectors add per-query readout noise (shot or detector noise)."""
+        return self.shot_noise_photons is not None or self.detector_noise_std > 0
+
+    @property
     def is_ideal(self) -> bool:
         """Whether every non-ideality is off (the name aside)."""
         return self == dataclasses.replace(IDEAL, name=self.name)

@@ -123,8 +123,7 @@ class ForwardContext:
     detections: int = 0
 
     def __post_init__(self):
-        hw = self.hardware
-        if self.noise is None and (hw.shot_noise_photons is not None or hw.detector_noise_std):
+        if self.noise is None and self.hardware.reads_noise:
             self.noise = NoiseStreams(0, 0, None)
 
     def at_layer(self, layer: int) -> ForwardContext:

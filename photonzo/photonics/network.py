@@ -244,8 +244,7 @@ class OpticalNetwork:
         it shares with setting 0 — their parameters equal bit for bit, on a chip whose detection is
         deterministic, so that what they compute is equal too (a tensor-wise probe perturbs one
         slice). None when no setting shares any."""
-        hw = ctx.hardware
-        if not ctx.reuse or params.shape[0] < 2 or hw.detector_noise_std or hw.shot_noise_photons is not None:
+        if not ctx.reuse or params.shape[0] < 2 or ctx.hardware.reads_noise:
             return None
         same = [
             (params[:, p + a : p + b] == params[:1, p + a : p + b]).all(1)
