@@ -132,10 +132,10 @@ def test_a_calibration_gives_the_recorded_offset():
     config = CalibrationConfig(steps=40, q=4, lr=0.01, random_settings=2)
     result = calibrate(chip.oracle(), design, chip.initial_params(7).double(), x, config)
     want = RECORDED["calibration"]
-    assert (result.loss_before, result.loss_after, result.queries) == (
-        want["loss_before"],
-        want["loss_after"],
-        want["queries"],
-    )
-    assert result.offset.tolist() == want["offset"]
-    assert [h["loss"] for h in result.history] == want["losses"]
+    # complex128 values to 1e-9: meshes with coupler errors are swept with the blocks innermost
+    # (mesh._sweep_blocks), whose vectorised complex products round in the last bit differently (issue 15)
+    close = lambda got, recorded: got == pytest.approx(recorded, rel=1e-9, abs=1e-12)  # noqa: E731
+    assert close([result.loss_before, result.loss_after], [want["loss_before"], want["loss_after"]])
+    assert result.queries == want["queries"]
+    assert close(result.offset.tolist(), want["offset"])
+    assert close([h["loss"] for h in result.history], want["losses"])

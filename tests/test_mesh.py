@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from photonzo.photonics.mesh import MeshColumn, mesh_apply, mesh_embedding, mesh_layout, mesh_matrix
+from photonzo.photonics.mesh import (
+    MeshColumn,
+    _sweep_blocks,
+    mesh_apply,
+    mesh_embedding,
+    mesh_layout,
+    mesh_matrix,
+)
 
 from conftest import random_phases
 
@@ -173,3 +180,31 @@ def test_a_small_mesh_embedded_in_a_big_one_is_its_top_left_block(kind, small_n,
 def test_no_embedding_across_kinds_or_into_a_smaller_mesh():
     assert mesh_embedding(mesh_layout("clements", 4), mesh_layout("reck", 8)) is None
     assert mesh_embedding(mesh_layout("clements", 8), mesh_layout("clements", 4)) is None
+
+
+@pytest.mark.parametrize("kind", ["clements", "reck"])
+@pytest.mark.parametrize("dtype,tol", [(torch.complex64, 2e-6), (C128, 1e-13)])
+@pytest.mark.parametrize("errors", ["none", "couplers", "couplers+loss"])
+def test_block_sweep_equals_each_blocks_own_mesh(kind, dtype, tol, errors, rng):
+    """The chip's sweep of many meshes at once, blocks innermost (``svd_block_matrices``), equals each
+    block's ``mesh_matrix`` built alone: with and without coupler errors, with per-MZI losses."""
+    layout, blocks = mesh_layout(kind, 8), 37
+    phases = torch.tensor(rng.uniform(0, 2 * np.pi, (blocks, layout.n_phases)))
+    real = torch.float64 if dtype == C128 else torch.float32
+    phases = phases.to(real)
+    eps = None if errors == "none" else torch.tensor(rng.normal(0, 0.05, (blocks, layout.n_mzis, 2))).to(real)
+    amp = torch.tensor(rng.uniform(0.8, 1, (blocks, layout.n_mzis))).to(real) if "loss" in errors else 1.0
+    swept = _sweep_blocks(layout, phases, eps, amp, dtype)
+    assert swept.shape == (blocks, 8, 8) and swept.is_contiguous()
+    for b in (0, 17, 36):
+        one = mesh_matrix(
+            layout,
+            phases[b],
+            None if eps is None else eps[b],
+            amp[b] if torch.is_tensor(amp) else amp,
+            dtype=dtype,
+        )
+        assert (swept[b] - one).abs().max().item() < tol
+    if errors == "none" and dtype == C128:  # and so the meshes are unitary
+        eye = torch.eye(8, dtype=C128)
+        assert (swept @ swept.conj().transpose(-1, -2) - eye).abs().max().item() < 1e-12
