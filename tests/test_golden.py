@@ -134,7 +134,7 @@ def test_a_calibration_gives_the_recorded_offset():
     want = RECORDED["calibration"]
     # complex128 values to 1e-9: meshes with coupler errors are swept with the blocks innermost
     # (mesh._sweep_blocks), whose vectorised complex products round in the last bit differently (issue 15)
-    close = lambda got, recorded: got == pytest.approx(recorded, rel=1e-9, abs=1e-12)  # noqa: E731
+    close = lambda got, recorded: got == pytest.approx(recorded, rel=1e-9, abs=1e-12)
     assert close([result.loss_before, result.loss_after], [want["loss_before"], want["loss_after"]])
     assert result.queries == want["queries"]
     assert close(result.offset.tolist(), want["offset"])
