@@ -432,12 +432,12 @@ def zo_result(config: PINNConfig, run_dir: Path, keys: tuple[str, ...]) -> dict:
     }
 
 
-def zo_row(args, hardware: str, detector_noise: float | None = None) -> dict:
+def zo_row(args, hardware: str, detector_noise: float | None = None, gain_scale: float = 1.0) -> dict:
     """ZO (RGE on the phases) on the ``hardware`` chip (its detector noise replaced by
     ``detector_noise`` if given), an ordinary resumable run directory under ``--work-dir``. A chip whose
     readings are noisy gets the noise-robust derivatives (finite differences with step ``--robust-h``,
     the centre read ``--robust-centre-repeats`` times); a noise-free one ``--zo-estimator`` with
-    ``--sigma``."""
+    ``--sigma``. ``gain_scale``: every optical matrix's electronic gain times this (``--gain-scales``)."""
     robust = PINNConfig.of(hardware=hardware, detector_noise=detector_noise).chip.hardware_model().reads_noise
     derivatives = (
         dict(estimator="fd", sigma=args.robust_h, centre_repeats=args.robust_centre_repeats)
@@ -458,14 +458,20 @@ def zo_row(args, hardware: str, detector_noise: float | None = None) -> dict:
         test_points=args.test_points,
         seed=args.seed,
         chip_seed=args.seed,
+        gain_scale=gain_scale,
         **derivatives,
     )
     noise = "" if detector_noise is None else f"-noise{detector_noise:g}"
-    run_dir = Path(args.work_dir) / f"zo-{hardware}{noise}"
-    label = f"{hardware} chip" + ("" if detector_noise is None else f", detector noise {detector_noise:g}")
+    gain = "" if gain_scale == 1 else f"-gain{gain_scale:g}"
+    run_dir = Path(args.work_dir) / f"zo-{hardware}{noise}{gain}"
+    label = (
+        f"{hardware} chip"
+        + ("" if detector_noise is None else f", detector noise {detector_noise:g}")
+        + ("" if gain_scale == 1 else f", gains ×{gain_scale:g}")
+    )
     estimator = "FD" if config.estimator == "fd" else config.estimator
     print(f"ZO on the {label} ...", flush=True)
-    keys = ("q", "mu", "lr", "points", "estimator", "sigma", "centre_repeats", "rule", "level")
+    keys = ("q", "mu", "lr", "points", "estimator", "sigma", "centre_repeats", "rule", "level", "gain_scale")
     return {
         "row": f"ZO + {estimator} (h {config.sigma:g}"
         + (f", centre ×{config.centre_repeats}" if config.centre_repeats else "")
@@ -503,9 +509,12 @@ def training_rows(args) -> dict:
         pde, FiniteDifference(21, args.sigma, spatial=20), test_points=args.test_points, seed=args.seed
     )
     network = pinn_network(args)
-    rows = [cached_first_order_row(args, pde, objective, lr) for lr in args.fo_lrs]
-    rows += [zo_row(args, hw) for hw in args.zo_hardware]
-    rows += [zo_row(args, "typical", noise) for noise in args.zo_detector_noises]
+    gains = args.gain_scales
+    rows = [
+        cached_first_order_row(args, pde, objective, lr, gain_scale=g) for g in gains for lr in args.fo_lrs
+    ]
+    rows += [zo_row(args, hw, gain_scale=g) for g in gains for hw in args.zo_hardware]
+    rows += [zo_row(args, "typical", noise, g) for g in gains for noise in args.zo_detector_noises]
     return {
         "argv": args.argv,
         "machine": MACHINE,
@@ -930,6 +939,14 @@ def add_training_options(part2) -> None:
         default=41,
         help="reads of the centre on chips with readout noise",
     )
+    part2.add_argument(
+        "--gain-scales",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="every optical matrix's electronic gain times each of these: a first-order and a ZO row per "
+        "chip for each (first order starts from the function the scaled chip's initial phases encode)",
+    )
     part2.add_argument("--eval-every", type=int, default=100)
     part2.add_argument("--test-points", type=int, default=10_000)
     part2.add_argument("--work-dir", default="runs/hjb_table", help="where the ZO run directories live")
@@ -974,6 +991,9 @@ def main(argv=None) -> int:
     for noise in [args.noise, *args.robust_noises]:
         if not (noise >= 0 and noise < float("inf")):
             parser.error(f"--noise and --robust-noises must be finite numbers >= 0, got {noise}")
+    for option, scales in (("--gain-scales", args.gain_scales), ("--pde-gain-scales", args.pde_gain_scales)):
+        if not all(0 < g < float("inf") for g in scales):
+            parser.error(f"{option} must be finite numbers > 0, got {scales}")
     if any(r < 1 for r in args.repeats):
         parser.error(f"--repeats must be integers >= 1, got {args.repeats}")
     args.argv = " ".join(sys.argv[1:] if argv is None else argv)

@@ -231,6 +231,15 @@ def test_hjb_table_tiny(tmp_path, monkeypatch):
         ValueError, match="differs from this run's options"
     ):  # a finished run of other options
         load("hjb_table").main([*argv, "--part", "training", "--zo-lr", "0.02"])
+    # gains scaled: a first-order and a ZO row per chip for each scale, the unscaled ones read back
+    scaled = [*argv, "--part", "training", "--gain-scales", "1", "0.5", "--zo-hardware", "ideal"]
+    assert load("hjb_table").main([*scaled, "--zo-detector-noises"]) == 0
+    rows = json.loads((out / "hjb_table.json").read_text())["training"]["rows"]
+    fo = "first-order (digital), lr 0.01"
+    assert [r["row"] for r in rows] == [fo, f"{fo}, start of gains ×0.5", zo[0], f"{zo[0]}, gains ×0.5"]
+    assert [r["config"]["gain_scale"] for r in rows[2:]] == [1.0, 0.5]
+    assert rows[2]["rel_l2"] == results["training"]["rows"][1]["rel_l2"] and rows[3]["rel_l2"] > 0
+    assert (tmp_path / "runs" / "zo-ideal-gain0.5" / "summary.json").exists()
 
     # part 3: the other PDEs, first order against ZO on the chip; the other parts are kept
     part3 = [*argv, "--part", "pdes", "--pde-steps", "2", "--pde-fo-lrs", "0.01", "--pde-zo-lrs", "0.01"]
