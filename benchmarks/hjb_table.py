@@ -57,8 +57,8 @@ Part 3 (``--part pdes``) — the other PDEs with closed-form solutions (Black-Sc
 central-difference derivatives read from the chip.
 
 Writes ``benchmarks/results/hjb_table.{json,md}`` and ``hjb_training.png`` (``--out`` for another
-folder, ``--name`` for another stem of the table's files; each part keeps the other's results when
-run alone).
+folder, ``--name`` for another stem of the table's files and ``<name>_training.png`` for the curves;
+each part keeps the other's results when run alone).
 
     python benchmarks/hjb_table.py                      # both parts
     python benchmarks/hjb_table.py --part training      # part 2 only
@@ -753,7 +753,7 @@ def training_markdown(training: dict) -> list[str]:
             if chip_columns
             else ""
         )
-        + "Curves: `hjb_training.png`.",
+        + f"Curves: `{training.get('curves', 'hjb_training.png')}`.",
     ]
     return lines
 
@@ -979,6 +979,11 @@ def add_pde_options(part3) -> None:
     )
 
 
+def curves_name(name: str) -> str:
+    """The part-2 curves' file: ``hjb_training.png`` for ``hjb_table``, else ``<name>_training.png``."""
+    return "hjb_training.png" if name == "hjb_table" else f"{name}_training.png"
+
+
 def main(argv=None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
@@ -1009,7 +1014,8 @@ def main(argv=None) -> int:
         results["robust"] = robust_rows(args)
     if args.part in ("all", "training"):
         results["training"] = training_rows(args)
-        plot_training_curves(results["training"], args.out / "hjb_training.png")
+        results["training"]["curves"] = curves_name(args.name)
+        plot_training_curves(results["training"], args.out / curves_name(args.name))
     if args.part == "pdes":
         results["pdes"] = pde_rows(args)
     atomic_write_json(path, results)
