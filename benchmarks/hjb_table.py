@@ -380,8 +380,7 @@ def first_order_row(
     }
     final = stats["evaluations"][-1]
     return {
-        "row": f"first-order (digital), lr {lr:g}"
-        + ("" if gain_scale == 1 else f", start of gains ×{gain_scale:g}"),
+        "row": f"first-order (digital), lr {lr:g}" + gain_label(gain_scale, "start of gains"),
         "first_order": True,
         "lr": lr,
         "init": args.fo_init,
@@ -408,6 +407,16 @@ def run_or_read_back(config: PINNConfig, run_dir: Path) -> dict:
         return run_pinn(config, run_dir, resume=(run_dir / "config.json").exists(), progress=True)
     check_run_dir(run_dir, config.flat(), resume=True, free=())
     return read_summary(run_dir)
+
+
+def gain_suffix(scale: float) -> str:
+    """``-gain0.5`` in a run's file or directory name for gains scaled by 0.5; nothing at 1."""
+    return "" if scale == 1 else f"-gain{scale:g}"
+
+
+def gain_label(scale: float, what: str = "gains") -> str:
+    """``, gains ×0.5`` in a row's label for gains scaled by 0.5; nothing at 1."""
+    return "" if scale == 1 else f", {what} ×{scale:g}"
 
 
 def zo_result(config: PINNConfig, run_dir: Path, keys: tuple[str, ...]) -> dict:
@@ -462,12 +471,11 @@ def zo_row(args, hardware: str, detector_noise: float | None = None, gain_scale:
         **derivatives,
     )
     noise = "" if detector_noise is None else f"-noise{detector_noise:g}"
-    gain = "" if gain_scale == 1 else f"-gain{gain_scale:g}"
-    run_dir = Path(args.work_dir) / f"zo-{hardware}{noise}{gain}"
+    run_dir = Path(args.work_dir) / f"zo-{hardware}{noise}{gain_suffix(gain_scale)}"
     label = (
         f"{hardware} chip"
         + ("" if detector_noise is None else f", detector noise {detector_noise:g}")
-        + ("" if gain_scale == 1 else f", gains ×{gain_scale:g}")
+        + gain_label(gain_scale)
     )
     estimator = "FD" if config.estimator == "fd" else config.estimator
     print(f"ZO on the {label} ...", flush=True)
@@ -491,9 +499,7 @@ def cached_first_order_row(
     points = args.collocation if points is None else points
     network = pinn_network(args) if network is None else network
     options = f"lr{lr:g}-steps{steps}-points{points}-{args.fo_init}-seed{args.seed}"
-    options += f"-eval{args.eval_every}-test{args.test_points}" + (
-        "" if gain_scale == 1 else f"-gain{gain_scale:g}"
-    )
+    options += f"-eval{args.eval_every}-test{args.test_points}{gain_suffix(gain_scale)}"
     path = Path(args.work_dir) / f"first-order-{pde.name}-{network.name}-{options}.json"
     if path.exists():
         return json.loads(path.read_text())
@@ -558,9 +564,9 @@ def pde_zo_row(args, pde, lr: float, gain_scale: float) -> dict:
         seed=args.seed,
         chip_seed=args.seed,
     )
-    gain = "" if gain_scale == 1 else f"-gain{gain_scale:g}"
-    run_dir = Path(args.work_dir) / f"{pde.name}-zo-{args.pde_hardware}-lr{lr:g}{gain}-steps{args.pde_steps}"
-    label = f"lr {lr:g}" + ("" if gain_scale == 1 else f", gains ×{gain_scale:g}")
+    stem = f"{pde.name}-zo-{args.pde_hardware}-lr{lr:g}{gain_suffix(gain_scale)}-steps{args.pde_steps}"
+    run_dir = Path(args.work_dir) / stem
+    label = f"lr {lr:g}" + gain_label(gain_scale)
     print(f"{pde.name}: ZO on the {args.pde_hardware} chip, {label} ...", flush=True)
     keys = ("q", "mu", "points", "sigma", "estimator", "hardware", "gain_scale")
     return {"row": f"ZO, {args.pde_hardware} chip, {label}", "lr": lr, **zo_result(config, run_dir, keys)}
@@ -1014,8 +1020,8 @@ def main(argv=None) -> int:
         results["robust"] = robust_rows(args)
     if args.part in ("all", "training"):
         results["training"] = training_rows(args)
-        results["training"]["curves"] = curves_name(args.name)
-        plot_training_curves(results["training"], args.out / curves_name(args.name))
+        curves = results["training"]["curves"] = curves_name(args.name)
+        plot_training_curves(results["training"], args.out / curves)
     if args.part == "pdes":
         results["pdes"] = pde_rows(args)
     atomic_write_json(path, results)

@@ -451,7 +451,8 @@ def svd_block_matrices(
     a float) for blocks embedded in larger meshes (``MeshEmbedding``: virtual MZIs transmit 1,
     virtual attenuators 0); ``gains``: ``[L]`` electronic gains or None (1). The caller has checked the inputs
     (``mesh_matrix`` checks its own): a chip's forward checks its phases once per call, not once
-    per mesh.
+    per mesh. No autograd: the meshes are swept in place (``_sweep_blocks``); a differentiable
+    forward builds its matrices with ``mesh_matrix`` (``layers.OpticalMatrix.block_matrices``).
 
     A block's matrix does not depend on which blocks share the call, bit for bit (worker processes
     rely on it, ``parallel.py``): torch's complex elementwise kernels round the SIMD body and the
@@ -468,18 +469,11 @@ def svd_block_matrices(
             grow, (v_phases, theta, u_phases, v_bs, s_bs, u_bs, gains, v_amp, s_amp, u_amp)
         )
 
-    def mesh(mesh_layout, phases, bs, amp):
-        if not (
-            torch.is_grad_enabled() and any(torch.is_tensor(t) and t.requires_grad for t in (phases, bs, amp))
-        ):
-            return _sweep_blocks(mesh_layout, phases, bs, amp, dtype)
-        eye = torch.eye(mesh_layout.n, dtype=dtype, device=phases.device)
-        u = _propagate(mesh_layout, phases, bs, amp, dtype, eye)
-        return unit_phasor(phases[..., mesh_layout.screen_slice], dtype)[..., :, None] * u
-
     m = theta.shape[-1]
     sigma = mzi_coefficients(theta, torch.zeros_like(theta), s_bs, s_amp, dtype)[0]
-    u = mesh(u_layout, u_phases, u_bs, u_amp)[..., :m]
+    u = _sweep_blocks(u_layout, u_phases, u_bs, u_amp, dtype)[..., :m]
     if gains is not None:
         u = gains.to(u.real.dtype)[:, None, None] * u
-    return (u @ (sigma[..., :, None] * mesh(layout, v_phases, v_bs, v_amp)[..., :m, :]))[:total]
+    return (u @ (sigma[..., :, None] * _sweep_blocks(layout, v_phases, v_bs, v_amp, dtype)[..., :m, :]))[
+        :total
+    ]
