@@ -171,6 +171,7 @@ class Chip:
         self.loss_fn, self._check_targets = LOSSES[loss] if isinstance(loss, str) else (loss, None)
         self.loss_name = loss if isinstance(loss, str) else None  # a named loss travels to workers
         self.max_elements = int(max_elements)
+        self.cache_elements = self.cache_bytes // self.real_dtype.itemsize
         self.threads = ThreadPolicy()  # intra-op threads per call shape, chosen by timing (threads.py)
         # the electronic amplifier after the output detectors: a passive chip's outputs are bounded
         # by the input power, and a readout gain brings them to where the loss can saturate
@@ -312,11 +313,13 @@ class Chip:
             reuse=self.reuse_settings,
         )
 
-    # A chunk's intermediates (settings × inputs × widest stage) stay within this many values
-    # (~4 MB as float32) so that they live in cache: a forward over many settings or a large batch
-    # is otherwise bound by memory traffic, not arithmetic (a batched call of 21 settings ran 2x
-    # slower than 21 calls of one before its settings were chunked too).
-    cache_elements = 2**20
+    # A chunk's intermediates (settings × inputs × widest stage) stay within this many bytes, about
+    # a core's L2, so that they live in cache: a forward over many settings or a large batch is
+    # otherwise bound by memory traffic, not arithmetic (a batched call of 21 settings ran 2x
+    # slower than 21 calls of one before its settings were chunked too; hjb-tt's 9 × 2,000 call
+    # in complex128 ran 1.4-1.8x faster in chunks of 1 MiB than of 8 MiB). ``cache_elements``, the
+    # same budget in real values of the chip's dtype, is what ``_chunks`` reads (settable).
+    cache_bytes = 2**20
     # The settings whose matrices are realised at once keep their block matrices within this many
     # complex values (~2 MB as complex64): a mesh build is a few elementwise passes per MZI column
     # over all of them, bound by memory traffic once they leave cache (the dense 784→1024 layer,

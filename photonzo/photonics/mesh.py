@@ -281,29 +281,53 @@ def _sweep_blocks(layout: MeshLayout, phases, bs_error, amplitude, dtype) -> tor
     theta, phi = phases[:, layout.theta_slice].T, phases[:, layout.phi_slice].T  # [MZIs, L]
     amplitude = amplitude.T if torch.is_tensor(amplitude) else amplitude
     n, count = layout.n, phases.shape[0]
-    state = torch.eye(n, dtype=dtype, device=phases.device)[..., None].expand(n, n, count).contiguous()
     if bs_error is None:
         ext, cos, sin = mzi_givens(theta, phi, amplitude, dtype)
-        cos, sin = cos.to(dtype), sin.to(dtype)  # a real factor broadcast into complex costs a cast per use
-        for col in layout.columns:
-            top, bot = _pair_rows_outer(state, col)
-            e, c, s = (t[col.mzis, None, :] for t in (ext, cos, sin))
+        # a real factor broadcast into complex costs a cast per use
+        coefficients = (ext, cos.to(dtype), sin.to(dtype))
+    else:
+        coefficients = mzi_coefficients(theta, phi, bs_error.transpose(0, 1), amplitude, dtype)
+    screen = unit_phasor(phases[:, layout.screen_slice].T, dtype)  # [N, L]
+    out = torch.empty(count, n, n, dtype=dtype, device=phases.device)
+    # the blocks in chunks whose state stays in a core's L2 cache across all the columns: one
+    # pass over all of them per column streams the state from memory every time
+    # (a multiple of 16 blocks: each chunk's runs then meet the SIMD lanes where one pass would,
+    # so that the vectorised complex products with coupler errors round the same, bit for bit)
+    chunk = max(16, SWEEP_CACHE_BYTES // (n * n * dtype.itemsize) // 16 * 16)
+    for start in range(0, count, chunk):
+        part = slice(start, min(start + chunk, count))
+        state = _sweep_chunk(layout, [t[:, part] for t in coefficients], bs_error is None, n, dtype)
+        state.mul_(screen[:, None, part])
+        out[part] = state.permute(2, 0, 1)  # bmm takes a strided batch one matrix at a time
+    return out
+
+
+# bytes of one chunk's mesh state in ``_sweep_blocks``, about a core's L2: the dense 784→1024
+# layer's meshes (k = 8) built 1.1-1.3x faster than in one pass over all blocks, bit for bit the same
+SWEEP_CACHE_BYTES = 2**19
+
+
+def _sweep_chunk(layout: MeshLayout, coefficients, givens: bool, n: int, dtype) -> torch.Tensor:
+    """The ``[N, N, l]`` state of l meshes after all columns, from their MZI coefficients
+    ``[MZIs, l]``: factored (e^{iφ}, cos, sin) if ``givens``, else (t00, t01, t10, t11)."""
+    count = coefficients[0].shape[1]
+    eye = torch.eye(n, dtype=dtype, device=coefficients[0].device)
+    state = eye[..., None].expand(n, n, count).contiguous()
+    for col in layout.columns:
+        top, bot = _pair_rows_outer(state, col)
+        if givens:
+            e, c, s = (t[col.mzis, None, :] for t in coefficients)
             top.mul_(e)
             new_bot = s * top
             new_bot.addcmul_(c, bot)
             top.mul_(c).addcmul_(s, bot, value=-1)
-            bot.copy_(new_bot)
-    else:
-        coefficients = mzi_coefficients(theta, phi, bs_error.transpose(0, 1), amplitude, dtype)
-        for col in layout.columns:
-            top, bot = _pair_rows_outer(state, col)
+        else:
             a, b, c, d = (t[col.mzis, None, :] for t in coefficients)
             new_bot = c * top
             new_bot.addcmul_(d, bot)
             top.mul_(a).addcmul_(b, bot)
-            bot.copy_(new_bot)
-    state.mul_(unit_phasor(phases[:, layout.screen_slice].T, dtype)[:, None, :])
-    return state.permute(2, 0, 1).contiguous()  # bmm takes a strided batch one matrix at a time
+        bot.copy_(new_bot)
+    return state
 
 
 def _pair_rows_outer(state: torch.Tensor, col: MeshColumn) -> tuple[torch.Tensor, torch.Tensor]:
