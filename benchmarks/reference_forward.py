@@ -24,6 +24,9 @@ from photonzo.photonics.mesh import mesh_matrix
 from photonzo.photonics.mzi import mzi_coefficients
 from photonzo.photonics.tensor_train import tt_contract
 
+# the batch-chunk budget (values) of the old forward: its own, not today's per-dtype ``cache_elements``
+OLD_CACHE_ELEMENTS = 2**20
+
 
 def _block_matrices(m, params, ctx, gain):
     nb, k = m.n_blocks, m.block
@@ -89,7 +92,7 @@ def reference_forward(chip):
         )
         per_setting += 2 * b * sum(layer.out_features for layer in network.layers)
         settings = max(1, min(q, chip.max_elements // per_setting))
-        inputs = max(64, chip.cache_elements // (settings * 2 * network.widest))
+        inputs = max(64, OLD_CACHE_ELEMENTS // (settings * 2 * network.widest))
         return settings, min(b, inputs)
 
     def forward(phases, x, taps=False, first_query=None):
