@@ -317,7 +317,7 @@ class Chip:
     # a core's L2, so that they live in cache: a forward over many settings or a large batch is
     # otherwise bound by memory traffic, not arithmetic (a batched call of 21 settings ran 2x
     # slower than 21 calls of one before its settings were chunked too; hjb-tt's 9 × 2,000 call
-    # in complex128 ran 1.4-1.8x faster in chunks of 1 MiB than of 8 MiB). ``cache_elements``, the
+    # in complex128 ran 1.1-1.3x faster in chunks of 1 MiB than of 8 MiB). ``cache_elements``, the
     # same budget in real values of the chip's dtype, is what ``_chunks`` reads (settable).
     cache_bytes = 2**20
     # The settings whose matrices are realised at once keep their block matrices within this many

@@ -301,16 +301,16 @@ def _sweep_blocks(layout: MeshLayout, phases, bs_error, amplitude, dtype) -> tor
     chunk = max(16, SWEEP_CACHE_BYTES // (n * n * dtype.itemsize) // 16 * 16)
     for start in range(0, count, chunk):
         part = slice(start, min(start + chunk, count))
-        state = _sweep_chunk(layout, [t[:, part] for t in coefficients], bs_error is None, n, dtype)
+        state = _sweep_chunk(layout, [t[:, part] for t in coefficients], bs_error is None, dtype)
         state.mul_(screen[:, None, part])
         out[part] = state.permute(2, 0, 1)  # bmm takes a strided batch one matrix at a time
     return out
 
 
-def _sweep_chunk(layout: MeshLayout, coefficients, givens: bool, n: int, dtype) -> torch.Tensor:
+def _sweep_chunk(layout: MeshLayout, coefficients, givens: bool, dtype) -> torch.Tensor:
     """The ``[N, N, l]`` state of l meshes after all columns, from their MZI coefficients
     ``[MZIs, l]``: factored (e^{iφ}, cos, sin) if ``givens``, else (t00, t01, t10, t11)."""
-    count = coefficients[0].shape[1]
+    n, count = layout.n, coefficients[0].shape[1]
     eye = torch.eye(n, dtype=dtype, device=coefficients[0].device)
     state = eye[..., None].expand(n, n, count).contiguous()
     for col in layout.columns:
@@ -498,6 +498,5 @@ def svd_block_matrices(
     u = _sweep_blocks(u_layout, u_phases, u_bs, u_amp, dtype)[..., :m]
     if gains is not None:
         u = gains.to(u.real.dtype)[:, None, None] * u
-    return (u @ (sigma[..., :, None] * _sweep_blocks(layout, v_phases, v_bs, v_amp, dtype)[..., :m, :]))[
-        :total
-    ]
+    v = _sweep_blocks(layout, v_phases, v_bs, v_amp, dtype)[..., :m, :]
+    return (u @ (sigma[..., :, None] * v))[:total]
