@@ -5,6 +5,7 @@ its public names only; and their reports still render the committed results as c
 import ast
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -23,6 +24,7 @@ NAMES = (
     "bench_deploy",
     "bench_training",
     "onchip_training",
+    "fine_tune_step",
     "bench_edge_blocks",
     "bench_torchonn",
 )
@@ -457,3 +459,66 @@ def test_onchip_training_tiny_leaderboard_resumes_and_reports(tmp_path):
         module.main([*argv, "--rows", "flops", "--lr", "flops=0.5"])
     with pytest.raises(SystemExit):
         module.main(["--lr", "sgd=0.1"])
+    with pytest.raises(SystemExit):
+        module.main(["--phase-bits", "33"])
+
+
+def test_fine_tune_step_regains_measured_shares_per_step_and_seed_and_reads_cells_back(tmp_path):
+    """Each (lr, μ) and seed is its own in-situ run from the seed's deployed BP weights, on the chip of
+    the given phase bits; its regained share is (kept − deployed) / (BP − deployed); a rerun reads the
+    finished cells back; bad steps and seeds are refused before anything runs."""
+    module = load("fine_tune_step")
+    argv = [
+        "--dataset", "digits", "--chip", "typical", "--phase-bits", "4", "--budget", "200",
+        "--bp-epochs", "1", "--eval-every", "2", "--steps", "0.01:0.025", "0.001:0.1", "--seeds", "0", "1",
+        "--work-dir", str(tmp_path / "runs"), "--out", str(tmp_path),
+    ]  # fmt: skip
+    assert module.main(argv) == 0
+    results = json.loads((tmp_path / "onchip_fine_tune.json").read_text())
+    cells = [(r["lr"], r["mu"], r["seed"]) for r in results["rows"]]
+    assert cells == [(0.01, 0.025, 0), (0.001, 0.1, 0), (0.01, 0.025, 1), (0.001, 0.1, 1)]
+    for r in results["rows"]:
+        assert r["start_test_acc"] == r["deployed_acc"] < r["bp_acc"]  # 4-bit phases lose accuracy
+        assert r["regained"] == pytest.approx(
+            (r["test_acc"] - r["deployed_acc"]) / (r["bp_acc"] - r["deployed_acc"])
+        )
+        assert 0 < r["queries"] <= 200 + 121
+    run_dir = tmp_path / "runs" / "digits-typical-4bit-s1-rge-tw-lr0.001-mu0.1"
+    assert json.loads((run_dir / "config.json").read_text())["mu"] == 0.1
+    stamp = (run_dir / "metrics.jsonl").stat().st_mtime_ns
+    assert module.main(argv) == 0  # read back, not trained again
+    assert (run_dir / "metrics.jsonl").stat().st_mtime_ns == stamp
+    text = (tmp_path / "onchip_fine_tune.md").read_text()
+    assert "`typical` chip" in text and "| rge-tw | 4 | 0.001 | 0.1 | 1 |" in text and "(n = 2)" in text
+    for bad in (["--steps", "0:0.1"], ["--steps", "0.01"], ["--seeds", "-1"], ["--phase-bits", "0"]):
+        with pytest.raises(SystemExit):
+            module.main([*bad, "--out", str(tmp_path / "never")])
+    assert not (tmp_path / "never").exists()
+
+
+def test_onchip_training_fine_tuning_rows_step_at_their_own_rate_on_a_chip_of_other_phase_bits(tmp_path):
+    """A deploy + in-situ row steps with μ one DAC step of its chip and at its own rate (``--lr
+    in-situ=``), not a from-scratch row's; ``--phase-bits`` programs the chip with that DAC and files
+    its rows, run directory included, under ``<preset>-<B>bit``; the table gives the fine-tuning row's
+    regained share."""
+    module = load("onchip_training")
+    argv = [
+        "--datasets", "digits", "--chips", "typical", "--budget", "300", "--bp-epochs", "1",
+        "--eval-every", "2", "--eval-size", "30", "--rows", "bp", "in-situ", "--in-situ", "rge-tw",
+        "--phase-bits", "4", "--lr", "in-situ=0.002", "rge-tw=0.5",
+        "--work-dir", str(tmp_path / "runs"), "--out", str(tmp_path),
+    ]  # fmt: skip
+    assert module.main(argv) == 0
+    config = json.loads(
+        (tmp_path / "runs" / "digits-typical-4bit-in-situ-rge-tw" / "config.json").read_text()
+    )
+    assert (config["phase_bits"], config["lr"], config["mu"]) == (4, 0.002, pytest.approx(2 * math.pi / 16))
+    results = json.loads((tmp_path / "onchip_training.json").read_text())
+    assert {r["hardware"] for r in results["rows"]} == {"-", "typical-4bit"}
+    (row,) = [r for r in results["rows"] if r["row"] == "in-situ rge-tw"]
+    bp = next(r["test_acc"] for r in results["rows"] if r["row"] == "bp (digital)")
+    deployed = next(r["test_acc"] for r in results["rows"] if r["row"] == "bp → chip")
+    assert row["start_test_acc"] == deployed < bp  # 4-bit phases lose accuracy
+    share = f"{100 * (row['test_acc'] - deployed) / (bp - deployed):.0f} %"
+    text = (tmp_path / "onchip_training.md").read_text()
+    assert "## digits, `typical-4bit` chip" in text and f"| {share} |" in text
