@@ -485,10 +485,11 @@ def main(argv=None) -> int:
     previous = json.loads(path.read_text()) if args.merge and path.exists() else {"rows": []}
     command = "python benchmarks/onchip_training.py " + " ".join(sys.argv[1:] if argv is None else argv)
     rows: list[dict] = []
+    commit = git_commit()  # the code this sitting runs, before its own results change the checkout
 
     def report(row: dict) -> None:  # after every row: a sitting cut short keeps what it measured
         rows.append(row)
-        results = merge(previous, {"command": command, "commit": git_commit(), "rows": rows})
+        results = merge(previous, {"command": command, "commit": commit, "rows": rows})
         atomic_write_json(path, results)
         atomic_write_text(args.out / f"{args.name}.md", markdown(results))
 
