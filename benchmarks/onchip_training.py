@@ -16,9 +16,9 @@ data split, the same chip (seed 0) and the same training-query budget. Rows:
 
 The two fine-tuning kinds (deploy + in-situ, subspace) step at ``FINE_TUNE_LR`` with μ one DAC step
 of the chip's phases (``fine_tune_mu``), not at the from-scratch rate and μ (``--lr in-situ=...``,
-``--lr subspace=...`` change the rate). ``--phase-bits B``
-programs every chip with B-bit phase DACs instead of its preset's; its rows are those of the chip
-``<preset>-Bbit`` (``measured-6bit``), run directories included.
+``--lr subspace=...`` change the rate). ``--phase-bits B`` programs every chip with B-bit phase DACs
+instead of its preset's; its rows are those of the chip ``<preset>-Bbit`` (``measured-6bit``), run
+directories included.
 
 Every chip-trained row is an ordinary ``run_training`` run directory under ``--work-dir``: a row
 stopped part-way resumes when the benchmark runs again, a finished one is read back, and one of
@@ -86,12 +86,12 @@ FROM_SCRATCH = {
 }
 ROWS = ("bp", *FROM_SCRATCH, "in-situ", "subspace")
 FINE_TUNING = ("in-situ", "subspace")  # the rows that start from deployed BP weights
-# The fine-tuning rows' step (benchmarks/results/onchip_fine_tune.md, mnist-8x8 / measured). At the
-# from-scratch rate (Adam, 0.01 rad a step) the phases walk off the deployed solution: those rows'
-# last steps ended 3-21 points below their start (sittings 4 and 6), the phases kept being the start.
-# A tenth of it regains 70-80 % of the deploy loss in 5×10⁴ queries, against 17-33 % at 0.01. μ is
-# one DAC step of the chip's phases, at least TrainConfig's 0.025: at 6 bits μ = 0.1 (≈ 2π/64)
-# regains 80 % against μ = 0.025's 70 %, at 12 bits μ = 0.025 72 % against μ = 0.1's 41 %.
+# The fine-tuning rows' step (benchmarks/results/onchip_fine_tune.md: mnist-8x8 / measured, 5×10⁴
+# queries, seeds 0-2). At the from-scratch rate (Adam, 0.01 rad a step) the phases walk off the
+# deployed solution, regaining 14 ± 25 % of the 6-bit deploy loss and 7 ± 37 % at 12 bits (their last
+# steps lose more than the deployment did). A tenth of it regains 75-82 % at 6 bits, 61-74 % at 12.
+# μ is one DAC step of the chip's phases, at least TrainConfig's 0.025: at 6 bits μ = 0.1 (≈ 2π/64)
+# regains 82 ± 14 % against μ = 0.025's 75 ± 13 %, at 12 bits μ = 0.025 74 ± 16 % against 61 ± 25 %.
 FINE_TUNE_LR = 1e-3
 MU_FLOOR = 0.025  # TrainConfig's μ
 

@@ -128,6 +128,9 @@ def test_the_reports_render_the_committed_results_as_committed():
     for stem in ("mnist_table", "mnist_table_60k", "mnist_table_measured"):
         data, text = committed(stem)
         assert load("mnist_table").markdown(data) == text
+    for stem in ("onchip_fine_tune", "onchip_fine_tune_grid"):
+        data, text = committed(stem)
+        assert load("fine_tune_step").markdown(data) == text, stem
     for stem in ("hjb_black_scholes_10k", "hjb_gain", "hjb_pde_gain"):  # part 3; 2 or 3 at scaled gains
         data, text = committed(stem)
         assert load("hjb_table").markdown(data) == text, stem
