@@ -188,7 +188,7 @@ CLI_CASES = [
     (
         "train-bp-epochs-without-subspace",
         [*TRAIN, "--bp-epochs", "5"],
-        ["--bp-epochs is for --estimator subspace, not rge"],
+        ["--bp-epochs is for --estimator subspace or --init deployed, not rge"],
     ),
     (
         "train-switch-step-without-hybrid",

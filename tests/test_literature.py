@@ -3,6 +3,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -241,6 +242,22 @@ def test_subspace_deploys_back_propagation_weights_then_fine_tunes_and_resumes(t
     assert longer["steps"] == 3 and longer["deployed"] == summary["deployed"]  # the saved deployment
 
 
+def test_a_deployed_init_fine_tunes_every_phase_from_back_propagation_weights_and_resumes(tmp_path):
+    """``init="deployed"``: any estimator starts from BP weights deployed onto the run's chip (saved, so
+    a resume programs the same ones); its first evaluation is the deployment's accuracy."""
+    run = tmp_path / "run"
+    config = TrainConfig.of(init="deployed", bp_epochs=2, steps=2, eval_every=2, eval_size=40, q=2, lr=1e-3)
+    summary = run_training(config, run, progress=False)
+    assert summary["deployed"]["bp_epochs"] == 2 and (run / "deployed.npz").exists()
+    assert summary["start_test_acc"] > 0.5  # BP weights, not random phases (~10 %)
+    with np.load(run / "deployed.npz", allow_pickle=False) as saved:
+        assert saved["params"].shape == (summary["params"],)
+    longer = run_training(config.replace(steps=3), run, resume=True, progress=False)
+    assert longer["steps"] == 3 and longer["deployed"] == summary["deployed"]
+    with pytest.raises(ValueError, match="init"):
+        TrainConfig.of(init="bp")
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
@@ -250,7 +267,10 @@ def test_subspace_deploys_back_propagation_weights_then_fine_tunes_and_resumes(t
         ),
         (["--estimator", "szo-scd", "--coordinate-fraction", "0"], "coordinate-fraction must lie in (0, 1]"),
         (["--active-fraction", "0.5"], "--active-fraction is for --estimator szo-scd, not rge"),
-        (["--estimator", "flops", "--bp-epochs", "3"], "--bp-epochs is for --estimator subspace, not flops"),
+        (
+            ["--estimator", "flops", "--bp-epochs", "3"],
+            "--bp-epochs is for --estimator subspace or --init deployed, not flops",
+        ),
     ],
 )
 def test_bad_trainer_options_are_refused_before_anything_runs(tmp_path, capsys, extra, message):

@@ -63,6 +63,7 @@ DERIVATIVES = ("sparse-grid", "monte-carlo", "fd", "least-squares")
 MAX_REPEATS = 10_000  # pinn/stein.py's MAX_REPEATS (kept here: this module imports no torch)
 PINN_MODELS = ("tt", "dense", "small")
 READOUT_CHOICES = ("coherent", "intensity")
+INIT_CHOICES = ("random", "deployed")  # a classification run's starting phases
 # the PDE parameters a PINN configuration sets (the PDE classes' ``params`` it passes on)
 PDE_SETTINGS = ("volatility", "interest_rate", "maturity", "viscosity")
 # keys of config.json files written before a field was retired, with the only value they ever held
@@ -78,7 +79,6 @@ ESTIMATOR_OPTIONS = {
     "target_scale": (1.0, ("layer-local",)),
     "active_fraction": (None, ("szo-scd",)),
     "coordinate_fraction": (None, ("szo-scd",)),
-    "bp_epochs": (None, ("subspace",)),
 }
 # settings added since config.json files were first written, with the value older runs had
 ADDED = {  # repeats .. gain_scale: PINN runs only
@@ -90,6 +90,7 @@ ADDED = {  # repeats .. gain_scale: PINN runs only
     "cge_max": 128,
     "detector_noise": None,
     "gain_scale": 1.0,
+    "init": "random",
 }
 
 
@@ -248,8 +249,8 @@ class EstimatorConfig:
     )
     bp_epochs: int | None = setting(
         None,
-        "subspace: epochs of the digital back-propagation training deployed before the in-situ "
-        "fine-tuning (default 20)",
+        "subspace and --init deployed: epochs of the digital back-propagation training deployed "
+        "before the in-situ fine-tuning (default 20)",
         positive=True,
     )
 
@@ -296,8 +297,15 @@ class RunLoopConfig:
     eval_every: int = setting(100, "validate (and checkpoint) every N steps", positive=True)
     max_queries: int | None = setting(None, "stop when this many training queries are spent", positive=True)
     seed: int = setting(0, "seed of the initial phases, batches and directions")
+    init: Literal[INIT_CHOICES] = setting(
+        "random",
+        "starting phases: random, or back-propagation weights trained on the run's split (--bp-epochs) "
+        "and deployed onto the chip, for deploy + in-situ fine-tuning (fine-tune at a tenth of a "
+        "from-scratch rate, --lr 0.001, with --mu one phase-DAC step: benchmarks/fine_tune_step.py)",
+    )
 
     def __post_init__(self):
+        _check_literals(self)
         _positive(self, ["steps", "batch_size", "eval_every"])
         check_optional_positive_int("max-queries", self.max_queries)
         check_seed("seed", self.seed)
@@ -355,6 +363,10 @@ class TrainConfig(Sections):
     )
 
     def __post_init__(self):
+        if self.bp_epochs is not None and not (self.estimator == "subspace" or self.init == "deployed"):
+            raise ValueError(
+                f"--bp-epochs is for --estimator subspace or --init deployed, not {self.estimator}"
+            )
         if self.model_name not in MODEL_NAMES:
             have = [
                 name.removeprefix(f"{MODEL_FOR[self.dataset]}-")

@@ -329,13 +329,13 @@ def check_run_memory(network, batch: int, queries_per_call: int, directions: int
     )
 
 
-DEPLOYED = "deployed.npz"  # a subspace run's deployed Program: its BP weights' phases, biases, gains
+DEPLOYED = "deployed.npz"  # a deployed start's Program: its BP weights' phases, biases, gains
 
 
 def deployed_program(config: TrainConfig, run_dir: Path, resume: bool) -> tuple[Program, dict]:
-    """The start of a subspace fine-tuning run and its record: back-propagation weights trained on the
-    run's training split (``config.bp_epochs`` epochs, else ``BackpropConfig``'s; the rest of
-    ``BackpropConfig``), deployed (``deploy``) and saved in ``run_dir``, so that a resumed run
+    """The start of a subspace or ``init="deployed"`` run and its record: back-propagation weights
+    trained on the run's training split (``config.bp_epochs`` epochs, else ``BackpropConfig``'s; the
+    rest of ``BackpropConfig``), deployed (``deploy``) and saved in ``run_dir``, so that a resumed run
     programs the very same ``Program``."""
     path = Path(run_dir) / DEPLOYED
     if resume and path.exists():
@@ -379,8 +379,8 @@ class _TrainingRun:
 
     def build(self, run_dir: Path, resume: bool) -> ZOTrainer:
         config, start = self.config, self.start
-        self.deployed = None  # subspace fine-tuning from scratch: deploy back-propagation weights first
-        if start is None and config.estimator == "subspace":
+        self.deployed = None  # subspace or deployed-init runs: deploy back-propagation weights first
+        if start is None and (config.estimator == "subspace" or config.init == "deployed"):
             start, self.deployed = deployed_program(config, run_dir, resume)
         self.chip = build_chip(config, None if start is None else start.gains)
         check_run_memory(self.chip.network, config.batch_size, 257, config.q)
