@@ -166,6 +166,11 @@ def _train(args) -> int:
         f"validation; last step {100 * summary['final_test_acc']:.1f}%) after {summary['steps']} steps, "
         f"{summary['train_queries']:,} training queries, {summary['train_wall_s']:.0f} s"
     )
+    if "deployed" in summary:  # a fine-tuning run: what the deployment alone gave, and the digital weights
+        print(
+            f"deployed back-propagation weights: {100 * summary['start_test_acc']:.1f}% on this chip "
+            f"(digital {100 * summary['deployed']['digital_test_acc']:.1f}%)"
+        )
     print(_on_chip_line(summary))
     print(f"run directory: {run_dir} (config.json, metrics.jsonl, checkpoint.npz, curves.png, summary.json)")
     return 0

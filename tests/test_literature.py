@@ -258,6 +258,14 @@ def test_a_deployed_init_fine_tunes_every_phase_from_back_propagation_weights_an
         TrainConfig.of(init="bp")
 
 
+def test_the_cli_reports_a_deployed_start_beside_its_fine_tuned_accuracy(tmp_path, capsys):
+    argv = ["train", "digits", "--init", "deployed", "--bp-epochs", "1", "--steps", "2", "--eval-every", "2"]
+    assert main([*argv, "--eval-size", "40", "--q", "2", "--quiet", "--run-dir", str(tmp_path / "r")]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    line = f"deployed back-propagation weights: {100 * summary['start_test_acc']:.1f}% on this chip"
+    assert line in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
