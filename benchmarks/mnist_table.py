@@ -59,7 +59,15 @@ import torch
 from photonzo.experiments.config import TrainConfig
 from photonzo.experiments.plots import pyplot, save_figure
 from photonzo.experiments.results import learning_curve, method_switches, read_metrics, read_summary
-from photonzo.experiments.run import build_chip, evaluate_on_chip, make_estimators, prepare_data, run_training
+from photonzo.experiments.run import (
+    build_chip,
+    config_differences,
+    evaluate_on_chip,
+    make_estimators,
+    prepare_data,
+    read_config,
+    run_training,
+)
 from photonzo.io import atomic_write_json, atomic_write_text
 from photonzo.photonics.hardware import PRESETS
 from photonzo.photonics.network import build_network
@@ -114,8 +122,9 @@ def run_or_read_back(config: TrainConfig, run_dir: Path, start=None) -> dict:
     if summary is None:
         resume = (run_dir / "config.json").exists()  # as a sweep's cells resume
         return run_training(config, run_dir, resume=resume, progress=True, start=start)
-    saved = json.loads((run_dir / "config.json").read_text())
-    if saved != json.loads(json.dumps(config.flat())):
+    saved = read_config(run_dir / "config.json")
+    # a setting added since the run was written reads as the value it had then (run.ADDED)
+    if config_differences(saved, json.loads(json.dumps(config.flat())), free=("data_dir",)):
         raise SystemExit(f"{run_dir} holds a finished run of another configuration: move it away")
     print(f"  {run_dir}: finished, read back", flush=True)
     return summary

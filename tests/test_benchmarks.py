@@ -128,7 +128,7 @@ def test_the_reports_render_the_committed_results_as_committed():
     for stem in ("mnist_table", "mnist_table_60k", "mnist_table_measured"):
         data, text = committed(stem)
         assert load("mnist_table").markdown(data) == text
-    for stem in ("onchip_fine_tune", "onchip_fine_tune_grid"):
+    for stem in ("onchip_fine_tune", "onchip_fine_tune_grid", "onchip_fine_tune_szo"):
         data, text = committed(stem)
         assert load("fine_tune_step").markdown(data) == text, stem
     for stem in ("hjb_black_scholes_10k", "hjb_gain", "hjb_pde_gain"):  # part 3; 2 or 3 at scaled gains
@@ -457,6 +457,12 @@ def test_onchip_training_tiny_leaderboard_resumes_and_reports(tmp_path):
     assert runs == sorted(f"digits-typical-{n}" for n in ("rge-tw", "flops", "in-situ-rge-tw", "subspace"))
     stamp = (tmp_path / "runs" / "digits-typical-flops" / "metrics.jsonl").stat().st_mtime_ns
     assert module.main([*argv, "--rows", "flops"]) == 0  # read back, not trained again
+    assert (tmp_path / "runs" / "digits-typical-flops" / "metrics.jsonl").stat().st_mtime_ns == stamp
+    saved_path = tmp_path / "runs" / "digits-typical-flops" / "config.json"
+    saved = json.loads(saved_path.read_text())
+    del saved["init"]  # a row written before the setting existed: it had the value run.ADDED names
+    saved_path.write_text(json.dumps(saved))
+    assert module.main([*argv, "--rows", "flops"]) == 0
     assert (tmp_path / "runs" / "digits-typical-flops" / "metrics.jsonl").stat().st_mtime_ns == stamp
     with pytest.raises(SystemExit, match="another configuration"):
         module.main([*argv, "--rows", "flops", "--lr", "flops=0.5"])

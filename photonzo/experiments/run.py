@@ -193,6 +193,20 @@ def read_config(path: Path) -> dict:
     return config
 
 
+def config_differences(saved: dict, config: dict, free: tuple[str, ...] = ()) -> list[str]:
+    """The settings in which a run directory's ``config.json`` (``saved``) and ``config`` differ, but
+    for the ``free`` ones. A setting added since the run was written is absent there: it had the
+    value ``ADDED`` names (where this kind of run has it), or else it was unset (None)."""
+    added = {k: v for k, v in ADDED.items() if k in config}
+    before = {
+        k: v
+        for k, v in {**added, **saved}.items()
+        if k not in free and k != "extensions" and RETIRED.get(k, ()) != v
+    }
+    now = {k: v for k, v in config.items() if k not in free}
+    return sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+
+
 def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ...]) -> bool:
     """Before a run starts: a resumed run must have a ``config.json`` equal to ``config`` but for
     the ``free`` keys; a new run must not land in a directory that already holds one. Returns
@@ -204,18 +218,11 @@ def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ..
     if resume:
         if not saved.exists():
             raise FileNotFoundError(f"nothing to resume in {run_dir}: no config.json")
-        # a setting added since the run was written is absent there: it had the value ``ADDED`` names
-        # (where this kind of run has it), or else it was unset (None)
-        added = {k: v for k, v in ADDED.items() if k in config}
-        before = {
-            k: v
-            for k, v in {**added, **read_config(saved)}.items()
-            if k not in free and k != "extensions" and RETIRED.get(k, ()) != v
-        }
-        now = {k: v for k, v in config.items() if k not in free}
-        changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        before = read_config(saved)
+        changed = config_differences(before, config, free)
         if changed:
-            values = "; ".join(f"{k}: {before.get(k)!r} there, {now.get(k)!r} now" for k in changed)
+            before = {**{k: v for k, v in ADDED.items() if k in config}, **before}
+            values = "; ".join(f"{k}: {before.get(k)!r} there, {config.get(k)!r} now" for k in changed)
             options = " ".join(f"--{k.replace('_', '-')} {before[k]}" for k in changed if k in ADDED)
             hint = f" ({options} for a run written before the option existed)" if options else ""
             raise ValueError(
