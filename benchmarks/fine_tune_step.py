@@ -37,7 +37,8 @@ from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
 
 sys.path.insert(0, str(Path(__file__).parent))
 from mnist_table import _steps_for, chip_accuracy, run_or_read_back
-from onchip_training import DATASETS, FROM_SCRATCH, SETTINGS, _phase_bits, _positive_int, chip_name
+from noise_sweep import phase_bits
+from onchip_training import DATASETS, FROM_SCRATCH, SETTINGS, _positive_int, chip_name, regained_share
 from provenance import git_commit
 
 RESULTS = Path(__file__).parent / "results"
@@ -100,8 +101,6 @@ def run_seed(args, bits: int, seed: int, report) -> None:
                 flush=True,
             )
             summary = run_or_read_back(config, args.work_dir / name, program)
-            loss = bp_acc - deployed
-            regained = lambda acc: None if loss <= 0 else (acc - deployed) / loss  # noqa: B023 (used at once)
             report(
                 {
                     "estimator": estimator,
@@ -114,8 +113,8 @@ def run_seed(args, bits: int, seed: int, report) -> None:
                     "start_test_acc": summary.get("start_test_acc"),
                     "test_acc": summary["test_acc"],
                     "final_test_acc": summary["final_test_acc"],
-                    "regained": regained(summary["test_acc"]),
-                    "final_regained": regained(summary["final_test_acc"]),
+                    "regained": regained_share(summary["test_acc"], deployed, bp_acc),
+                    "final_regained": regained_share(summary["final_test_acc"], deployed, bp_acc),
                     "queries": summary["train_queries"],
                     "wall_s": round(summary["train_wall_s"], 1),
                 }
@@ -183,7 +182,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--chip", choices=list(PRESETS), default="measured", help="(default: measured)")
     p.add_argument(
         "--phase-bits",
-        type=_phase_bits,
+        type=phase_bits,
         nargs="+",
         default=[6],
         help="phase-DAC bits of the chip instead of its preset's, each a chip of its own (default: 6)",

@@ -65,6 +65,7 @@ from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
 
 sys.path.insert(0, str(Path(__file__).parent))
 from mnist_table import PeakMemory, _steps_for, chip_accuracy, run_or_read_back
+from noise_sweep import phase_bits
 from provenance import git_commit
 
 RESULTS = Path(__file__).parent / "results"
@@ -136,10 +137,10 @@ def _leaderboard_row(name: str, hardware: str, summary: dict, history: list[dict
     }
 
 
-def chip_name(hardware: str, phase_bits: int | None) -> str:
+def chip_name(hardware: str, bits: int | None) -> str:
     """A chip's name in the table and the run directories: its preset, ``measured-6bit`` when every
-    phase DAC has ``phase_bits`` bits instead of the preset's."""
-    return hardware if phase_bits is None else f"{hardware}-{phase_bits}bit"
+    phase DAC has ``bits`` bits instead of the preset's."""
+    return hardware if bits is None else f"{hardware}-{bits}bit"
 
 
 def chip_row(name: str, config: TrainConfig, work: Path, bp_acc: float, start=None) -> dict:
@@ -203,8 +204,8 @@ def run_setting(dataset: str, chips, args, work: Path, report) -> None:
         for name, fields, start in jobs:
             kind = name.split()[0]
             if kind in FINE_TUNING:
-                chip = TrainConfig.of(**base, hardware=hw).hardware_model()
-                step = {"lr": args.lr.get(kind, FINE_TUNE_LR), "mu": fine_tune_mu(chip)}
+                mu = fine_tune_mu(probe.replace(hardware=hw).hardware_model())
+                step = {"lr": args.lr.get(kind, FINE_TUNE_LR), "mu": mu}
             else:
                 step = {"lr": args.lr[name]} if name in args.lr else {}
             # deployed weights are read with no readout gain: their logits as trained
@@ -248,15 +249,21 @@ def _queries(value) -> str:
     return "–" if value is None else f"{value:,}"
 
 
+def regained_share(accuracy: float, deployed: float, bp_acc: float) -> float | None:
+    """The share of the deploy loss a fine-tuned ``accuracy`` regained, (accuracy − deployed) /
+    (BP − deployed); None where the deployment lost nothing."""
+    loss = bp_acc - deployed
+    return None if loss <= 0 else (accuracy - deployed) / loss
+
+
 def _regained(row: dict, bp: dict | None) -> str:
-    """A fine-tuning row's share of the deploy loss regained, (kept − deployed) / (BP − deployed), the
-    deployed phases read on the row's own chip; – for other rows, or one measured before rows kept
-    their start."""
+    """A fine-tuning row's ``regained_share``, the deployed phases read on the row's own chip; – for
+    other rows, or one measured before rows kept their start."""
     start = row.get("start_test_acc")
     if row["row"].split()[0] not in FINE_TUNING or start is None or bp is None:
         return "–"
-    loss = bp["test_acc"] - start
-    return "–" if loss <= 0 else f"{100 * (row['test_acc'] - start) / loss:.0f} %"
+    share = regained_share(row["test_acc"], start, bp["test_acc"])
+    return "–" if share is None else f"{100 * share:.0f} %"
 
 
 def markdown(results: dict) -> str:
@@ -391,13 +398,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _phase_bits(text: str) -> int:
-    value = _positive_int(text)
-    if value > 32:
-        raise argparse.ArgumentTypeError(f"--phase-bits takes an integer in 1..32, got {text!r}")
-    return value
-
-
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", nargs="+", choices=DATASETS, default=["digits"], help="(default: digits)")
@@ -434,7 +434,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--phase-bits",
-        type=_phase_bits,
+        type=phase_bits,
         default=None,
         help="phase-DAC bits of every chip instead of its preset's (its rows: chip <preset>-<B>bit)",
     )

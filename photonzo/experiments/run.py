@@ -193,10 +193,11 @@ def read_config(path: Path) -> dict:
     return config
 
 
-def config_differences(saved: dict, config: dict, free: tuple[str, ...] = ()) -> list[str]:
+def config_differences(saved: dict, config: dict, free: tuple[str, ...] = ()) -> dict[str, tuple]:
     """The settings in which a run directory's ``config.json`` (``saved``) and ``config`` differ, but
-    for the ``free`` ones. A setting added since the run was written is absent there: it had the
-    value ``ADDED`` names (where this kind of run has it), or else it was unset (None)."""
+    for the ``free`` ones, in name order: name → (value there, value now). A setting added since the
+    run was written is absent there: it had the value ``ADDED`` names (where this kind of run has
+    it), or else it was unset (None)."""
     added = {k: v for k, v in ADDED.items() if k in config}
     before = {
         k: v
@@ -204,7 +205,8 @@ def config_differences(saved: dict, config: dict, free: tuple[str, ...] = ()) ->
         if k not in free and k != "extensions" and RETIRED.get(k, ()) != v
     }
     now = {k: v for k, v in config.items() if k not in free}
-    return sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    return {k: (before.get(k), now.get(k)) for k in changed}
 
 
 def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ...]) -> bool:
@@ -218,12 +220,12 @@ def check_run_dir(run_dir: Path, config: dict, resume: bool, free: tuple[str, ..
     if resume:
         if not saved.exists():
             raise FileNotFoundError(f"nothing to resume in {run_dir}: no config.json")
-        before = read_config(saved)
-        changed = config_differences(before, config, free)
+        changed = config_differences(read_config(saved), config, free)
         if changed:
-            before = {**{k: v for k, v in ADDED.items() if k in config}, **before}
-            values = "; ".join(f"{k}: {before.get(k)!r} there, {config.get(k)!r} now" for k in changed)
-            options = " ".join(f"--{k.replace('_', '-')} {before[k]}" for k in changed if k in ADDED)
+            values = "; ".join(f"{k}: {there!r} there, {now!r} now" for k, (there, now) in changed.items())
+            options = " ".join(
+                f"--{k.replace('_', '-')} {there}" for k, (there, _) in changed.items() if k in ADDED
+            )
             hint = f" ({options} for a run written before the option existed)" if options else ""
             raise ValueError(
                 f"{saved} differs from this run's options ({values}); resume with the same "
