@@ -286,11 +286,17 @@ class Chip:
         """The dynamic noise of queries ``first .. first + count − 1`` (None on a chip without any)."""
         return NoiseStreams(self.seed, first, count) if self._dynamic else None
 
-    def program(self, phases: torch.Tensor, noise: NoiseStreams | None = None) -> torch.Tensor:
+    def program(
+        self, phases: torch.Tensor, noise: NoiseStreams | None = None, straight_through: bool = False
+    ) -> torch.Tensor:
         """Phases light actually sees for commanded ``phases[Q, P]``: with phase noise, that of
-        ``noise``'s queries (default: the chip's next Q queries; programming alone counts none)."""
+        ``noise``'s queries (default: the chip's next Q queries; programming alone counts none).
+        ``straight_through``: the DACs' rounding passes the gradient of the unrounded phase
+        (``model_outputs``), since a rounded phase's own gradient is zero almost everywhere."""
         hw = self.hardware
         commanded = hw.quantise_phases(phases)  # what the DACs set; it drives the heaters
+        if straight_through:
+            commanded = phases + (commanded - phases).detach()
         actual = commanded if self._gain is None else commanded * self._gain
         if len(self._xt_dst):
             actual = actual.index_add(1, self._xt_dst, hw.crosstalk * commanded[:, self._xt_src])
@@ -360,6 +366,25 @@ class Chip:
         """Detected outputs ``[Q, B, out]`` of Q settings on the same inputs ``x[B, in]``."""
         with self._threads(phases, x):
             return self._forward(self._check_phases(phases), self._check_inputs(x))
+
+    def model_outputs(self, phases, x) -> torch.Tensor:
+        """The chip's simulation model, differentiable in ``phases[Q, P]`` by autograd: the outputs
+        ``[Q, B, out]`` that ``outputs`` returns, its static errors included, the DACs' rounding
+        passed straight through. Not a query (it counts none and is not in the Oracle): a first-order
+        reference that trains on the chip's own parameters — what in-situ backpropagation on the chip
+        or training on its calibrated model would compute. A chip with per-query noise is refused:
+        the gradient of one noisy reading is not the gradient of what the chip computes."""
+        if self._dynamic:
+            raise ValueError(
+                "model_outputs differentiates a noise-free chip; this chip draws per-query noise "
+                f"(hardware {self.hardware.name!r}): use its preset without readout and phase noise"
+            )
+        phases, x = self._check_phases(phases), self._check_inputs(x)
+        with self._threads(phases, x):
+            out = self.network.forward(
+                self.program(phases, straight_through=True), x, self._context(), gains=self._gains
+            )
+        return self.output_gain * out if self.output_gain != 1.0 else out
 
     @property
     def layer_features(self) -> list[int]:

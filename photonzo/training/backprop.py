@@ -167,3 +167,61 @@ def train_pinn_backprop(
         "losses": history,
         "evaluations": evaluations,
     }
+
+
+class _ModelView:
+    """What a PINN objective reads (``outputs``), answered by the chip's differentiable model."""
+
+    def __init__(self, chip):
+        self.outputs = chip.model_outputs
+
+
+def train_pinn_chip_model(
+    chip,
+    objective,
+    params: torch.Tensor,
+    optimizer,
+    *,
+    steps: int,
+    points: int,
+    seed: int = 0,
+    evaluate=None,
+    eval_every: int = 20,
+    progress: bool = False,
+) -> tuple[torch.Tensor, dict]:
+    """First order on the chip's own parameters: ``optimizer`` (a ``training.optim`` one, as a ZO run
+    uses) stepped on the exact gradient, by autograd through ``chip.model_outputs``, of the very loss
+    a ZO run estimates — ``objective``'s residual with its own derivative estimator, at ``points``
+    fresh collocation points a step — from ``params``. Against a ZO run of the same chip, start,
+    optimiser and steps it measures what the gradient *estimate* costs, apart from what the chip's
+    parametrisation (phases, bounded gains) costs, which the digital reference
+    (``train_pinn_backprop``) includes. Returns (params, stats) like ``train_pinn_backprop``;
+    ``evaluate(params) → dict`` (e.g. the objective's, on the chip) every ``eval_every`` steps."""
+    if steps < 1 or points < 1 or eval_every < 1:
+        raise ValueError(
+            f"steps, points and eval_every must be positive integers, got {steps}, {points}, {eval_every}"
+        )
+    model = _ModelView(chip)
+    params = torch.as_tensor(params, dtype=torch.float64).detach().clone()
+    state = optimizer.init(params)
+    g = torch.Generator().manual_seed(seed)
+    history, evaluations, t0, paused = [], [], time.perf_counter(), 0.0
+    for step in progress_bar(range(steps), enabled=progress, desc="PINN first order on the chip model"):
+        x = params.clone().requires_grad_(True)
+        loss = objective.loss_fn(model, objective.sample(g, points))(x[None])[0]
+        (grad,) = torch.autograd.grad(loss, x)
+        params, state = optimizer.update(grad, state, params, step)
+        history.append(float(loss.detach()))
+        if evaluate is not None and ((step + 1) % eval_every == 0 or step + 1 == steps):
+            t1 = time.perf_counter()
+            train_wall = t1 - t0 - paused
+            with torch.no_grad():
+                record = evaluate(params)
+            paused += time.perf_counter() - t1
+            evaluations.append({"step": step, "wall": round(train_wall, 3), **record})
+    return params, {
+        "steps": steps,
+        "wall": time.perf_counter() - t0 - paused,
+        "losses": history,
+        "evaluations": evaluations,
+    }
