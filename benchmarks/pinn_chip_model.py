@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 
 import torch
-from provenance import git_commit
 
 from photonzo.experiments.config import PINN_MODELS, PINNConfig
 from photonzo.experiments.run import build_derivatives, build_pinn_network, scaled_gains
@@ -33,6 +32,9 @@ from photonzo.pinn.objective import PINNObjective
 from photonzo.pinn.pde import PDES, build_pde
 from photonzo.training.backprop import train_pinn_chip_model
 from photonzo.training.optim import adam, phase_mask, run_schedule
+
+sys.path.insert(0, str(Path(__file__).parent))
+from provenance import git_commit
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -25,6 +25,7 @@ NAMES = (
     "bench_training",
     "onchip_training",
     "fine_tune_step",
+    "pinn_chip_model",
     "bench_edge_blocks",
     "bench_torchonn",
 )
@@ -531,3 +532,27 @@ def test_onchip_training_fine_tuning_rows_step_at_their_own_rate_on_a_chip_of_ot
     share = f"{100 * (row['test_acc'] - deployed) / (bp - deployed):.0f} %"
     text = (tmp_path / "onchip_training.md").read_text()
     assert "## digits, `typical-4bit` chip" in text and f"| {share} |" in text
+
+
+def test_pinn_chip_model_refuses_bad_values_before_any_work(tmp_path, capsys):
+    module = load("pinn_chip_model")
+    out = tmp_path / "row.json"
+    for argv, message in (
+        (["--steps", "0"], "--steps must be a positive integer, got 0"),
+        (["--lr", "-1"], "--lr must be a finite number > 0, got -1.0"),
+        (["--gain-scale", "inf"], "--gain-scale must be a finite number > 0"),
+        (["--hardware", "measured"], "draws per-query noise"),
+    ):
+        with pytest.raises(SystemExit) as done:
+            module.main([*argv, "--out", str(out)])
+        assert done.value.code == 2 and message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_pinn_chip_model_writes_its_row(tmp_path):
+    out = tmp_path / "row.json"
+    argv = ["--pde", "heat", "--steps", "4", "--points", "8", "--eval-every", "2", "--test-points", "50"]
+    assert load("pinn_chip_model").main([*argv, "--out", str(out)]) == 0
+    row = json.loads(out.read_text())
+    assert row["steps"] == 4 and [c["step"] for c in row["curve"]] == [2, 4]
+    assert 0 < row["rel_l2"] < float("inf")
