@@ -145,28 +145,47 @@ def train_pinn_backprop(
     weights, params = _trainable(network, seed, init)
     opt = torch.optim.Adam(params, lr=lr)
     g = torch.Generator().manual_seed(seed)
-    history, evaluations, t0, paused = [], [], time.perf_counter(), 0.0
+    history, evaluations = [], _Evaluations(evaluate, eval_every, steps)
     for step in progress_bar(range(steps), enabled=progress, desc="PINN first-order reference"):
         loss = pde_residual_autograd(network, weights, pde, pde.sample(points, g)).pow(2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
         history.append(float(loss.detach()))
-        if evaluate is not None and ((step + 1) % eval_every == 0 or step + 1 == steps):
-            t1 = time.perf_counter()
-            train_wall = t1 - t0 - paused
-            with torch.no_grad():
-                record = evaluate(weights)
-            paused += time.perf_counter() - t1
-            evaluations.append({"step": step, "wall": round(train_wall, 3), **record})
+        evaluations.after(step, weights)
     for t in params:
         t.requires_grad_(False)
     return weights, {
         "steps": steps,
-        "wall": time.perf_counter() - t0 - paused,
+        "wall": evaluations.wall,
         "losses": history,
-        "evaluations": evaluations,
+        "evaluations": evaluations.records,
     }
+
+
+class _Evaluations:
+    """A reference's evaluations: every ``eval_every`` steps and after the last, their time kept out
+    of the training wall time each record carries."""
+
+    def __init__(self, evaluate, eval_every: int, steps: int):
+        self.evaluate, self.every, self.steps = evaluate, eval_every, steps
+        self.records, self.t0, self.paused = [], time.perf_counter(), 0.0
+
+    @property
+    def wall(self) -> float:
+        """Training time so far, evaluations excluded (s)."""
+        return time.perf_counter() - self.t0 - self.paused
+
+    def after(self, step: int, subject) -> None:
+        """Evaluate ``subject`` if ``step`` (0-based) is an evaluation step."""
+        if self.evaluate is None or ((step + 1) % self.every and step + 1 != self.steps):
+            return
+        t1 = time.perf_counter()
+        train_wall = self.wall
+        with torch.no_grad():
+            record = self.evaluate(subject)
+        self.paused += time.perf_counter() - t1
+        self.records.append({"step": step, "wall": round(train_wall, 3), **record})
 
 
 class _ModelView:
@@ -205,23 +224,17 @@ def train_pinn_chip_model(
     params = torch.as_tensor(params, dtype=torch.float64).detach().clone()
     state = optimizer.init(params)
     g = torch.Generator().manual_seed(seed)
-    history, evaluations, t0, paused = [], [], time.perf_counter(), 0.0
+    history, evaluations = [], _Evaluations(evaluate, eval_every, steps)
     for step in progress_bar(range(steps), enabled=progress, desc="PINN first order on the chip model"):
         x = params.clone().requires_grad_(True)
         loss = objective.loss_fn(model, objective.sample(g, points))(x[None])[0]
         (grad,) = torch.autograd.grad(loss, x)
         params, state = optimizer.update(grad, state, params, step)
         history.append(float(loss.detach()))
-        if evaluate is not None and ((step + 1) % eval_every == 0 or step + 1 == steps):
-            t1 = time.perf_counter()
-            train_wall = t1 - t0 - paused
-            with torch.no_grad():
-                record = evaluate(params)
-            paused += time.perf_counter() - t1
-            evaluations.append({"step": step, "wall": round(train_wall, 3), **record})
+        evaluations.after(step, params)
     return params, {
         "steps": steps,
-        "wall": time.perf_counter() - t0 - paused,
+        "wall": evaluations.wall,
         "losses": history,
-        "evaluations": evaluations,
+        "evaluations": evaluations.records,
     }
