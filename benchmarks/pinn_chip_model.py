@@ -24,14 +24,12 @@ from pathlib import Path
 import torch
 
 from photonzo.experiments.config import PINN_MODELS, PINNConfig
-from photonzo.experiments.run import build_derivatives, build_pinn_network, scaled_gains
+from photonzo.experiments.run import build_derivatives, build_pinn_network, pinn_chip, pinn_optimizer
 from photonzo.io import atomic_write_json
-from photonzo.photonics.chip import Chip
 from photonzo.photonics.hardware import PRESETS
 from photonzo.pinn.objective import PINNObjective
 from photonzo.pinn.pde import PDES, build_pde
 from photonzo.training.backprop import train_pinn_chip_model
-from photonzo.training.optim import adam, phase_mask, run_schedule
 
 sys.path.insert(0, str(Path(__file__).parent))
 from provenance import git_commit
@@ -73,34 +71,24 @@ def main(argv=None) -> int:
         estimator="fd",
         sigma=args.h,
         points=args.points,
+        lr=args.lr,
+        steps=args.steps,
         seed=args.seed,
         chip_seed=args.seed,
     )
-    hardware = config.chip.hardware_model()
-    if hardware.reads_noise or hardware.phase_noise_std:
+    if config.chip.hardware_model().draws_noise:
         parser.error(
             f"--hardware {args.hardware} draws per-query noise; the chip model is differentiated noise-free"
         )
     torch.set_num_threads(args.threads)
     pde = build_pde(config.pde, config.dim)
     network = build_pinn_network(config)
-    chip = Chip(
-        network,
-        hardware,
-        seed=args.seed,
-        dtype=torch.complex128,
-        loss="mse",
-        gains=scaled_gains(network, args.gain_scale),
-    )
+    chip = pinn_chip(config, network)
     objective = PINNObjective(
         pde, build_derivatives(config, pde.input_dim, pde.dim), test_points=args.test_points, seed=args.seed
     )
     oracle = chip.oracle()
-    optimizer = adam(
-        args.lr,
-        run_schedule("cosine", args.steps),
-        mask=phase_mask(oracle.param_slices("mesh"), oracle.n_params),
-    )
+    optimizer = pinn_optimizer(config, oracle)
 
     def evaluate(params):
         record = objective.evaluate(oracle, params)

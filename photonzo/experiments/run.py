@@ -494,6 +494,25 @@ def build_pinn_network(config: PINNConfig):
     return build_network(f"hjb-{config.model}", edge_blocks=config.edge_blocks)
 
 
+def pinn_chip(config: PINNConfig, network: OpticalNetwork) -> Chip:
+    """The chip of a PINN run: ``network`` on the configured hardware, chip seed and gains, read in
+    complex128 (``float64``) or complex64 with a mean-squared-error loss."""
+    return Chip(
+        network,
+        config.chip.hardware_model(),
+        seed=config.chip_seed,
+        dtype=torch.complex128 if config.float64 else torch.complex64,
+        loss="mse",
+        gains=scaled_gains(network, config.chip.gain_scale),
+    )
+
+
+def pinn_optimizer(config: PINNConfig, oracle):
+    """A PINN run's optimiser: Adam at ``lr`` on a cosine schedule over its ``steps``, phases wrapped."""
+    mask = phase_mask(oracle.param_slices("mesh"), oracle.n_params)
+    return adam(config.lr, run_schedule("cosine", config.steps), mask=mask)
+
+
 def build_derivatives(config: PINNConfig, input_dim: int, spatial: int):
     """The configured derivative estimator for inputs of ``input_dim`` coordinates, ``spatial`` of them
     spatial: Stein on a sparse grid or on sampled nodes, the least-squares fit, or finite differences, with
@@ -561,22 +580,12 @@ class _PINNRun:
     def build(self, run_dir: Path, resume: bool) -> ZOTrainer:
         config, pde = self.config, self.pde
         self.network = build_pinn_network(config)
-        dtype = torch.complex128 if config.float64 else torch.complex64
-        chip = Chip(
-            self.network,
-            config.chip.hardware_model(),
-            seed=config.chip_seed,
-            dtype=dtype,
-            loss="mse",
-            gains=scaled_gains(self.network, config.chip.gain_scale),
-        )
-        oracle = oracle_for(chip, self.pool)
+        oracle = oracle_for(pinn_chip(config, self.network), self.pool)
         check_run_memory(self.network, 1, 1, config.q)  # the directions, before any sparse grid is built
         self.derivatives = build_derivatives(config, pde.input_dim, pde.dim)
         check_run_memory(self.network, config.points * self.derivatives.evaluations, 32, config.q)
         objective = PINNObjective(pde, self.derivatives, test_points=config.test_points, seed=config.seed)
-        mask = phase_mask(oracle.param_slices("mesh"), oracle.n_params)
-        optimizer = adam(config.lr, run_schedule("cosine", config.steps), mask=mask)
+        optimizer = pinn_optimizer(config, oracle)
         loop = LoopConfig(
             steps=config.steps,
             batch_size=config.points,

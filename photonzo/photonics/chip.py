@@ -195,9 +195,7 @@ class Chip:
         self._xt_dst = torch.as_tensor(pairs[:, 0], device=self.device)
         self._xt_src = torch.as_tensor(pairs[:, 1], device=self.device)
         # dynamic noise is drawn per query from streams of (seed, query index, stage): noise.py
-        self._dynamic = bool(
-            hardware.phase_noise_std or hardware.detector_noise_std or hardware.shot_noise_photons is not None
-        )
+        self._dynamic = hardware.draws_noise
         self._queries = 0
         self._inferences = 0
 

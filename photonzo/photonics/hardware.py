@@ -193,6 +193,11 @@ class HardwareModel:
         return self.shot_noise_photons is not None or self.detector_noise_std > 0
 
     @property
+    def draws_noise(self) -> bool:
+        """Whether every query draws fresh noise (readout noise, or phase noise on the heaters)."""
+        return self.reads_noise or bool(self.phase_noise_std)
+
+    @property
     def is_ideal(self) -> bool:
         """Whether every non-ideality is off (the name aside)."""
         return self == dataclasses.replace(IDEAL, name=self.name)
