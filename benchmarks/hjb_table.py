@@ -44,6 +44,10 @@ for the same number of steps (2,000) on 20 collocation points per step:
   ZO measured   the ``measured`` chip (per-query shot and detector noise): the noise-robust
                 derivatives of part 1b (FD with h = 2, the centre read 41 times)
   ZO + noise    the typical chip with 1e-3 relative detector noise, the same robust derivatives
+  chip FO       (``--chip-fo-hardware``) first order on a noise-free chip's own parameters: the ZO
+                run's optimiser, lr, steps and derivatives, the gradient exact (autograd through the
+                chip's model; ``pinn_chip_model.py``). ZO ÷ it is what the gradient estimate costs,
+                it ÷ the digital first order what the chip's parametrisation costs
 
 Final relative ℓ2 error of u and of the learned part NN (exact: 1) on 10,000 uniform test
 points, training queries, wall time and the on-chip time and energy of the training queries; the
@@ -54,7 +58,8 @@ puts another network in every row (``small``, 21 → 32 → 32 → 1, for a smok
 
 Part 3 (``--part pdes``) — the other PDEs with closed-form solutions (Black-Scholes, Burgers; the
 ``small`` network, (d+1) → 32 → 32 → 1): first order against ZO on the ``typical`` chip at equal steps,
-central-difference derivatives read from the chip.
+central-difference derivatives read from the chip; ``--pde-chip-fo`` adds the chip-first-order row of
+each ZO row.
 
 Writes ``benchmarks/results/hjb_table.{json,md}`` and ``hjb_training.png`` (``--out`` for another
 folder, ``--name`` for another stem of the table's files and ``<name>_training.png`` for the curves;
@@ -98,9 +103,11 @@ from photonzo.pinn.stein import FiniteDifference, LeastSquaresEstimator, SteinEs
 from photonzo.training.backprop import autograd_derivatives, deploy, train_pinn_backprop
 
 sys.path.insert(0, str(Path(__file__).parent))
+from pinn_chip_model import chip_first_order
 from provenance import git_commit
 
 RESULTS = Path(__file__).parent / "results"
+NOISE_FREE = tuple(name for name in PRESETS if not HardwareModel.preset(name).draws_noise)
 SPATIAL = 20
 
 
@@ -441,19 +448,15 @@ def zo_result(config: PINNConfig, run_dir: Path, keys: tuple[str, ...]) -> dict:
     }
 
 
-def zo_row(args, hardware: str, detector_noise: float | None = None, gain_scale: float = 1.0) -> dict:
-    """ZO (RGE on the phases) on the ``hardware`` chip (its detector noise replaced by
-    ``detector_noise`` if given), an ordinary resumable run directory under ``--work-dir``. A chip whose
-    readings are noisy gets the noise-robust derivatives (finite differences with step ``--robust-h``,
-    the centre read ``--robust-centre-repeats`` times); a noise-free one ``--zo-estimator`` with
-    ``--sigma``. ``gain_scale``: every optical matrix's electronic gain times this (``--gain-scales``)."""
+def zo_config(args, hardware: str, detector_noise: float | None = None, gain_scale: float = 1.0):
+    """The configuration of part 2's ZO run on the ``hardware`` chip (see ``zo_row``)."""
     robust = PINNConfig.of(hardware=hardware, detector_noise=detector_noise).chip.hardware_model().reads_noise
     derivatives = (
         dict(estimator="fd", sigma=args.robust_h, centre_repeats=args.robust_centre_repeats)
         if robust
         else dict(estimator=args.zo_estimator, sigma=args.sigma)
     )
-    config = PINNConfig.of(
+    return PINNConfig.of(
         model=args.model,
         hardware=hardware,
         detector_noise=detector_noise,
@@ -470,6 +473,15 @@ def zo_row(args, hardware: str, detector_noise: float | None = None, gain_scale:
         gain_scale=gain_scale,
         **derivatives,
     )
+
+
+def zo_row(args, hardware: str, detector_noise: float | None = None, gain_scale: float = 1.0) -> dict:
+    """ZO (RGE on the phases) on the ``hardware`` chip (its detector noise replaced by
+    ``detector_noise`` if given), an ordinary resumable run directory under ``--work-dir``. A chip whose
+    readings are noisy gets the noise-robust derivatives (finite differences with step ``--robust-h``,
+    the centre read ``--robust-centre-repeats`` times); a noise-free one ``--zo-estimator`` with
+    ``--sigma``. ``gain_scale``: every optical matrix's electronic gain times this (``--gain-scales``)."""
+    config = zo_config(args, hardware, detector_noise, gain_scale)
     noise = "" if detector_noise is None else f"-noise{detector_noise:g}"
     run_dir = Path(args.work_dir) / f"zo-{hardware}{noise}{gain_suffix(gain_scale)}"
     label = (
@@ -488,6 +500,80 @@ def zo_row(args, hardware: str, detector_noise: float | None = None, gain_scale:
         "detector_noise": detector_noise,
         **zo_result(config, run_dir, keys),
     }
+
+
+def chip_first_order_row(args, config: PINNConfig, label: str) -> dict:
+    """First order on the chip's own parameters (``pinn_chip_model.chip_first_order``) for the ZO run
+    ``config``: its chip, start, optimiser, lr, steps, points and derivatives, the gradient exact. Kept
+    as a JSON file under ``--work-dir`` with the configuration it was made with: a rerun reads it back,
+    and a file of another configuration under the same name is refused, not reported under this one."""
+    name = f"chip-first-order-{config.pde}-{config.model}-{config.hardware}-lr{config.lr:g}"
+    name += f"-steps{config.steps}-points{config.points}-seed{config.seed}{gain_suffix(config.gain_scale)}"
+    path = Path(args.work_dir) / f"{name}.json"
+    # as read back from JSON, less the ZO estimator's options (no part of this row)
+    unused = ("q", "mu", "tensorwise", "tensor_level", "per_group", "cge_max", "max_queries")
+    flat = {k: v for k, v in json.loads(json.dumps(config.flat())).items() if k not in unused}
+    if path.exists():
+        row = json.loads(path.read_text())
+        if row["made_with"] != flat:
+            made = row["made_with"]
+            changed = sorted(k for k in flat.keys() | made.keys() if flat.get(k) != made.get(k))
+            raise ValueError(
+                f"{path} was made with other options ({', '.join(changed)}); move it away to rerun"
+            )
+        return row
+    print(f"{config.pde}: first order on the {label} ...", flush=True)
+    measured = chip_first_order(config, eval_every=args.eval_every)
+    row = {
+        "row": f"first order on the chip's parameters, {label}",
+        "chip_first_order": True,
+        "hardware": config.hardware,
+        "lr": config.lr,
+        "steps": config.steps,
+        "points": config.points,
+        "gain_scale": config.gain_scale,
+        "queries": None,
+        **{k: measured[k] for k in ("wall_s", "rel_l2", "rel_l2_learned", "curve")},
+        "made_with": flat,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, row)
+    return row
+
+
+def chip_first_order_lines(rows: list[dict], fo: dict) -> list[str]:
+    """The reading of the chip-first-order rows: each against the ZO row of its chip, gains and lr (what
+    the gradient estimate costs) and against the best digital first order (what the chip costs)."""
+    lines = []
+    for c in (r for r in rows if r.get("chip_first_order")):
+        zo = next(
+            (
+                r
+                for r in rows
+                if not r.get("first_order")
+                and not r.get("chip_first_order")
+                and r.get("detector_noise") is None
+                and r.get("hardware", r["config"].get("hardware")) == c["hardware"]
+                and r["config"]["gain_scale"] == c["gain_scale"]
+                and r.get("lr", r["config"].get("lr")) == c["lr"]
+            ),
+            None,
+        )
+        versus = (
+            "" if zo is None else f"ZO ÷ it **{zo['rel_l2'] / c['rel_l2']:.2f}×** (what the estimate costs); "
+        )
+        lines.append(
+            f"- {c['row']}: {versus}it ÷ best digital first order {c['rel_l2'] / fo['rel_l2']:.2f}× "
+            "(what the chip's parametrisation costs)."
+        )
+    if lines:
+        lines[:0] = [
+            "",
+            "First order on the chip's parameters: the ZO run's optimiser stepped on the exact gradient of "
+            "the loss ZO estimates (autograd through the chip's model, the DAC rounding passed straight "
+            "through; `benchmarks/pinn_chip_model.py`), from ZO's start:",
+        ]
+    return lines
 
 
 def cached_first_order_row(
@@ -519,6 +605,13 @@ def training_rows(args) -> dict:
     rows = [
         cached_first_order_row(args, pde, objective, lr, gain_scale=g) for g in gains for lr in args.fo_lrs
     ]
+    rows += [
+        chip_first_order_row(
+            args, zo_config(args, hw, gain_scale=g), f"{hw} chip, lr {args.zo_lr:g}" + gain_label(g)
+        )
+        for g in gains
+        for hw in args.chip_fo_hardware
+    ]
     rows += [zo_row(args, hw, gain_scale=g) for g in gains for hw in args.zo_hardware]
     rows += [zo_row(args, "typical", noise, g) for g in gains for noise in args.zo_detector_noises]
     return {
@@ -543,10 +636,9 @@ def pde_network(pde):
     return build_pinn_network(PINNConfig.of(model="small", pde=pde.name, dim=pde.dim))
 
 
-def pde_zo_row(args, pde, lr: float, gain_scale: float) -> dict:
-    """ZO (RGE on the phases) on the ``--pde-hardware`` chip, central-difference derivatives with step
-    ``--pde-h``: an ordinary resumable run directory under ``--work-dir``."""
-    config = PINNConfig.of(
+def pde_zo_config(args, pde, lr: float, gain_scale: float) -> PINNConfig:
+    """The configuration of part 3's ZO run (see ``pde_zo_row``)."""
+    return PINNConfig.of(
         pde=pde.name,
         model="small",
         hardware=args.pde_hardware,
@@ -564,6 +656,12 @@ def pde_zo_row(args, pde, lr: float, gain_scale: float) -> dict:
         seed=args.seed,
         chip_seed=args.seed,
     )
+
+
+def pde_zo_row(args, pde, lr: float, gain_scale: float) -> dict:
+    """ZO (RGE on the phases) on the ``--pde-hardware`` chip, central-difference derivatives with step
+    ``--pde-h``: an ordinary resumable run directory under ``--work-dir``."""
+    config = pde_zo_config(args, pde, lr, gain_scale)
     stem = f"{pde.name}-zo-{args.pde_hardware}-lr{lr:g}{gain_suffix(gain_scale)}-steps{args.pde_steps}"
     run_dir = Path(args.work_dir) / stem
     label = f"lr {lr:g}" + gain_label(gain_scale)
@@ -591,6 +689,16 @@ def pde_rows(args) -> dict:
             for gain in args.pde_gain_scales
             for lr in args.pde_fo_lrs
         ]
+        chip_fo = [
+            chip_first_order_row(
+                args,
+                pde_zo_config(args, pde, lr, gain),
+                f"{args.pde_hardware} chip, lr {lr:g}" + gain_label(gain),
+            )
+            for gain in args.pde_gain_scales
+            for lr in args.pde_zo_lrs
+            if args.pde_chip_fo
+        ]
         zo = [pde_zo_row(args, pde, lr, gain) for gain in args.pde_gain_scales for lr in args.pde_zo_lrs]
         tables[name] = {
             "dim": pde.dim,
@@ -598,7 +706,7 @@ def pde_rows(args) -> dict:
             "widths": widths(network),
             "mzis": network.n_mzis,
             "params": {k: getattr(pde, k) for k in pde.params if hasattr(pde, k)},
-            "rows": fo + zo,
+            "rows": fo + chip_fo + zo,
         }
     return {
         "argv": args.argv,
@@ -625,7 +733,10 @@ def pde_markdown(part: dict) -> list[str]:
     for name, table in part["pdes"].items():
         rows = table["rows"]
         fo = min((r for r in rows if r.get("first_order")), key=lambda r: r["rel_l2"])
-        zo = min((r for r in rows if not r.get("first_order")), key=lambda r: r["rel_l2"])
+        zo = min(
+            (r for r in rows if not r.get("first_order") and not r.get("chip_first_order")),
+            key=lambda r: r["rel_l2"],
+        )
         params = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in table["params"].items())
         lines += [
             "",
@@ -660,6 +771,7 @@ def pde_markdown(part: dict) -> list[str]:
             "from the function that chip's initial phases encode). "
             f"Best ZO ÷ best first order: **{ratio:.2f}×** "
             f"({'met' if ratio <= 3 else 'missed'}: target ≤ 3×).",
+            *chip_first_order_lines(rows, fo),
         ]
     return lines
 
@@ -730,7 +842,7 @@ def training_markdown(training: dict) -> list[str]:
             f"{d['rel_l2_learned']:.2e} | "
             f"{d['rel_l2'] / fo['rel_l2']:.2f}× |" + (" | | |" if chip_columns else "")
         )
-    zo = next(r for r in rows if not r.get("first_order"))
+    zo = next(r for r in rows if not r.get("first_order") and not r.get("chip_first_order"))
     config = zo["config"]
     if "estimator" in config:
         derivatives = (
@@ -760,6 +872,7 @@ def training_markdown(training: dict) -> list[str]:
             else ""
         )
         + f"Curves: `{training.get('curves', 'hjb_training.png')}`.",
+        *chip_first_order_lines(rows, fo),
     ]
     return lines
 
@@ -953,6 +1066,15 @@ def add_training_options(part2) -> None:
         help="every optical matrix's electronic gain times each of these: a first-order and a ZO row per "
         "chip for each (first order starts from the function the scaled chip's initial phases encode)",
     )
+    part2.add_argument(
+        "--chip-fo-hardware",
+        choices=NOISE_FREE,
+        nargs="*",
+        default=[],
+        help="more rows: first order on this chip's own parameters (benchmarks/pinn_chip_model.py) at each "
+        "gain scale, with the ZO rows' optimiser, lr, steps, points and derivatives: ZO's error over it is "
+        "what the gradient estimate costs (chips without per-query noise: " + ", ".join(NOISE_FREE) + ")",
+    )
     part2.add_argument("--eval-every", type=int, default=100)
     part2.add_argument("--test-points", type=int, default=10_000)
     part2.add_argument("--work-dir", default="runs/hjb_table", help="where the ZO run directories live")
@@ -976,6 +1098,12 @@ def add_pde_options(part3) -> None:
         "--pde-h", type=float, default=0.1, help="finite-difference step of the ZO derivatives"
     )
     part3.add_argument("--pde-hardware", choices=tuple(PRESETS), default="typical")
+    part3.add_argument(
+        "--pde-chip-fo",
+        action="store_true",
+        help="more rows: first order on the chip's own parameters for each ZO row (its lr and gains; "
+        "benchmarks/pinn_chip_model.py); needs a --pde-hardware without per-query noise",
+    )
     part3.add_argument(
         "--pde-gain-scales",
         type=float,
@@ -1005,6 +1133,11 @@ def main(argv=None) -> int:
     for option, scales in (("--gain-scales", args.gain_scales), ("--pde-gain-scales", args.pde_gain_scales)):
         if not all(0 < g < float("inf") for g in scales):
             parser.error(f"{option} must be finite numbers > 0, got {scales}")
+    if args.pde_chip_fo and HardwareModel.preset(args.pde_hardware).draws_noise:
+        parser.error(
+            f"--pde-chip-fo differentiates the chip's model noise-free: --pde-hardware {args.pde_hardware} "
+            "draws per-query noise (one of " + ", ".join(NOISE_FREE) + ")"
+        )
     if any(r < 1 for r in args.repeats):
         parser.error(f"--repeats must be integers >= 1, got {args.repeats}")
     args.argv = " ".join(sys.argv[1:] if argv is None else argv)

@@ -53,6 +53,57 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
+def chip_first_order(config: PINNConfig, *, eval_every: int, progress: bool = True, log=print) -> dict:
+    """First order on the chip's own parameters for the ZO run ``config``: its chip, start, optimiser,
+    steps, collocation points and derivative estimator, the gradient exact (autograd through
+    ``Chip.model_outputs``); the objective evaluated on ``config.test_points`` every ``eval_every`` steps
+    (each record passed to ``log``). Returns the wall time, final errors and curve. A chip that draws
+    per-query noise is refused: its model is differentiated noise-free."""
+    if config.chip.hardware_model().draws_noise:
+        raise ValueError(
+            f"hardware {config.hardware!r} draws per-query noise; the chip model is differentiated noise-free"
+        )
+    pde = build_pde(config.pde, config.dim)
+    network = build_pinn_network(config)
+    chip = pinn_chip(config, network)
+    objective = PINNObjective(
+        pde,
+        build_derivatives(config, pde.input_dim, pde.dim),
+        test_points=config.test_points,
+        seed=config.seed,
+    )
+    oracle = chip.oracle()
+
+    def evaluate(params):
+        record = objective.evaluate(oracle, params)
+        log({k: f"{v:.3e}" for k, v in record.items()})
+        return record
+
+    _, stats = train_pinn_chip_model(
+        chip,
+        objective,
+        oracle.initial_params(config.seed),
+        pinn_optimizer(config, oracle),
+        steps=config.steps,
+        points=config.points,
+        seed=config.seed,
+        evaluate=evaluate,
+        eval_every=eval_every,
+        progress=progress,
+    )
+    final = stats["evaluations"][-1]
+    return {
+        "model": network.name,
+        "wall_s": round(stats["wall"], 1),
+        "rel_l2": final["rel_l2"],
+        "rel_l2_learned": final["rel_l2_learned"],
+        "curve": [
+            {"step": e["step"] + 1, "rel_l2": e["rel_l2"], "rel_l2_learned": e["rel_l2_learned"]}
+            for e in stats["evaluations"]
+        ],
+    }
+
+
 def main(argv=None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
@@ -73,6 +124,7 @@ def main(argv=None) -> int:
         points=args.points,
         lr=args.lr,
         steps=args.steps,
+        test_points=args.test_points,
         seed=args.seed,
         chip_seed=args.seed,
     )
@@ -81,38 +133,12 @@ def main(argv=None) -> int:
             f"--hardware {args.hardware} draws per-query noise; the chip model is differentiated noise-free"
         )
     torch.set_num_threads(args.threads)
-    pde = build_pde(config.pde, config.dim)
-    network = build_pinn_network(config)
-    chip = pinn_chip(config, network)
-    objective = PINNObjective(
-        pde, build_derivatives(config, pde.input_dim, pde.dim), test_points=args.test_points, seed=args.seed
-    )
-    oracle = chip.oracle()
-    optimizer = pinn_optimizer(config, oracle)
-
-    def evaluate(params):
-        record = objective.evaluate(oracle, params)
-        print({k: f"{v:.3e}" for k, v in record.items()}, flush=True)
-        return record
-
-    _, stats = train_pinn_chip_model(
-        chip,
-        objective,
-        oracle.initial_params(args.seed),
-        optimizer,
-        steps=args.steps,
-        points=args.points,
-        seed=args.seed,
-        evaluate=evaluate,
-        eval_every=args.eval_every,
-        progress=True,
-    )
-    final = stats["evaluations"][-1]
+    measured = chip_first_order(config, eval_every=args.eval_every, log=lambda r: print(r, flush=True))
     row = {
         "argv": " ".join(sys.argv[1:] if argv is None else argv),
         "commit": git_commit(),
         "pde": args.pde,
-        "model": network.name,
+        "model": measured["model"],
         "hardware": args.hardware,
         "gain_scale": args.gain_scale,
         "lr": args.lr,
@@ -120,19 +146,13 @@ def main(argv=None) -> int:
         "points": args.points,
         "h": args.h,
         "seed": args.seed,
-        "wall_s": round(stats["wall"], 1),
-        "rel_l2": final["rel_l2"],
-        "rel_l2_learned": final["rel_l2_learned"],
-        "curve": [
-            {"step": e["step"] + 1, "rel_l2": e["rel_l2"], "rel_l2_learned": e["rel_l2_learned"]}
-            for e in stats["evaluations"]
-        ],
+        **{k: measured[k] for k in ("wall_s", "rel_l2", "rel_l2_learned", "curve")},
     }
     stem = f"{args.pde}-{args.model}-{args.hardware}-g{args.gain_scale:g}-lr{args.lr:g}-steps{args.steps}"
     out = Path(args.out or f"runs/pinn_chip_model/{stem}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out, row)
-    print(f"rel. l2 of u {final['rel_l2']:.3e}, of the learned part {final['rel_l2_learned']:.3e}; {out}")
+    print(f"rel. l2 of u {row['rel_l2']:.3e}, of the learned part {row['rel_l2_learned']:.3e}; {out}")
     return 0
 
 

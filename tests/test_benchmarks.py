@@ -217,6 +217,7 @@ def test_hjb_table_tiny(tmp_path, monkeypatch):
     assert len(results["derivatives"]["rows"]) == 2 * 2 * 5  # precisions × noise × estimators
     rows = results["training"]["rows"]
     zo = [f"ZO + FD (h 0.1), {hw} chip" for hw in ("ideal", "typical")]
+    zo_ideal = zo[0]
     # chips with readout noise read the derivatives by the noise-robust estimator
     zo += [
         "ZO + FD (h 2, centre ×3), measured chip",
@@ -262,6 +263,39 @@ def test_hjb_table_tiny(tmp_path, monkeypatch):
     text = (out / "hjb_table.md").read_text()
     assert "### black-scholes (1-D; volatility 0.2" in text and "target ≤ 3×" in text
     assert load("hjb_table").markdown(results) == text
+
+    # first order on the chip's own parameters, next to the ZO row of the same chip, gains and lr
+    chip_fo = [*part3[:-3], "--pde-gain-scales", "4", "--pde-chip-fo", "--pdes", "burgers"]
+    assert load("hjb_table").main(chip_fo) == 0
+    rows = json.loads((out / "hjb_table.json").read_text())["pdes"]["pdes"]["burgers"]["rows"]
+    label = "first order on the chip's parameters, typical chip, lr 0.01, gains ×4"
+    assert [r["row"] for r in rows] == [f"{fo}, start of gains ×4", label, f"{zo}, gains ×4"]
+    assert rows[1]["queries"] is None and rows[1]["steps"] == 2 and 0 < rows[1]["rel_l2"] < float("inf")
+    assert rows[1]["rel_l2"] != rows[2]["rel_l2"]  # the exact gradient, not ZO's estimate
+    text = (out / "hjb_table.md").read_text()
+    assert f"- {label}: ZO ÷ it **{rows[2]['rel_l2'] / rows[1]['rel_l2']:.2f}×**" in text
+    cached = (
+        tmp_path / "runs" / "chip-first-order-burgers-small-typical-lr0.01-steps2-points2-seed0-gain4.json"
+    )
+    assert json.loads(cached.read_text())["rel_l2"] == rows[1]["rel_l2"]  # kept: a rerun reads it back
+    with pytest.raises(ValueError, match=r"made with other options \(sigma\)"):
+        load("hjb_table").main([*chip_fo, "--pde-h", "0.2"])
+    training = [*argv, "--part", "training", "--zo-hardware", "ideal", "--zo-detector-noises"]
+    assert load("hjb_table").main([*training, "--chip-fo-hardware", "ideal"]) == 0
+    rows = json.loads((out / "hjb_table.json").read_text())["training"]["rows"]
+    label = "first order on the chip's parameters, ideal chip, lr 0.01"
+    assert [r["row"] for r in rows] == ["first-order (digital), lr 0.01", label, zo_ideal]
+    assert f"- {label}: ZO ÷ it" in (out / "hjb_table.md").read_text()
+
+
+def test_hjb_table_refuses_a_chip_first_order_of_a_noisy_chip(tmp_path, capsys):
+    argv = ["--part", "pdes", "--pde-chip-fo", "--pde-hardware", "measured", "--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as done:
+        load("hjb_table").main(argv)
+    assert done.value.code == 2 and "--pde-hardware measured draws per-query noise" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        load("hjb_table").main(["--chip-fo-hardware", "measured", "--out", str(tmp_path / "out")])
+    assert "invalid choice: 'measured'" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
 def test_hjb_table_noise_from_a_preset(tmp_path, monkeypatch):
