@@ -91,7 +91,13 @@ import torch
 from photonzo.experiments.config import PINN_MODELS, PINNConfig
 from photonzo.experiments.plots import pyplot, save_figure
 from photonzo.experiments.results import read_metrics, read_summary
-from photonzo.experiments.run import build_pinn_network, check_run_dir, run_pinn, scaled_gains
+from photonzo.experiments.run import (
+    build_pinn_network,
+    check_run_dir,
+    config_differences,
+    run_pinn,
+    scaled_gains,
+)
 from photonzo.io import atomic_write_json, atomic_write_text
 from photonzo.photonics.chip import Chip
 from photonzo.photonics.hardware import PRESETS, HardwareModel
@@ -515,9 +521,8 @@ def chip_first_order_row(args, config: PINNConfig, label: str) -> dict:
     flat = {k: v for k, v in json.loads(json.dumps(config.flat())).items() if k not in unused}
     if path.exists():
         row = json.loads(path.read_text())
-        if row["made_with"] != flat:
-            made = row["made_with"]
-            changed = sorted(k for k in flat.keys() | made.keys() if flat.get(k) != made.get(k))
+        changed = config_differences(row["made_with"], flat)
+        if changed:
             raise ValueError(
                 f"{path} was made with other options ({', '.join(changed)}); move it away to rerun"
             )
