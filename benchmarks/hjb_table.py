@@ -109,11 +109,10 @@ from photonzo.pinn.stein import FiniteDifference, LeastSquaresEstimator, SteinEs
 from photonzo.training.backprop import autograd_derivatives, deploy, train_pinn_backprop
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pinn_chip_model import chip_first_order
+from pinn_chip_model import NOISE_FREE, chip_first_order, noisy_chip_refusal
 from provenance import git_commit
 
 RESULTS = Path(__file__).parent / "results"
-NOISE_FREE = tuple(name for name in PRESETS if not HardwareModel.preset(name).draws_noise)
 SPATIAL = 20
 
 
@@ -1138,11 +1137,9 @@ def main(argv=None) -> int:
     for option, scales in (("--gain-scales", args.gain_scales), ("--pde-gain-scales", args.pde_gain_scales)):
         if not all(0 < g < float("inf") for g in scales):
             parser.error(f"{option} must be finite numbers > 0, got {scales}")
-    if args.pde_chip_fo and HardwareModel.preset(args.pde_hardware).draws_noise:
-        parser.error(
-            f"--pde-chip-fo differentiates the chip's model noise-free: --pde-hardware {args.pde_hardware} "
-            "draws per-query noise (one of " + ", ".join(NOISE_FREE) + ")"
-        )
+    refusal = noisy_chip_refusal(HardwareModel.preset(args.pde_hardware), args.pde_hardware)
+    if args.pde_chip_fo and refusal:
+        parser.error(f"--pde-chip-fo (--pde-hardware): {refusal}")
     if any(r < 1 for r in args.repeats):
         parser.error(f"--repeats must be integers >= 1, got {args.repeats}")
     args.argv = " ".join(sys.argv[1:] if argv is None else argv)

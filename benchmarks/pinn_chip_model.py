@@ -26,13 +26,26 @@ import torch
 from photonzo.experiments.config import PINN_MODELS, PINNConfig
 from photonzo.experiments.run import build_derivatives, build_pinn_network, pinn_chip, pinn_optimizer
 from photonzo.io import atomic_write_json
-from photonzo.photonics.hardware import PRESETS
+from photonzo.photonics.hardware import PRESETS, HardwareModel
 from photonzo.pinn.objective import PINNObjective
 from photonzo.pinn.pde import PDES, build_pde
 from photonzo.training.backprop import train_pinn_chip_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 from provenance import git_commit
+
+NOISE_FREE = tuple(name for name in PRESETS if not HardwareModel.preset(name).draws_noise)
+
+
+def noisy_chip_refusal(hardware: HardwareModel, name: str) -> str | None:
+    """Why first order on the chip's parameters cannot run on chip ``name`` (None: it can): the chip's
+    model is differentiated noise-free, so a chip that draws per-query noise has no such row."""
+    if not hardware.draws_noise:
+        return None
+    return (
+        f"hardware {name!r} draws per-query noise; the chip model is differentiated noise-free "
+        "(chips without it: " + ", ".join(NOISE_FREE) + ")"
+    )
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -59,10 +72,9 @@ def chip_first_order(config: PINNConfig, *, eval_every: int, progress: bool = Tr
     ``Chip.model_outputs``); the objective evaluated on ``config.test_points`` every ``eval_every`` steps
     (each record passed to ``log``). Returns the wall time, final errors and curve. A chip that draws
     per-query noise is refused: its model is differentiated noise-free."""
-    if config.chip.hardware_model().draws_noise:
-        raise ValueError(
-            f"hardware {config.hardware!r} draws per-query noise; the chip model is differentiated noise-free"
-        )
+    refusal = noisy_chip_refusal(config.chip.hardware_model(), config.hardware)
+    if refusal:
+        raise ValueError(refusal)
     pde = build_pde(config.pde, config.dim)
     network = build_pinn_network(config)
     chip = pinn_chip(config, network)
@@ -128,10 +140,9 @@ def main(argv=None) -> int:
         seed=args.seed,
         chip_seed=args.seed,
     )
-    if config.chip.hardware_model().draws_noise:
-        parser.error(
-            f"--hardware {args.hardware} draws per-query noise; the chip model is differentiated noise-free"
-        )
+    refusal = noisy_chip_refusal(config.chip.hardware_model(), args.hardware)
+    if refusal:
+        parser.error(refusal)
     torch.set_num_threads(args.threads)
     measured = chip_first_order(config, eval_every=args.eval_every, log=lambda r: print(r, flush=True))
     row = {

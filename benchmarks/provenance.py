@@ -1,25 +1,8 @@
-"""Where a benchmark's numbers come from: the commit of the checkout that produced them."""
+"""Where a benchmark's numbers come from: the commit of the checkout that produced them (the package's
+``experiments/provenance.py``, which every run's ``summary.json`` records too)."""
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
+from photonzo.experiments.provenance import git_commit
 
-
-def git_commit() -> str:
-    """``git rev-parse --short HEAD`` of the checkout, and whether tracked files differ from it."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return f"{head} (with uncommitted changes to tracked files)" if dirty else head
+__all__ = ["git_commit"]

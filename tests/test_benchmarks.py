@@ -292,7 +292,7 @@ def test_hjb_table_refuses_a_chip_first_order_of_a_noisy_chip(tmp_path, capsys):
     argv = ["--part", "pdes", "--pde-chip-fo", "--pde-hardware", "measured", "--out", str(tmp_path / "out")]
     with pytest.raises(SystemExit) as done:
         load("hjb_table").main(argv)
-    assert done.value.code == 2 and "--pde-hardware measured draws per-query noise" in capsys.readouterr().err
+    assert done.value.code == 2 and "hardware 'measured' draws per-query noise" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         load("hjb_table").main(["--chip-fo-hardware", "measured", "--out", str(tmp_path / "out")])
     assert "invalid choice: 'measured'" in capsys.readouterr().err and not (tmp_path / "out").exists()

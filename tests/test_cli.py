@@ -4,8 +4,10 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from photonzo.cli import main
+from photonzo.experiments.provenance import git_commit
 
 
 def test_info_prints_the_chip_summary(capsys):
@@ -59,6 +61,8 @@ def test_train_writes_a_run_and_refuses_bad_options(tmp_path, capsys):
     assert "test accuracy" in out and "36 training queries" not in out
     summary = json.loads((run / "summary.json").read_text())
     assert summary["train_queries"] == 6 * (1 + 2 * 2 * 6)
+    assert summary["software"]["commit"] == git_commit()  # which code produced the numbers
+    assert summary["software"]["torch"] == torch.__version__
     assert (run / "curves.png").exists()  # the CLI draws the run's curves
     assert main(args) == 2  # the directory holds a run
     assert "pass --resume" in capsys.readouterr().err

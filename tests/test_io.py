@@ -1,7 +1,9 @@
 import json
+import subprocess
 
 import pytest
 
+from photonzo.experiments.provenance import NOT_A_CHECKOUT, git_commit
 from photonzo.io import atomic_write_json
 
 
@@ -38,3 +40,22 @@ def test_the_grid_cache_and_the_data_cache_share_xdg_cache_home(tmp_path, monkey
     assert tmp_path / "photonzo" in search_dirs("mnist")
     monkeypatch.setenv("PHOTONZO_CACHE", str(tmp_path / "own"))
     assert _cache_dir() == tmp_path / "own" / "grids"
+
+
+def test_git_commit_names_the_checkout_and_its_uncommitted_changes(tmp_path):
+    def git(*args):
+        identity = ["-c", "user.name=t", "-c", "user.email=t@t"]
+        return subprocess.run(
+            ["git", *identity, *args], cwd=tmp_path, capture_output=True, text=True, check=True
+        )
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("one")
+    git("add", "a.txt")
+    git("commit", "-q", "-m", "first")
+    head = git("rev-parse", "--short", "HEAD").stdout.strip()
+    assert git_commit(tmp_path) == head
+    (tmp_path / "a.txt").write_text("two")
+    assert git_commit(tmp_path) == f"{head} (with uncommitted changes to tracked files)"
+    (tmp_path / "site").mkdir()  # a package installed inside some other repository is not its checkout
+    assert git_commit(tmp_path / "site") == NOT_A_CHECKOUT

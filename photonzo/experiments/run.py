@@ -41,6 +41,7 @@ from ..training.tpsgd import build_layer_local
 from ..training.zo import ZOTrainer
 from ..validation import check_memory
 from .config import ADDED, RETIRED, BackpropConfig, ExecutionConfig, PINNConfig, TrainConfig
+from .provenance import software
 
 
 def prepare_data(config: TrainConfig, in_features: int):
@@ -260,6 +261,7 @@ def _execute(
         history = trainer.run(resume=resume)
         summary = run.summarise(trainer, history)
         summary["wall_s_this_session"] = round(time.perf_counter() - t0, 3)
+        summary["software"] = software()  # of the session that finished the run (a resume may differ)
         atomic_write_json(run_dir / "summary.json", summary)
     return summary
 
