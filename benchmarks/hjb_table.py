@@ -516,7 +516,7 @@ def chip_first_order_row(args, config: PINNConfig, label: str) -> dict:
     name += f"-steps{config.steps}-points{config.points}-seed{config.seed}{gain_suffix(config.gain_scale)}"
     path = Path(args.work_dir) / f"{name}.json"
     # as read back from JSON, less the ZO estimator's options (no part of this row)
-    unused = ("q", "mu", "tensorwise", "tensor_level", "per_group", "cge_max", "max_queries")
+    unused = ("q", "mu", "density", "tensorwise", "tensor_level", "per_group", "cge_max", "max_queries")
     flat = {k: v for k, v in json.loads(json.dumps(config.flat())).items() if k not in unused}
     if path.exists():
         row = json.loads(path.read_text())
@@ -654,6 +654,7 @@ def pde_zo_config(args, pde, lr: float, gain_scale: float) -> PINNConfig:
         points=args.pde_points,
         q=args.pde_q,
         mu=args.zo_mu,
+        density=args.pde_density,
         lr=lr,
         eval_every=args.eval_every,
         test_points=args.test_points,
@@ -666,11 +667,15 @@ def pde_zo_row(args, pde, lr: float, gain_scale: float) -> dict:
     """ZO (RGE on the phases) on the ``--pde-hardware`` chip, central-difference derivatives with step
     ``--pde-h``: an ordinary resumable run directory under ``--work-dir``."""
     config = pde_zo_config(args, pde, lr, gain_scale)
-    stem = f"{pde.name}-zo-{args.pde_hardware}-lr{lr:g}{gain_suffix(gain_scale)}-steps{args.pde_steps}"
+    directions = (f"-q{args.pde_q}" if args.pde_q != 10 else "") + (
+        f"-density{args.pde_density:g}" if args.pde_density != 1 else ""
+    )
+    stem = f"{pde.name}-zo-{args.pde_hardware}-lr{lr:g}{gain_suffix(gain_scale)}{directions}"
+    stem += f"-steps{args.pde_steps}"
     run_dir = Path(args.work_dir) / stem
     label = f"lr {lr:g}" + gain_label(gain_scale)
     print(f"{pde.name}: ZO on the {args.pde_hardware} chip, {label} ...", flush=True)
-    keys = ("q", "mu", "points", "sigma", "estimator", "hardware", "gain_scale")
+    keys = ("q", "mu", "density", "points", "sigma", "estimator", "hardware", "gain_scale")
     return {"row": f"ZO, {args.pde_hardware} chip, {label}", "lr": lr, **zo_result(config, run_dir, keys)}
 
 
@@ -722,6 +727,15 @@ def pde_rows(args) -> dict:
     }
 
 
+def sparse_text(config: dict) -> str:
+    """How sparse a ZO row's directions were (nothing for dense ones, and for rows measured before
+    sparse directions existed)."""
+    density = config.get("density", 1.0)
+    if density == 1:
+        return ""
+    return f", sparse directions (each perturbs a fraction {density:g} of the coordinates)"
+
+
 def pde_markdown(part: dict) -> list[str]:
     lines = [
         "## Part 3: the other PDEs, first order against ZO on the chip",
@@ -769,7 +783,8 @@ def pde_markdown(part: dict) -> list[str]:
         config = zo["config"]
         lines += [
             "",
-            f"ZO: q = {config['q']}, μ = {config['mu']}, {config['points']} points per step, h = "
+            f"ZO: q = {config['q']}, μ = {config['mu']}{sparse_text(config)}, {config['points']} points per "
+            "step, h = "
             f"{config['sigma']} ({zo['inferences_per_query']:,} inputs per query); best ZO row's electronic "
             f'gains {config["gain_scale"]:g}× the nominal ones (a first-order row "start of gains ×s" starts '
             "from the function that chip's initial phases encode). "
@@ -1099,6 +1114,12 @@ def add_pde_options(part3) -> None:
     part3.add_argument("--pde-q", type=int, default=10, help="ZO directions per step")
     part3.add_argument("--pde-points", type=int, default=100, help="ZO collocation points per step")
     part3.add_argument(
+        "--pde-density",
+        type=float,
+        default=1.0,
+        help="fraction of the coordinates each ZO direction perturbs (photonzo hjb --density)",
+    )
+    part3.add_argument(
         "--pde-h", type=float, default=0.1, help="finite-difference step of the ZO derivatives"
     )
     part3.add_argument("--pde-hardware", choices=tuple(PRESETS), default="typical")
@@ -1140,6 +1161,8 @@ def main(argv=None) -> int:
     refusal = noisy_chip_refusal(HardwareModel.preset(args.pde_hardware), args.pde_hardware)
     if args.pde_chip_fo and refusal:
         parser.error(f"--pde-chip-fo (--pde-hardware): {refusal}")
+    if not 0 < args.pde_density <= 1:
+        parser.error(f"--pde-density must lie in (0, 1], got {args.pde_density}")
     if any(r < 1 for r in args.repeats):
         parser.error(f"--repeats must be integers >= 1, got {args.repeats}")
     args.argv = " ".join(sys.argv[1:] if argv is None else argv)

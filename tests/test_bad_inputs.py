@@ -130,6 +130,18 @@ CLI_CASES = [
         [*TRAIN, "--estimator", "szo-scd", "--coordinate-fraction", "nan"],
         ["coordinate-fraction must lie in (0, 1]", "nan"],
     ),
+    ("train-density-0", [*TRAIN, "--density", "0"], ["--density", f"{POS_NUM} 0.0"]),
+    ("train-density-above-1", [*TRAIN, "--density", "1.5"], ["density must lie in (0, 1], got 1.5"]),
+    (
+        "train-density-for-flops",
+        [*TRAIN, "--estimator", "flops", "--density", "0.5"],
+        ["--density is for --estimator rge or hybrid, not flops"],
+    ),
+    (
+        "train-density-on-the-sphere",
+        [*TRAIN, "--distribution", "sphere", "--density", "0.5"],
+        ["sparse directions (density 0.5)", "sphere"],
+    ),
     (
         "train-bp-epochs-0",
         [*TRAIN, "--estimator", "subspace", "--bp-epochs", "0"],
@@ -270,6 +282,7 @@ CLI_CASES = [
         [*HJB, "--detector-noise", "-0.001"],
         ["detector-noise", ">= 0", "-0.001"],
     ),
+    ("hjb-density-above-1", [*HJB, "--density", "2"], ["density must lie in (0, 1], got 2.0"]),
     ("hjb-gain-scale-0", [*HJB, "--gain-scale", "0"], ["--gain-scale", "positive", "0"]),
     (
         "hjb-dim-reference-network",

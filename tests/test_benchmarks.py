@@ -264,6 +264,19 @@ def test_hjb_table_tiny(tmp_path, monkeypatch):
     assert "### black-scholes (1-D; volatility 0.2" in text and "target ≤ 3×" in text
     assert load("hjb_table").markdown(results) == text
 
+    # sparse directions: their own run directories, said in the table
+    sparse = [*part3[:-3], "--pde-gain-scales", "4", "--pdes", "burgers", "--pde-density", "0.5"]
+    assert load("hjb_table").main(sparse) == 0
+    rows = json.loads((out / "hjb_table.json").read_text())["pdes"]["pdes"]["burgers"]["rows"]
+    assert rows[-1]["config"]["density"] == 0.5 and rows[-1]["queries"] == 2 * 3
+    assert (
+        tmp_path / "runs" / "burgers-zo-typical-lr0.01-gain4-q1-density0.5-steps2" / "summary.json"
+    ).exists()
+    assert (
+        "sparse directions (each perturbs a fraction 0.5 of the coordinates)"
+        in (out / "hjb_table.md").read_text()
+    )
+
     # first order on the chip's own parameters, next to the ZO row of the same chip, gains and lr
     chip_fo = [*part3[:-3], "--pde-gain-scales", "4", "--pde-chip-fo", "--pdes", "burgers"]
     assert load("hjb_table").main(chip_fo) == 0
@@ -296,6 +309,10 @@ def test_hjb_table_refuses_a_chip_first_order_of_a_noisy_chip(tmp_path, capsys):
     with pytest.raises(SystemExit):
         load("hjb_table").main(["--chip-fo-hardware", "measured", "--out", str(tmp_path / "out")])
     assert "invalid choice: 'measured'" in capsys.readouterr().err and not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit):
+        load("hjb_table").main(["--part", "pdes", "--pde-density", "1.5", "--out", str(tmp_path / "out")])
+    assert "--pde-density must lie in (0, 1], got 1.5" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_hjb_table_noise_from_a_preset(tmp_path, monkeypatch):

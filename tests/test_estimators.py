@@ -42,6 +42,52 @@ def test_rge_expectation_is_the_gradient(distribution, scheme):
     assert e.loss == pytest.approx(float(f(theta[None])[0]))
 
 
+@pytest.mark.parametrize("distribution", ["rademacher", "gaussian"])
+def test_sparse_directions_stay_unbiased_with_a_smaller_perturbation(distribution):
+    n, q, density = 16, 40000, 0.25
+    f, grad = quadratic(n)
+    theta = torch.linspace(-1, 1, n, dtype=torch.float64)
+    est = RGE(q=q, distribution=distribution, mu=1e-3, density=density)
+    e = est.estimate(
+        FunctionOracle(f, n), theta, None, 0, torch.Generator().manual_seed(1), max_settings=8192
+    )
+    true = grad(theta)
+    # per direction E‖ĝ‖² = ‖g‖²/density + (n − 1)‖g‖² (gaussian: up to 3× more): 5σ over the vector
+    rel = (e.grad - true).norm() / true.norm()
+    assert rel < 5 * math.sqrt(3 * (1 / density + n - 1) / q)
+    assert est.describe()["density"] == density
+    (probe,) = est.probes(n, 0, torch.Generator().manual_seed(2), torch.float64)
+    rows = probe.rows(0, probe.k)
+    touched = (rows != 0).double().mean()  # each coordinate perturbed with probability `density`
+    assert abs(touched - density) < 5 * math.sqrt(density * (1 - density) / (q * n))
+    assert set(rows.unique().tolist()) <= {-1.0, 0.0, 1.0} or distribution == "gaussian"
+
+
+def test_sparse_directions_shrink_the_central_differences_bias():
+    # f = s⁴ with s = Σθ: along u (t = Σu) the central difference is 4s³t + 4sμ²t³, so with
+    # Bernoulli(ρ)-Rademacher directions scaled by 1/ρ, E ĝᵢ = 4s³ + 4sμ²(1 + 3ρ(n − 1)): the bias
+    # grows with the number of coordinates perturbed at once, and sparse ones cut it ~ρ-fold
+    n, q, mu = 64, 20000, 0.5  # a large step, near s = 0: the bias dominates the gradient and the noise
+    theta = torch.full((n,), 0.005, dtype=torch.float64)
+    s = theta.sum().item()
+    oracle = FunctionOracle(lambda th: th.sum(-1) ** 4, n)
+    for density in (1.0, 1 / 16):
+        e = RGE(q=q, mu=mu, density=density).estimate(
+            oracle, theta, None, 0, torch.Generator().manual_seed(3), max_settings=8192
+        )
+        bias = (e.grad - 4 * s**3).mean().item()  # the noise averages out over q and the coordinates
+        expected = 4 * s * mu**2 * (1 + 3 * density * (n - 1))
+        assert bias == pytest.approx(expected, rel=0.1), density
+
+
+def test_sparse_directions_are_refused_outside_zero_to_one_and_on_the_sphere():
+    for bad in (0, -0.5, 1.5):
+        with pytest.raises(ValueError, match=r"density must lie in \(0, 1\]"):
+            RGE(q=2, density=bad)
+    with pytest.raises(ValueError, match="sphere"):
+        RGE(q=2, distribution="sphere", density=0.5)
+
+
 def test_sphere_directions_have_radius_sqrt_n_per_slice():
     slices = [ParamSlice("a", 0, 3, "mesh"), ParamSlice("b", 3, 10, "mesh")]
     est = RGE(q=5, distribution="sphere", slices=slices, tensorwise=True)

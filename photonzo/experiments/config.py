@@ -73,6 +73,7 @@ ESTIMATOR_OPTIONS = {
     "switch_step": (None, ("hybrid",)),
     "cge_subset": (None, ("cge", "hybrid")),
     "per_group": (False, ("rge", "hybrid")),
+    "density": (1.0, ("rge", "hybrid")),
     "joint": (False, ("layer-local",)),
     "local_loss": ("mse", ("layer-local",)),
     "projection_seed": (1, ("layer-local",)),
@@ -91,6 +92,7 @@ ADDED = {  # repeats .. gain_scale: PINN runs only
     "detector_noise": None,
     "gain_scale": 1.0,
     "init": "random",
+    "density": 1.0,
 }
 
 
@@ -217,6 +219,12 @@ class EstimatorConfig:
     q: int = setting(10, "RGE directions per slice and step", positive=True)
     mu: float = setting(0.025, "perturbation step (rad)", positive=True)
     distribution: Literal[DISTRIBUTIONS] = setting("rademacher", "RGE directions")
+    density: float = setting(
+        1.0,
+        "fraction of the coordinates each RGE direction perturbs (sparse directions: the perturbation's "
+        "norm shrinks by its square root while --mu stays one phase-DAC step; training/estimators.py)",
+        positive=True,
+    )
     scheme: Literal[SCHEMES] = setting("central", "RGE differences (central = antithetic)")
     per_group: bool = setting(False, "CGE on small attenuator/bias groups, RGE on the meshes")
     cge_scheme: Literal[SCHEMES] = setting("forward", "CGE differences")
@@ -259,6 +267,7 @@ class EstimatorConfig:
         _positive(self, ["q", "cge_max"])
         check_positive("mu", self.mu)
         check_positive("target-scale", self.target_scale)
+        check_fraction("density", self.density, open_bottom=True)
         for name in ("active_fraction", "coordinate_fraction"):
             if getattr(self, name) is not None:
                 check_fraction(name.replace("_", "-"), getattr(self, name), open_bottom=True)
@@ -566,6 +575,12 @@ class DerivativeConfig:
 class PINNTrainConfig:
     q: int = setting(10, "RGE directions per step (per slice with --tensorwise)", positive=True)
     mu: float = setting(0.025, "phase perturbation (rad)", positive=True)
+    density: float = setting(
+        1.0,
+        "fraction of the coordinates each RGE direction perturbs (sparse directions: the perturbation's "
+        "norm shrinks by its square root while --mu stays one phase-DAC step; training/estimators.py)",
+        positive=True,
+    )
     tensorwise: bool = setting(
         False, "perturb each named slice (see --tensor-level) with its own directions (2·q queries per slice)"
     )
@@ -586,6 +601,7 @@ class PINNTrainConfig:
         _check_literals(self)
         _positive(self, ["q", "steps", "eval_every", "cge_max"])
         check_positive("mu", self.mu)
+        check_fraction("density", self.density, open_bottom=True)
         check_positive("lr", self.lr)
         check_optional_positive_int("max-queries", self.max_queries)
         check_seed("seed", self.seed)

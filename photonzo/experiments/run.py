@@ -134,6 +134,7 @@ def make_estimators(config: TrainConfig, oracle) -> tuple:
         cge_subset=config.cge_subset,
         per_group=config.per_group,
         cge_max=config.cge_max,
+        density=config.density,
     )
 
 
@@ -558,6 +559,7 @@ def pinn_estimators(config: PINNConfig, oracle) -> tuple:
         level=config.tensor_level,
         per_group=config.per_group,
         cge_max=config.cge_max,
+        density=config.density,
     )
 
 

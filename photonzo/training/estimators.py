@@ -33,7 +33,7 @@ import torch
 
 from ..choices import DISTRIBUTIONS, ESTIMATORS, SCHEMES  # the names, torch-free for the CLI
 from ..photonics.layers import ParamSlice
-from ..validation import check_choice, check_positive
+from ..validation import check_choice, check_fraction, check_positive
 
 
 @dataclass
@@ -94,8 +94,10 @@ class DirectionProbe(Probe):
         sign: bool = False,
         joint: bool = False,
         columns: torch.Tensor | None = None,
+        scale: float = 1.0,
     ):
         self.R, self.segment, self.n_segments = directions, segment, n_segments
+        self.scale = scale  # 1 / E[R²]: sparse directions perturb a fraction of the coordinates
         self.q = directions.shape[0]
         self.joint, self.columns = joint, columns
         self.k = self.q if joint else n_segments * self.q
@@ -123,6 +125,8 @@ class DirectionProbe(Probe):
         grad = torch.zeros(n_params, dtype=self.R.dtype, device=self.R.device)
         # ĝ[p] = (1/q) Σ_i diff[seg(p), i] · R[i, p]
         grad[on] = (d[self.segment[on]] * self.R[:, on].T).sum(1) / self.q
+        if self.scale != 1:  # only then: dense directions keep their bit-exact histories
+            grad *= self.scale
         return torch.sign(grad) if self.sign else grad
 
 
@@ -262,7 +266,15 @@ class Estimator:
 
 
 class RGE(Estimator):
-    """Randomised gradient estimation; ``slices`` given → tensor-wise (one estimate per slice)."""
+    """Randomised gradient estimation; ``slices`` given → tensor-wise (one estimate per slice).
+
+    ``density`` < 1: sparse directions — each direction perturbs every coordinate with probability
+    ``density`` (the others stay), and the estimate is scaled by 1/``density`` so that it stays
+    unbiased (E[u uᵀ] = density·I). Its variance is that of dense directions (‖g‖²/density + (P − 1)‖g‖²
+    against P‖g‖² per direction), but the perturbation's norm falls from μ√P to μ√(density·P): the
+    central difference's smoothing bias (∝ that norm²) shrinks while μ itself stays at least one
+    phase-DAC step, below which the chip rounds a perturbation away.
+    """
 
     name = "rge"
 
@@ -276,8 +288,15 @@ class RGE(Estimator):
         slices: list[ParamSlice] | None = None,
         tensorwise: bool = False,
         support: list[ParamSlice] | None = None,
+        density: float = 1.0,
     ):
         self.q = check_positive("the number of RGE directions q", q, integer=True)
+        self.density = check_fraction("the RGE direction density", density, open_bottom=True)
+        if self.density < 1 and distribution == "sphere":
+            raise ValueError(
+                f"sparse directions (density {density}) are Rademacher or Gaussian ones; the sphere "
+                "distribution fixes every direction's norm"
+            )
         self.distribution = check_choice("direction distribution", distribution, DISTRIBUTIONS)
         self.scheme = check_choice("difference scheme", scheme, SCHEMES)
         self.mu = check_positive("the perturbation step mu", mu)
@@ -313,7 +332,11 @@ class RGE(Estimator):
             )
             size = torch.bincount(segment[on], minlength=n_segments).to(dtype)
             R[:, on] *= (size[:, None] / sq).sqrt()[segment[on]].T
-        return [DirectionProbe(R, segment, n_segments, self.scheme, self.mu, self.sign)]
+        if self.density < 1:
+            R *= torch.rand((q, n_params), generator=generator, device=device, dtype=dtype) < self.density
+        return [
+            DirectionProbe(R, segment, n_segments, self.scheme, self.mu, self.sign, scale=1 / self.density)
+        ]
 
     def describe(self):
         return {
@@ -322,6 +345,7 @@ class RGE(Estimator):
             "distribution": self.distribution,
             "scheme": self.scheme,
             "mu": self.mu,
+            "density": self.density,
             "sign": self.sign,
             "tensorwise": self.tensorwise,
             "slices": None if not self.tensorwise else [s.name for s in self.slices],
@@ -401,6 +425,7 @@ def build_estimators(
     cge_subset: int | None = None,
     per_group: bool = False,
     cge_max: int = 128,
+    density: float = 1.0,
 ) -> tuple[Estimator, ...]:
     """The estimators of one of ``ESTIMATORS``, configured for ``oracle``'s parameter layout.
 
@@ -414,7 +439,15 @@ def build_estimators(
 
     def rge(sign=False, support=None):
         return RGE(
-            q, distribution, scheme, mu, sign=sign, slices=slices, tensorwise=tensorwise, support=support
+            q,
+            distribution,
+            scheme,
+            mu,
+            sign=sign,
+            slices=slices,
+            tensorwise=tensorwise,
+            support=support,
+            density=density,
         )
 
     def with_groups(make_rge):
