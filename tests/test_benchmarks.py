@@ -132,7 +132,14 @@ def test_the_reports_render_the_committed_results_as_committed():
     for stem in ("onchip_fine_tune", "onchip_fine_tune_grid", "onchip_fine_tune_szo"):
         data, text = committed(stem)
         assert load("fine_tune_step").markdown(data) == text, stem
-    for stem in ("hjb_black_scholes_10k", "hjb_gain", "hjb_pde_gain", "hjb_pde_chip_fo"):  # parts 2, 3
+    for stem in (
+        "hjb_black_scholes_10k",
+        "hjb_gain",
+        "hjb_pde_gain",
+        "hjb_pde_chip_fo",
+        "hjb_pde_bs_gain2",
+        "hjb_pde_burgers_sparse",
+    ):
         data, text = committed(stem)
         assert load("hjb_table").markdown(data) == text, stem
     for stem, render in (
