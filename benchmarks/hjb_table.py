@@ -516,7 +516,17 @@ def chip_first_order_row(args, config: PINNConfig, label: str) -> dict:
     name += f"-steps{config.steps}-points{config.points}-seed{config.seed}{gain_suffix(config.gain_scale)}"
     path = Path(args.work_dir) / f"{name}.json"
     # as read back from JSON, less the ZO estimator's options (no part of this row)
-    unused = ("q", "mu", "density", "tensorwise", "tensor_level", "per_group", "cge_max", "max_queries")
+    unused = (
+        "q",
+        "mu",
+        "density",
+        "tensorwise",
+        "tensor_level",
+        "per_group",
+        "cge_scheme",
+        "cge_max",
+        "max_queries",
+    )
     flat = {k: v for k, v in json.loads(json.dumps(config.flat())).items() if k not in unused}
     if path.exists():
         row = json.loads(path.read_text())

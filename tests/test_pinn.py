@@ -377,6 +377,18 @@ def test_pinn_runs_take_the_classification_trainers_estimators(tmp_path):
     config = PINNConfig.of(**base, tensorwise=True, tensor_level="core", per_group=True, cge_max=64)
     (estimator,) = pinn_estimators(config, oracle)
     assert estimator.name == "rge-tensorwise[groups]+cge[small]"
+    # per-group CGE takes central differences on a PINN (a forward one's bias μ·f''/2 drives the
+    # residual's biases past their optimum); runs made before the setting existed took forward ones
+    small = estimator.parts[1][1]
+    groups = sum(s.size for s in small.support)
+    assert small.scheme == "central" and estimator.queries_per_step(oracle.n_params) == (
+        estimator.parts[0][1].queries_per_step(oracle.n_params) + 2 * groups
+    )
+    forward = PINNConfig.of(**base, per_group=True, cge_max=64, cge_scheme="forward")
+    assert pinn_estimators(forward, oracle)[0].parts[1][1].scheme == "forward"
+    from photonzo.experiments.config import ADDED
+
+    assert ADDED["cge_scheme"] == "forward"
     with pytest.raises(ValueError, match="tensor level"):
         PINNConfig.of(**base, tensor_level="block")
 

@@ -93,6 +93,7 @@ ADDED = {  # repeats .. gain_scale: PINN runs only
     "gain_scale": 1.0,
     "init": "random",
     "density": 1.0,
+    "cge_scheme": "forward",  # PINN runs before it was a setting
 }
 
 
@@ -591,6 +592,11 @@ class PINNTrainConfig:
         "RGE on the meshes",
     )
     cge_max: int = setting(128, "per-group: the largest group CGE takes", positive=True)
+    cge_scheme: Literal[SCHEMES] = setting(
+        "central",
+        "per-group: CGE differences (central: a forward difference's bias μ·f''/2 pushes a residual's "
+        "bias and gains past their optimum, and the run diverges)",
+    )
     lr: float = setting(0.01, "learning rate (Adam, cosine schedule)", positive=True)
     steps: int = setting(200, "training steps", positive=True)
     eval_every: int = setting(20, "evaluate (and checkpoint) every N steps", positive=True)

@@ -558,6 +558,7 @@ def pinn_estimators(config: PINNConfig, oracle) -> tuple:
         tensorwise=config.tensorwise,
         level=config.tensor_level,
         per_group=config.per_group,
+        cge_scheme=config.cge_scheme,
         cge_max=config.cge_max,
         density=config.density,
     )
