@@ -80,6 +80,7 @@ each part keeps the other's results when run alone).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import sys
@@ -88,7 +89,7 @@ from pathlib import Path
 
 import torch
 
-from photonzo.experiments.config import PINN_MODELS, PINNConfig
+from photonzo.experiments.config import PINN_MODELS, PINNConfig, PINNTrainConfig
 from photonzo.experiments.plots import pyplot, save_figure
 from photonzo.experiments.results import read_metrics, read_summary
 from photonzo.experiments.run import (
@@ -107,6 +108,7 @@ from photonzo.pinn.pde import PDES, build_pde
 from photonzo.pinn.quadrature import sampled_rule, sparse_grid
 from photonzo.pinn.stein import FiniteDifference, LeastSquaresEstimator, SteinEstimator, balanced_step
 from photonzo.training.backprop import autograd_derivatives, deploy, train_pinn_backprop
+from photonzo.validation import check_fraction
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pinn_chip_model import NOISE_FREE, chip_first_order, noisy_chip_refusal
@@ -515,18 +517,10 @@ def chip_first_order_row(args, config: PINNConfig, label: str) -> dict:
     name = f"chip-first-order-{config.pde}-{config.model}-{config.hardware}-lr{config.lr:g}"
     name += f"-steps{config.steps}-points{config.points}-seed{config.seed}{gain_suffix(config.gain_scale)}"
     path = Path(args.work_dir) / f"{name}.json"
-    # as read back from JSON, less the ZO estimator's options (no part of this row)
-    unused = (
-        "q",
-        "mu",
-        "density",
-        "tensorwise",
-        "tensor_level",
-        "per_group",
-        "cge_scheme",
-        "cge_max",
-        "max_queries",
-    )
+    # as read back from JSON, less the ZO estimator's options (no part of this row): every training
+    # setting but the optimiser's and the schedule's, so that a new ZO option is left out by itself
+    shared = ("lr", "steps", "eval_every", "seed")
+    unused = tuple(f.name for f in dataclasses.fields(PINNTrainConfig) if f.name not in shared)
     flat = {k: v for k, v in json.loads(json.dumps(config.flat())).items() if k not in unused}
     if path.exists():
         row = json.loads(path.read_text())
@@ -1171,8 +1165,10 @@ def main(argv=None) -> int:
     refusal = noisy_chip_refusal(HardwareModel.preset(args.pde_hardware), args.pde_hardware)
     if args.pde_chip_fo and refusal:
         parser.error(f"--pde-chip-fo (--pde-hardware): {refusal}")
-    if not 0 < args.pde_density <= 1:
-        parser.error(f"--pde-density must lie in (0, 1], got {args.pde_density}")
+    try:
+        check_fraction("--pde-density", args.pde_density, open_bottom=True)
+    except ValueError as error:
+        parser.error(str(error))
     if any(r < 1 for r in args.repeats):
         parser.error(f"--repeats must be integers >= 1, got {args.repeats}")
     args.argv = " ".join(sys.argv[1:] if argv is None else argv)

@@ -81,6 +81,11 @@ ESTIMATOR_OPTIONS = {
     "active_fraction": (None, ("szo-scd",)),
     "coordinate_fraction": (None, ("szo-scd",)),
 }
+# classification and PINN runs both take sparse RGE directions
+DENSITY_HELP = (
+    "fraction of the coordinates each RGE direction perturbs (sparse directions: the perturbation's "
+    "norm shrinks by its square root while --mu stays one phase-DAC step; training/estimators.py)"
+)
 # settings added since config.json files were first written, with the value older runs had
 ADDED = {  # repeats .. gain_scale: PINN runs only
     "edge_blocks": "padded",
@@ -222,8 +227,7 @@ class EstimatorConfig:
     distribution: Literal[DISTRIBUTIONS] = setting("rademacher", "RGE directions")
     density: float = setting(
         1.0,
-        "fraction of the coordinates each RGE direction perturbs (sparse directions: the perturbation's "
-        "norm shrinks by its square root while --mu stays one phase-DAC step; training/estimators.py)",
+        DENSITY_HELP,
         positive=True,
     )
     scheme: Literal[SCHEMES] = setting("central", "RGE differences (central = antithetic)")
@@ -578,8 +582,7 @@ class PINNTrainConfig:
     mu: float = setting(0.025, "phase perturbation (rad)", positive=True)
     density: float = setting(
         1.0,
-        "fraction of the coordinates each RGE direction perturbs (sparse directions: the perturbation's "
-        "norm shrinks by its square root while --mu stays one phase-DAC step; training/estimators.py)",
+        DENSITY_HELP,
         positive=True,
     )
     tensorwise: bool = setting(
