@@ -11,6 +11,8 @@ data split, the same chip (seed 0) and the same training-query budget. Rows:
                       ours — tensor-wise RGE (``rge-tw``), tensor-wise sign-RGE then CGE
                       (``hybrid-tw``), whole-vector RGE (``rge``) — and the literature's FLOPS,
                       MixedTrain's SZO-SCD, STP, ZO-signSGD and ZO-AdaMM (training/literature.py)
+  variants            rge-tw with other direction counts or sparse directions (``VARIANTS``; only
+                      when ``--rows`` names them)
   deploy + in-situ    the BP weights deployed, then trained on the chip by one estimator (``--in-situ``)
   subspace            L2ight-style: deploy, then only the Σ attenuators and biases by RGE
 
@@ -48,6 +50,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -85,7 +88,16 @@ FROM_SCRATCH = {
     # last: one query per chip call (each coordinate's move depends on the one before), the slowest
     "szo-scd": dict(estimator="szo-scd", tensorwise=False),
 }
-ROWS = ("bp", *FROM_SCRATCH, "in-situ", "subspace")
+# variants of the rows above that ask what moves RGE at a fixed query budget (issue 17, item 2): the
+# directions per slice (fewer directions buy more steps) and sparse directions (each perturbs a
+# fraction of the coordinates, training/estimators.py); run only when --rows names them
+VARIANTS = {
+    **{f"rge-tw-q{q}": dict(estimator="rge", tensorwise=True, q=q) for q in (3, 30, 100)},
+    **{f"rge-tw-d{k}": dict(estimator="rge", tensorwise=True, density=1 / k) for k in (4, 16)},
+    "rge-d16": dict(estimator="rge", tensorwise=False, density=1 / 16),
+}
+ROWS = ("bp", *FROM_SCRATCH, "in-situ", "subspace")  # the default rows
+TRAINED = FROM_SCRATCH | VARIANTS
 FINE_TUNING = ("in-situ", "subspace")  # the rows that start from deployed BP weights
 # The fine-tuning rows' step (benchmarks/results/onchip_fine_tune.md: mnist-8x8 / measured, 5×10⁴
 # queries, seeds 0-2). At the from-scratch rate (Adam, 0.01 rad a step) the phases walk off the
@@ -194,7 +206,7 @@ def run_setting(dataset: str, chips, args, work: Path, report) -> None:
             chip = chip_name(hw, args.phase_bits)
             report(tag | {"row": "bp → chip", "hardware": chip, "test_acc": accuracy, "queries": 1})
     for hw in chips:
-        jobs = [(name, FROM_SCRATCH[name], None) for name in args.rows if name in FROM_SCRATCH]
+        jobs = [(name, TRAINED[name], None) for name in args.rows if name in TRAINED]
         if "in-situ" in args.rows:
             jobs += [(f"in-situ {name}", FROM_SCRATCH[name], program) for name in args.in_situ]
         if "subspace" in args.rows:
@@ -223,8 +235,12 @@ def run_setting(dataset: str, chips, args, work: Path, report) -> None:
                 f"[{dataset}] {name} on the {hw} chip: ≤ {config.steps} steps, {args.budget:,} queries",
                 flush=True,
             )
-            if args.budget > DEFAULT_BUDGET:  # beside the default-budget row, not in place of it
-                name = f"{name} ({budget_tag(args.budget)})"
+            config = config.replace(seed=args.seed)
+            # a longer budget or another seed is a row beside the default one, not in place of it
+            tags = [budget_tag(args.budget)] if args.budget > DEFAULT_BUDGET else []
+            tags += [f"s{args.seed}"] if args.seed else []
+            if tags:
+                name = f"{name} ({', '.join(tags)})"
             report(tag | chip_row(run_name(name), config, work, bp_acc, start) | {"row": name})
 
 
@@ -236,8 +252,8 @@ def budget_tag(budget: int) -> str:
 
 def run_name(row: str) -> str:
     """A row's run-directory stem: ``in-situ-rge-tw`` for "in-situ rge-tw", ``hybrid-tw-1e6`` for
-    "hybrid-tw (1e6)"."""
-    return row.replace(" (", "-").replace(")", "").replace(" ", "-")
+    "hybrid-tw (1e6)", ``rge-tw-1e6-s1`` for "rge-tw (1e6, s1)"."""
+    return row.replace(" (", "-").replace(")", "").replace(", ", "-").replace(" ", "-")
 
 
 # ---- report -----------------------------------------------------------------------------------------
@@ -267,8 +283,13 @@ def _regained(row: dict, bp: dict | None) -> str:
 
 
 def markdown(results: dict) -> str:
+    seeds = (
+        "every row seed 0 (phases, batches, directions, BP) unless its name ends in sN (seed N; BP seed 0)"
+        if any(re.search(r"\bs\d+\)$", r["row"]) for r in results["rows"])
+        else "every row seed 0 (phases, batches, directions, BP)"
+    )
     about = (
-        "every row seed 0 (phases, batches, directions, BP), chip seed 0, data split seed 0. Validation "
+        f"{seeds}, chip seed 0, data split seed 0. Validation "
         "accuracy at a query mark is read off the run's curve (the first evaluation at or past it; – where "
         "the run stopped before it). Test accuracy: the phases kept (best on validation) and, in brackets, "
         "the last step's. On-chip time and energy: the run's training queries on a thermally tuned chip "
@@ -375,9 +396,9 @@ def merge(previous: dict, new: dict) -> dict:
 # ---- command line -----------------------------------------------------------------------------------
 def _lr_pair(text: str) -> tuple[str, float]:
     name, _, value = text.partition("=")
-    if name not in (*FROM_SCRATCH, *FINE_TUNING):
+    if name not in (*TRAINED, *FINE_TUNING):
         raise argparse.ArgumentTypeError(
-            f"--lr takes ROW=VALUE with ROW one of {', '.join((*FROM_SCRATCH, *FINE_TUNING))}, got {text!r}"
+            f"--lr takes ROW=VALUE with ROW one of {', '.join((*TRAINED, *FINE_TUNING))}, got {text!r}"
         )
     try:
         lr = float(value)
@@ -398,6 +419,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--seed takes an integer >= 0, got {text!r}")
+    return value
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", nargs="+", choices=DATASETS, default=["digits"], help="(default: digits)")
@@ -408,7 +439,13 @@ def make_parser() -> argparse.ArgumentParser:
         default=["typical", "measured"],
         help="(default: typical measured)",
     )
-    p.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS), help="rows to run (default: all)")
+    p.add_argument(
+        "--rows",
+        nargs="+",
+        choices=[*ROWS, *VARIANTS],
+        default=list(ROWS),
+        help=f"rows to run (default: all but the variants {', '.join(VARIANTS)})",
+    )
     p.add_argument(
         "--in-situ",
         nargs="+",
@@ -422,6 +459,14 @@ def make_parser() -> argparse.ArgumentParser:
         default=DEFAULT_BUDGET,
         help=f"training queries per chip-trained row (default: {DEFAULT_BUDGET}); a row of a larger "
         "budget is a row of its own, beside the default one (its name and run directory carry the budget)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        help="seed of every chip-trained row's initial phases, batches and directions (default: 0); a row "
+        "of another seed is a row of its own, its name and run directory ending in sN. The BP reference and "
+        "its deployment stay seed 0, so every seed's rows are measured against one BP",
     )
     p.add_argument(
         "--lr",

@@ -139,6 +139,10 @@ def test_the_reports_render_the_committed_results_as_committed():
         "hjb_pde_chip_fo",
         "hjb_pde_bs_gain2",
         "hjb_pde_burgers_sparse",
+        "hjb_pde_bs_seed1",
+        "hjb_pde_bs_seed2",
+        "hjb_pde_burgers_seed1",
+        "hjb_pde_burgers_seed2",
     ):
         data, text = committed(stem)
         assert load("hjb_table").markdown(data) == text, stem
@@ -529,6 +533,36 @@ def test_onchip_training_tiny_leaderboard_resumes_and_reports(tmp_path):
         module.main(["--lr", "sgd=0.1"])
     with pytest.raises(SystemExit):
         module.main(["--phase-bits", "33"])
+
+
+def test_onchip_training_variant_rows_run_only_when_named_with_their_directions(tmp_path):
+    """The variant rows (other direction counts, sparse directions) are not among the default rows;
+    named, each trains with its own q or density, and ``--lr`` accepts them; ``--seed`` makes rows of
+    their own."""
+    module = load("onchip_training")
+    assert not set(module.VARIANTS) & set(module.make_parser().parse_args([]).rows)
+    argv = [
+        "--datasets", "digits", "--chips", "typical", "--budget", "200", "--bp-epochs", "1",
+        "--eval-every", "2", "--eval-size", "30", "--rows", "rge-tw-q3", "rge-d16",
+        "--lr", "rge-tw-q3=0.02", "--work-dir", str(tmp_path / "runs"), "--out", str(tmp_path),
+    ]  # fmt: skip
+    assert module.main(argv) == 0
+    read = lambda name: json.loads((tmp_path / "runs" / f"digits-typical-{name}" / "config.json").read_text())
+    q3, d16 = read("rge-tw-q3"), read("rge-d16")
+    assert (q3["q"], q3["density"], q3["tensorwise"], q3["lr"]) == (3, 1.0, True, 0.02)
+    assert (d16["density"], d16["tensorwise"]) == (1 / 16, False) and d16["q"] == 10
+    names = [r["row"] for r in json.loads((tmp_path / "onchip_training.json").read_text())["rows"]]
+    assert names == ["rge-tw-q3", "rge-d16"]
+    # another seed: a row of its own beside seed 0's, in its own run directory
+    assert module.main([*argv, "--rows", "rge-tw-q3", "--seed", "1", "--merge"]) == 0
+    assert read("rge-tw-q3-s1")["seed"] == 1 and read("rge-tw-q3")["seed"] == 0
+    results = json.loads((tmp_path / "onchip_training.json").read_text())
+    assert [r["row"] for r in results["rows"]] == ["rge-tw-q3", "rge-d16", "rge-tw-q3 (s1)"]
+    assert "unless its name ends in sN" in (tmp_path / "onchip_training.md").read_text()
+    for bad in (["--seed", "-1"], ["--seed", "x"]):
+        with pytest.raises(SystemExit):
+            module.main([*bad, "--out", str(tmp_path / "never")])
+    assert not (tmp_path / "never").exists()
 
 
 def test_fine_tune_step_regains_measured_shares_per_step_and_seed_and_reads_cells_back(tmp_path):
