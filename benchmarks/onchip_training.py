@@ -40,7 +40,8 @@ start included) and of the last step, for a fine-tuning row the share of the dep
 ((kept − deployed) / (BP digital − deployed), the deployed phases' test accuracy on the run's own
 chip), training queries to first reach 90 % and 97 % of the digital
 BP accuracy (on validation), wall time, the run's estimated on-chip time and energy (thermal
-phase shifters, photonics/energy.py) and peak resident memory. Writes
+phase shifters, photonics/energy.py) and peak resident memory. A row measured at several seeds
+(``--seed``) is also summarised as mean ± standard deviation and plotted as its mean curve. Writes
 ``benchmarks/results/onchip_training.{json,md,png}`` (``--out``, ``--name``); with ``--merge`` the
 rows are merged into the existing results (a row replaces the one of the same dataset, chip and name).
 """
@@ -55,6 +56,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from photonzo.experiments.config import TrainConfig
@@ -335,7 +337,58 @@ def markdown(results: dict) -> str:
                 + (f" {r['sitting'] + 1} |" if per_row else "")
             )
         lines.append("")
+        lines += _over_seeds(rows)
     return "\n".join(lines)
+
+
+SEED_TAG = re.compile(r"(?: \(s(\d+)\)|, s(\d+)\))$")  # "rge-tw (s1)", "rge-tw (1e6, s1)"
+
+
+def seed_of(row: str) -> tuple[str, int]:
+    """A row name's estimator row and seed: ("rge-tw", 1) for "rge-tw (s1)", ("rge-tw (1e6)", 2) for
+    "rge-tw (1e6, s2)", (row, 0) for a seed-0 row."""
+    match = SEED_TAG.search(row)
+    if match is None:
+        return row, 0
+    seed = int(match.group(1) or match.group(2))
+    return (row[: match.start()] + (")" if match.group(2) else "")), seed
+
+
+def _over_seeds(rows: list[dict]) -> list[str]:
+    """Mean ± sample standard deviation over seeds of every row measured at more than one seed (none
+    when no row was)."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(seed_of(r["row"])[0], []).append(r)
+    groups = {name: g for name, g in groups.items() if len(g) > 1}
+    if not groups:
+        return []
+
+    def spread(values) -> str:
+        values = [100 * v for v in values if v is not None]
+        if not values:
+            return "–"
+        mean = sum(values) / len(values)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+        return f"{mean:.1f} ± {sd:.1f} %"
+
+    lines = [
+        "Over seeds (mean ± sample standard deviation):",
+        "",
+        "| row | seeds | val @ 1e4 | val @ 1e5 | test (kept) | test (last) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    ranked = sorted(groups.items(), key=lambda item: -sum(r["test_acc"] for r in item[1]) / len(item[1]))
+    for name, group in ranked:
+        seeds = ", ".join(
+            str(seed_of(r["row"])[1]) for r in sorted(group, key=lambda r: seed_of(r["row"])[1])
+        )
+        at = lambda mark: spread(r.get("at", {}).get(mark) for r in group)  # noqa: B023 (used at once)
+        lines.append(
+            f"| {name} | {seeds} | {at('1e+04')} | {at('1e+05')} | {spread(r['test_acc'] for r in group)}"
+            f" | {spread(r.get('final_test_acc') for r in group)} |"
+        )
+    return [*lines, ""]
 
 
 def plot(results: dict, path: Path) -> None:
@@ -345,16 +398,21 @@ def plot(results: dict, path: Path) -> None:
         return
     fig, axes = plt.subplots(1, len(settings), figsize=(5.2 * len(settings), 3.8), squeeze=False)
     for ax, (dataset, hw) in zip(axes[0], settings):
+        # a row measured at several seeds is one curve: their mean, on the first seed's query grid
+        groups: dict[str, list[dict]] = {}
         for r in results["rows"]:
             if r["dataset"] == dataset and r["hardware"] == hw and r.get("curve"):
-                q, acc = zip(*r["curve"])
-                ax.plot(
-                    q,
-                    [100 * a for a in acc],
-                    "-" if "in-situ" not in r["row"] else "--",
-                    lw=1,
-                    label=r["row"],
-                )
+                groups.setdefault(seed_of(r["row"])[0], []).append(r)
+        for name, group in groups.items():
+            q, _ = zip(*group[0]["curve"])
+            acc = np.mean([np.interp(q, *zip(*r["curve"])) for r in group], axis=0)
+            ax.plot(
+                q,
+                100 * acc,
+                "-" if "in-situ" not in name else "--",
+                lw=1,
+                label=name if len(group) == 1 else f"{name} (mean of {len(group)} seeds)",
+            )
         bp = next(
             (r for r in results["rows"] if r["dataset"] == dataset and r["row"] == "bp (digital)"), None
         )

@@ -146,12 +146,14 @@ def test_the_reports_render_the_committed_results_as_committed():
     ):
         data, text = committed(stem)
         assert load("hjb_table").markdown(data) == text, stem
+    for stem in ("onchip_training", "onchip_variants"):
+        data, text = committed(stem)
+        assert load("onchip_training").markdown(data) == text, stem
     for stem, render in (
         ("hjb_table", "markdown"),
         ("noise_sweep", "report"),
         ("bench_stein", "markdown"),
         ("bench_deploy", "markdown"),
-        ("onchip_training", "markdown"),
         ("bench_edge_blocks", "markdown"),
         ("bench_torchonn", "markdown"),
     ):
@@ -558,7 +560,14 @@ def test_onchip_training_variant_rows_run_only_when_named_with_their_directions(
     assert read("rge-tw-q3-s1")["seed"] == 1 and read("rge-tw-q3")["seed"] == 0
     results = json.loads((tmp_path / "onchip_training.json").read_text())
     assert [r["row"] for r in results["rows"]] == ["rge-tw-q3", "rge-d16", "rge-tw-q3 (s1)"]
-    assert "unless its name ends in sN" in (tmp_path / "onchip_training.md").read_text()
+    text = (tmp_path / "onchip_training.md").read_text()
+    assert "unless its name ends in sN" in text
+    q3 = [r["test_acc"] for r in results["rows"] if r["row"].startswith("rge-tw-q3")]
+    mean, sd = 100 * sum(q3) / 2, 100 * abs(q3[0] - q3[1]) / math.sqrt(2)
+    assert "| rge-tw-q3 | 0, 1 | " in text and f" | {mean:.1f} ± {sd:.1f} % | " in text
+    assert "| rge-d16 | 0" not in text  # one seed: no spread to give
+    assert module.seed_of("rge-tw (1e6, s2)") == ("rge-tw (1e6)", 2)
+    assert module.seed_of("in-situ rge-tw") == ("in-situ rge-tw", 0)
     for bad in (["--seed", "-1"], ["--seed", "x"]):
         with pytest.raises(SystemExit):
             module.main([*bad, "--out", str(tmp_path / "never")])
