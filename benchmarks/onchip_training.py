@@ -52,6 +52,7 @@ import argparse
 import json
 import math
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -71,6 +72,7 @@ from photonzo.training.backprop import deploy, digital_accuracy, train_backprop
 sys.path.insert(0, str(Path(__file__).parent))
 from mnist_table import PeakMemory, _steps_for, chip_accuracy, run_or_read_back
 from noise_sweep import phase_bits
+from noise_sweep import seed as seed_type
 from provenance import git_commit
 
 RESULTS = Path(__file__).parent / "results"
@@ -232,12 +234,11 @@ def run_setting(dataset: str, chips, args, work: Path, report) -> None:
                 max_queries=args.budget,
                 steps=args.budget,
             )  # steps: an upper bound; the query budget stops the run
-            config = config.replace(steps=_steps_for(config, args.budget))
+            config = config.replace(steps=_steps_for(config, args.budget), seed=args.seed)
             print(
                 f"[{dataset}] {name} on the {hw} chip: ≤ {config.steps} steps, {args.budget:,} queries",
                 flush=True,
             )
-            config = config.replace(seed=args.seed)
             # a longer budget or another seed is a row beside the default one, not in place of it
             tags = [budget_tag(args.budget)] if args.budget > DEFAULT_BUDGET else []
             tags += [f"s{args.seed}"] if args.seed else []
@@ -287,7 +288,7 @@ def _regained(row: dict, bp: dict | None) -> str:
 def markdown(results: dict) -> str:
     seeds = (
         "every row seed 0 (phases, batches, directions, BP) unless its name ends in sN (seed N; BP seed 0)"
-        if any(re.search(r"\bs\d+\)$", r["row"]) for r in results["rows"])
+        if any(seed_of(r["row"])[1] for r in results["rows"])
         else "every row seed 0 (phases, batches, directions, BP)"
     )
     about = (
@@ -368,9 +369,8 @@ def _over_seeds(rows: list[dict]) -> list[str]:
         values = [100 * v for v in values if v is not None]
         if not values:
             return "–"
-        mean = sum(values) / len(values)
-        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-        return f"{mean:.1f} ± {sd:.1f} %"
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.mean(values):.1f} ± {sd:.1f} %"
 
     lines = [
         "Over seeds (mean ± sample standard deviation):",
@@ -477,16 +477,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"--seed takes an integer >= 0, got {text!r}")
-    return value
-
-
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", nargs="+", choices=DATASETS, default=["digits"], help="(default: digits)")
@@ -520,7 +510,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--seed",
-        type=_seed,
+        type=seed_type,
         default=0,
         help="seed of every chip-trained row's initial phases, batches and directions (default: 0); a row "
         "of another seed is a row of its own, its name and run directory ending in sN. The BP reference and "
